@@ -1,0 +1,115 @@
+"""kubemu-apiserver: the only etcd client; serves the Kubernetes API over gRPC.
+
+    kubemu-apiserver --etcd-servers http://127.0.0.1:2379 --secure-port 6443
+
+Flags mirror kube-apiserver's names where one exists. Every flag can also come from a
+``KUBEMU_<FLAG>`` environment variable or a ``--config`` YAML file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+from apiserver.admission import ALL_PLUGINS, build_chain
+from apiserver.api import API
+from apiserver.authn import Authenticator, load_token_file
+from apiserver.bootstrap import ensure_defaults
+from apiserver.etcd import EtcdClient, EtcdError, TLSConfig
+from apiserver.service import APIServicer, register
+from apiserver.storage import Storage
+from machinery import logs
+from machinery.server import ComponentServer, TLSFiles
+
+log = logging.getLogger("apiserver")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kubemu-apiserver", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--etcd-servers", default="http://127.0.0.1:2379",
+                   help="comma-separated etcd client URLs (one per member, for failover)")
+    p.add_argument("--etcd-cafile", default="", help="CA bundle for etcd TLS")
+    p.add_argument("--etcd-certfile", default="", help="client certificate for etcd TLS")
+    p.add_argument("--etcd-keyfile", default="", help="client key for etcd TLS")
+    p.add_argument("--etcd-request-timeout", type=float, default=5.0,
+                   help="seconds before an etcd request fails as unavailable")
+    p.add_argument("--bind-address", default="0.0.0.0", help="address to listen on")
+    p.add_argument("--secure-port", type=int, default=6443, help="port of the gRPC API (Kubernetes' 6443)")
+    p.add_argument("--token-auth-file", default="", help="static token file: token,user,uid,\"groups\"")
+    p.add_argument("--tls-cert-file", default="", help="serving certificate (enables TLS)")
+    p.add_argument("--tls-private-key-file", default="", help="serving key")
+    p.add_argument("--client-ca-file", default="", help="CA that signs client certificates (mutual TLS)")
+    p.add_argument("--enable-admission-plugins", default=",".join(ALL_PLUGINS),
+                   help=f"admission plugins to run (order is fixed): {','.join(ALL_PLUGINS)}")
+    p.add_argument("--disable-admission-plugins", default="", help="admission plugins to turn off")
+    p.add_argument("--watch-bookmark-interval", type=float, default=60.0,
+                   help="seconds between watch bookmarks for clients that allow them")
+    p.add_argument("--max-workers", type=int, default=512,
+                   help="gRPC worker threads: bounds open watches plus in-flight requests")
+    p.add_argument("-v", "--v", type=int, default=0, help="log verbosity")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from machinery import config
+
+    args = config.parse(build_parser(), argv)
+    logs.setup("apiserver", args.v)
+    enabled = {p for p in args.enable_admission_plugins.split(",") if p} - \
+        {p for p in args.disable_admission_plugins.split(",") if p}
+    etcd = EtcdClient(args.etcd_servers.split(","), request_timeout_s=args.etcd_request_timeout,
+                      tls=TLSConfig(args.etcd_cafile, args.etcd_certfile, args.etcd_keyfile))
+    storage = Storage(etcd)
+    api = API(storage, None)  # admission needs the API to read namespaces
+    api.admission = build_chain(enabled, api.get_namespace)
+    tokens = load_token_file(args.token_auth_file) if args.token_auth_file else {}
+    authenticator = Authenticator(tokens, client_certs=bool(args.client_ca_file))
+    servicer = APIServicer(api, authenticator, bookmark_interval_s=args.watch_bookmark_interval)
+    stop = threading.Event()
+
+    def details() -> dict:
+        return {"etcdServers": args.etcd_servers, "openWatches": servicer.open_watches,
+                "admissionPlugins": api.admission.names, "authentication": "secured" if authenticator.secured
+                else "unsecured"}
+
+    server = ComponentServer("apiserver", "apiserver", f"{args.bind_address}:{args.secure_port}",
+                             details=details, max_workers=args.max_workers, register=register(servicer),
+                             tls=TLSFiles(args.tls_cert_file, args.tls_private_key_file, args.client_ca_file))
+    server.start()
+    log.info("admission chain: %s", ", ".join(api.admission.names) or "(none)")
+    threading.Thread(target=ensure_defaults, args=(api, stop), daemon=True, name="bootstrap").start()
+    threading.Thread(target=_readiness_loop, args=(etcd, server, stop), daemon=True, name="readiness").start()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    log.info("stopping")
+    servicer.stop()
+    server.stop()
+    etcd.close()
+    return 0
+
+
+def _readiness_loop(etcd: EtcdClient, server: ComponentServer, stop: threading.Event) -> None:
+    """SERVING while etcd answers, like kube-apiserver's /readyz etcd check."""
+    was = None
+    while not stop.is_set():
+        try:
+            etcd.status()
+            ready = True
+        except EtcdError as e:
+            ready = False
+            if was is not False:
+                log.warning("etcd is unreachable: %s", e)
+        if ready != was:
+            server.set_serving(ready)
+            if ready:
+                log.info("etcd is reachable; serving")
+            was = ready
+        stop.wait(1.0 if ready else 0.5)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

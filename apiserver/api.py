@@ -1,0 +1,475 @@
+"""The API's verbs, independent of the transport: the request path of kube-apiserver.
+
+Every verb runs the same steps in the same order (the seed's pod creation flow, steps 3–5):
+resolve the resource → (authentication and authorization happened in the transport) →
+decode and check the object → mutating admission → the resource's strategy (server-set
+fields) → validation → validating admission → storage. A request refused anywhere before
+storage writes nothing.
+
+Concurrency: methods are called from many gRPC worker threads at once. They keep no mutable
+state of their own; consistency comes from etcd compare-and-swap in :mod:`apiserver.storage`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from apiserver.admission import AdmissionChain, Attributes, UserInfo
+from apiserver.registry import STRATEGIES
+from apiserver.registry.base import Strategy
+from apiserver.storage import (
+    KeyExists,
+    KeyNotFound,
+    RevisionMismatch,
+    Storage,
+    StorageEvent,
+    collection_prefix,
+    object_key,
+)
+from machinery import errors, meta
+from machinery.fields import FieldSelector, check_supported, parse_field_selector
+from machinery.labels import SelectorError, parse_selector
+from machinery.resources import RESOURCES, ResourceInfo
+
+log = logging.getLogger(__name__)
+
+# Kubernetes refuses request bodies over 3 MiB and etcd values over 1.5 MiB.
+MAX_OBJECT_BYTES = int(1.5 * 1024 * 1024)
+# Optimistic-concurrency retries for server-side read-modify-write (bind, graceful delete).
+CAS_ATTEMPTS = 16
+
+
+@dataclass
+class WatchOptions:
+    resource_version: str = ""
+    label_selector: str = ""
+    field_selector: str = ""
+    allow_bookmarks: bool = False
+    timeout_s: float = 0
+
+
+class API:
+    """The verbs. ``admission`` decides what plugins run; ``storage`` is the only etcd door."""
+
+    def __init__(self, storage: Storage, admission: AdmissionChain):
+        self.storage = storage
+        self.admission = admission
+
+    # --- helpers --------------------------------------------------------------------------
+
+    @staticmethod
+    def resource(name: str) -> tuple[ResourceInfo, Strategy]:
+        info = RESOURCES.get(name)
+        if info is None:
+            raise errors.NotFound(f'the server could not find the requested resource "{name}"')
+        return info, STRATEGIES[name]
+
+    @staticmethod
+    def _scope(info: ResourceInfo, namespace: str, *, for_collection: bool = False) -> str:
+        if not info.namespaced:
+            return ""
+        if not namespace and not for_collection:
+            raise errors.BadRequest(f"{info.name} is namespaced: a namespace is required")
+        return namespace
+
+    def _key(self, info: ResourceInfo, namespace: str, name: str) -> str:
+        if not name:
+            raise errors.BadRequest("a name is required")
+        return object_key(info.name, self._scope(info, namespace), name)
+
+    def _get_stored(self, info: ResourceInfo, namespace: str, name: str) -> dict:
+        try:
+            return self.storage.get(self._key(info, namespace, name))
+        except KeyNotFound:
+            raise errors.NotFound(f'{info.name} "{name}" not found', kind=info.name, name=name) from None
+
+    def get_namespace(self, name: str) -> dict | None:
+        try:
+            return self.storage.get(object_key("namespaces", "", name))
+        except KeyNotFound:
+            return None
+
+    @staticmethod
+    def _conflict(info: ResourceInfo, name: str) -> errors.Conflict:
+        return errors.Conflict(f'Operation cannot be fulfilled on {info.name} "{name}": the object has been '
+                               f"modified; please apply your changes to the latest version and try again",
+                               kind=info.name, name=name)
+
+    @staticmethod
+    def _invalid(info: ResourceInfo, name: str, causes: list) -> errors.Invalid:
+        summary = ", ".join(str(c) for c in causes[:10])
+        if len(causes) > 10:
+            summary += f", and {len(causes) - 10} more"
+        return errors.Invalid(f'{info.kind} "{name}" is invalid: {summary}', causes=causes, kind=info.kind,
+                              name=name)
+
+    def _check_body(self, info: ResourceInfo, obj: dict, namespace: str) -> None:
+        """The envelope rules: kind and apiVersion match the resource, the namespace the request."""
+        if not isinstance(obj, dict):
+            raise errors.BadRequest("the request body must be a JSON object")
+        kind, api_version = obj.get("kind"), obj.get("apiVersion")
+        if kind and kind != info.kind:
+            raise errors.BadRequest(f'the kind "{kind}" does not match the resource {info.name} '
+                                    f'(expected "{info.kind}")')
+        if api_version and api_version != info.api_version:
+            raise errors.BadRequest(f'no kind "{kind or info.kind}" is registered for version "{api_version}"; '
+                                    f'{info.name} are served as "{info.api_version}"')
+        obj["kind"], obj["apiVersion"] = info.kind, info.api_version
+        if not isinstance(obj.setdefault("metadata", {}), dict):
+            raise errors.BadRequest("metadata must be an object")
+        body_ns = obj["metadata"].get("namespace")
+        if info.namespaced:
+            if body_ns and body_ns != namespace:
+                raise errors.BadRequest("the namespace of the provided object does not match the namespace "
+                                        "sent on the request")
+            obj["metadata"]["namespace"] = namespace
+        else:
+            obj["metadata"].pop("namespace", None)
+
+    @staticmethod
+    def _check_size(obj: dict) -> None:
+        import json
+
+        size = len(json.dumps(obj, separators=(",", ":")))
+        if size > MAX_OBJECT_BYTES:
+            raise errors.Invalid(f"the object is too large: {size} bytes, the limit is {MAX_OBJECT_BYTES} bytes",
+                                 causes=[errors.Cause("", f"Too long: must have at most {MAX_OBJECT_BYTES} bytes",
+                                                      "FieldValueTooLong")])
+
+    # --- create ---------------------------------------------------------------------------
+
+    def create(self, user: UserInfo, resource: str, namespace: str, obj: dict, *, dry_run: bool = False) -> dict:
+        info, strategy = self.resource(resource)
+        body_meta = obj.get("metadata") if isinstance(obj, dict) else None
+        body_ns = body_meta.get("namespace") if isinstance(body_meta, dict) else ""
+        namespace = self._scope(info, namespace or body_ns or "default")
+        self._check_body(info, obj, namespace)
+        metadata = obj["metadata"]
+        if not metadata.get("name") and isinstance(metadata.get("generateName"), str) and metadata["generateName"]:
+            metadata["name"] = metadata["generateName"] + _random_suffix()
+        attrs = Attributes("CREATE", info.name, namespace, str(metadata.get("name", "")), obj, user=user,
+                           dry_run=dry_run)
+        self.admission.admit(attrs)
+        strategy.prepare_for_create(obj)
+        for server_field in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
+            metadata.pop(server_field, None)
+        metadata["uid"] = meta.new_uid()
+        metadata["creationTimestamp"] = meta.format_time()
+        metadata["generation"] = 1
+        causes = strategy.validate(obj)
+        if causes:
+            raise self._invalid(info, str(metadata.get("name", "")), causes)
+        self._check_size(obj)
+        self.admission.validate(attrs)
+        if dry_run:
+            return obj
+        try:
+            stored = self.storage.create(object_key(info.name, namespace, metadata["name"]), obj)
+        except KeyExists:
+            raise errors.AlreadyExists(f'{info.name} "{metadata["name"]}" already exists', kind=info.name,
+                                       name=metadata["name"]) from None
+        log.debug("created %s %s", info.name, meta.key_of(stored))
+        return stored
+
+    # --- read -----------------------------------------------------------------------------
+
+    def get(self, user: UserInfo, resource: str, namespace: str, name: str) -> dict:
+        info, _ = self.resource(resource)
+        return self._get_stored(info, namespace, name)
+
+    def _predicate(self, info: ResourceInfo, label_selector: str, field_selector: str):
+        try:
+            labels = parse_selector(label_selector or "")
+            fields = parse_field_selector(field_selector or "")
+            check_supported(fields, set(info.field_selectors))
+        except SelectorError as e:
+            raise errors.BadRequest(str(e)) from None
+        if labels.empty and not fields.terms:
+            return None, fields
+
+        def matches(obj: dict) -> bool:
+            return labels.matches((obj.get("metadata") or {}).get("labels") or {}) and fields.matches(obj)
+
+        return matches, fields
+
+    def list(self, user: UserInfo, resource: str, namespace: str, *, label_selector: str = "",
+             field_selector: str = "", limit: int = 0, continue_token: str = "", resource_version: str = ""):
+        info, _ = self.resource(resource)
+        namespace = self._scope(info, namespace, for_collection=True)
+        predicate, fields = self._predicate(info, label_selector, field_selector)
+        prefix = self._narrow_prefix(info, namespace, fields)
+        if limit < 0:
+            raise errors.BadRequest("limit must not be negative")
+        revision = _parse_rv(resource_version) if resource_version not in ("", "0") else 0
+        return self.storage.list(prefix, limit=limit, continue_token=continue_token, revision=revision,
+                                 predicate=predicate)
+
+    @staticmethod
+    def _narrow_prefix(info: ResourceInfo, namespace: str, fields: FieldSelector) -> str:
+        """A field selector on metadata.namespace narrows an all-namespaces read to one key range."""
+        if info.namespaced and not namespace:
+            wanted = fields.exact_value("metadata.namespace")
+            if wanted:
+                return collection_prefix(info.name, wanted)
+        return collection_prefix(info.name, namespace)
+
+    # --- watch ----------------------------------------------------------------------------
+
+    def watch(self, user: UserInfo, resource: str, namespace: str, opts: WatchOptions) -> ResourceWatch:
+        info, _ = self.resource(resource)
+        namespace = self._scope(info, namespace, for_collection=True)
+        predicate, fields = self._predicate(info, opts.label_selector, opts.field_selector)
+        start = _parse_rv(opts.resource_version) if opts.resource_version not in ("", "0") else 0
+        storage_watch = self.storage.watch(self._narrow_prefix(info, namespace, fields), start)
+        return ResourceWatch(storage_watch, predicate, opts)
+
+    # --- update ---------------------------------------------------------------------------
+
+    def update(self, user: UserInfo, resource: str, namespace: str, name: str, obj: dict, *,
+               status: bool = False, dry_run: bool = False) -> dict:
+        info, strategy = self.resource(resource)
+        if status and not info.has_status:
+            raise errors.NotFound(f"{info.name} have no status subresource")
+        namespace = self._scope(info, namespace)
+        self._check_body(info, obj, namespace)
+        body_name = obj["metadata"].get("name")
+        if body_name and body_name != name:
+            raise errors.BadRequest(f'the name of the object ({body_name}) does not match the name on the URL ({name})')
+        obj["metadata"]["name"] = name
+        wanted_rv = obj["metadata"].get("resourceVersion") or ""
+        key = self._key(info, namespace, name)
+        for _ in range(CAS_ATTEMPTS):
+            old = self._get_stored(info, namespace, name)
+            if wanted_rv and str(wanted_rv) != old["metadata"]["resourceVersion"]:
+                _parse_rv(wanted_rv)
+                raise self._conflict(info, name)
+            new = copy.deepcopy(obj)
+            self._prepare_update(info, strategy, new, old, status)
+            causes = strategy.validate_status_update(new, old) if status else strategy.validate_update(new, old)
+            if causes:
+                raise self._invalid(info, name, causes)
+            self._check_size(new)
+            attrs = Attributes("UPDATE", info.name, namespace, name, new, old, "status" if status else "", user,
+                               dry_run)
+            self.admission.validate(attrs)
+            if dry_run or new == old:
+                return old
+            if self._finalized(info, new):
+                return self._remove(info, key, name, int(old["metadata"]["resourceVersion"]))
+            try:
+                return self.storage.update(key, new, int(old["metadata"]["resourceVersion"]))
+            except RevisionMismatch:
+                if wanted_rv:
+                    raise self._conflict(info, name) from None
+            except KeyNotFound:
+                raise errors.NotFound(f'{info.name} "{name}" not found', kind=info.name, name=name) from None
+        raise self._conflict(info, name)
+
+    def _prepare_update(self, info: ResourceInfo, strategy: Strategy, new: dict, old: dict, status: bool) -> None:
+        if status:
+            strategy.prepare_for_status_update(new, old)
+            new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+            return
+        strategy.prepare_for_update(new, old)
+        old_meta, new_meta = old["metadata"], new["metadata"]
+        for server_field in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
+            if server_field in old_meta:
+                new_meta[server_field] = old_meta[server_field]
+            else:
+                new_meta.pop(server_field, None)
+        new_meta["resourceVersion"] = old_meta["resourceVersion"]
+        generation = old_meta.get("generation", 1)
+        new_meta["generation"] = generation + 1 if strategy.spec_changed(new, old) else generation
+        if old_meta.get("deletionTimestamp"):
+            # Once deletion started, finalizers may only be removed.
+            added = set(new_meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
+            if added:
+                raise errors.Forbidden(f"no new finalizers can be added if the object is being deleted, found new "
+                                       f"finalizers {sorted(added)}", kind=info.name, name=new_meta.get("name", ""))
+
+    @staticmethod
+    def _finalized(info: ResourceInfo, obj: dict) -> bool:
+        """An object being deleted whose last finalizer went and whose grace period ran out is removed."""
+        m = obj["metadata"]
+        return bool(m.get("deletionTimestamp")) and not m.get("finalizers") and \
+            not m.get("deletionGracePeriodSeconds")
+
+    # --- delete ---------------------------------------------------------------------------
+
+    def delete(self, user: UserInfo, resource: str, namespace: str, name: str, *, grace_period_s: int | None = None,
+               precondition_uid: str = "", precondition_rv: str = "") -> dict:
+        info, strategy = self.resource(resource)
+        namespace = self._scope(info, namespace)
+        key = self._key(info, namespace, name)
+        attrs = Attributes("DELETE", info.name, namespace, name, None, user=user)
+        self.admission.validate(attrs)
+        for _ in range(CAS_ATTEMPTS):
+            obj = self._get_stored(info, namespace, name)
+            m = obj["metadata"]
+            if precondition_uid and m.get("uid") != precondition_uid:
+                raise errors.Conflict(f'Precondition failed: UID in precondition: {precondition_uid}, UID in object '
+                                      f'meta: {m.get("uid")}', kind=info.name, name=name)
+            if precondition_rv and m.get("resourceVersion") != precondition_rv:
+                raise errors.Conflict(f"Precondition failed: ResourceVersion in precondition: {precondition_rv}, "
+                                      f"ResourceVersion in object meta: {m.get('resourceVersion')}",
+                                      kind=info.name, name=name)
+            grace = strategy.grace_period_s(obj, grace_period_s)
+            if grace == 0 and not m.get("finalizers"):
+                try:
+                    return self._remove(info, key, name, int(m["resourceVersion"]))
+                except errors.Conflict:
+                    continue
+            updated = self._mark_deleting(obj, grace)
+            if updated is None:
+                return obj
+            try:
+                return self.storage.update(key, updated, int(m["resourceVersion"]))
+            except RevisionMismatch:
+                continue
+            except KeyNotFound:
+                break
+        raise self._conflict(info, name)
+
+    @staticmethod
+    def _mark_deleting(obj: dict, grace_s: int) -> dict | None:
+        """Set deletionTimestamp/GracePeriod; None when nothing changes (already shorter)."""
+        m = obj["metadata"]
+        current = m.get("deletionGracePeriodSeconds")
+        if m.get("deletionTimestamp") and current is not None and current <= grace_s:
+            return None
+        if m.get("deletionTimestamp") and current is None and not grace_s:
+            return None
+        new = copy.deepcopy(obj)
+        now = meta.utcnow()
+        import datetime as dt
+
+        new["metadata"]["deletionTimestamp"] = meta.format_time(now + dt.timedelta(seconds=grace_s))
+        new["metadata"]["deletionGracePeriodSeconds"] = grace_s
+        if new.get("kind") == "Namespace":
+            new.setdefault("status", {})["phase"] = "Terminating"
+        return new
+
+    def _remove(self, info: ResourceInfo, key: str, name: str, revision: int) -> dict:
+        try:
+            return self.storage.delete(key, revision)
+        except RevisionMismatch:
+            raise self._conflict(info, name) from None
+        except KeyNotFound:
+            raise errors.NotFound(f'{info.name} "{name}" not found', kind=info.name, name=name) from None
+
+    # --- bind -----------------------------------------------------------------------------
+
+    def bind(self, user: UserInfo, namespace: str, name: str, node_name: str, uid: str = "") -> dict:
+        """pods/binding: set spec.nodeName once; a second bind of the same pod is a Conflict."""
+        info, _ = self.resource("pods")
+        if not node_name:
+            raise errors.Invalid(f'Binding "{name}" is invalid: target.name: Required value',
+                                 causes=[errors.Cause("target.name", "Required value", "FieldValueRequired")])
+        attrs = Attributes("CREATE", "pods", namespace, name, {"target": {"name": node_name}},
+                           subresource="binding", user=user)
+        self.admission.validate(attrs)
+        key = self._key(info, namespace, name)
+        for _ in range(CAS_ATTEMPTS):
+            pod = self._get_stored(info, namespace, name)
+            if uid and pod["metadata"].get("uid") != uid:
+                raise errors.Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": the pod was '
+                                      f"replaced (uid {pod['metadata'].get('uid')}, expected {uid})",
+                                      kind="pods", name=name)
+            if pod["metadata"].get("deletionTimestamp"):
+                raise errors.Conflict(f"pod {name} is being deleted, cannot be assigned to a host", kind="pods",
+                                      name=name)
+            bound = (pod.get("spec") or {}).get("nodeName")
+            if bound:
+                raise errors.Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is '
+                                      f'already assigned to node "{bound}"', kind="pods", name=name)
+            new = copy.deepcopy(pod)
+            new.setdefault("spec", {})["nodeName"] = node_name
+            meta.set_condition(new.setdefault("status", {}), "PodScheduled", "True")
+            try:
+                return self.storage.update(key, new, int(pod["metadata"]["resourceVersion"]))
+            except RevisionMismatch:
+                continue
+            except KeyNotFound:
+                raise errors.NotFound(f'pods "{name}" not found', kind="pods", name=name) from None
+        raise self._conflict(info, name)
+
+
+class ResourceWatch:
+    """One client's watch: storage events filtered by selectors, turned into API events.
+
+    With selectors, an object entering the selection arrives as ADDED and one leaving it as
+    DELETED, as in Kubernetes. ``cancel()`` ends iteration from any thread; a timeout set in
+    the options cancels it too. Bookmarks come from etcd progress notifications that
+    :meth:`request_bookmark` asks for.
+    """
+
+    def __init__(self, storage_watch, predicate, opts: WatchOptions):
+        self._watch = storage_watch
+        self._predicate = predicate
+        self._opts = opts
+        self._timer = None
+        if opts.timeout_s:
+            self._timer = threading.Timer(opts.timeout_s, self.cancel)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def cancel(self) -> None:
+        if self._timer:
+            self._timer.cancel()
+        self._watch.cancel()
+
+    def request_bookmark(self) -> None:
+        if self._opts.allow_bookmarks:
+            self._watch.request_progress()
+
+    def _matches(self, obj: dict | None) -> bool:
+        return obj is not None and (self._predicate is None or self._predicate(obj))
+
+    def __iter__(self) -> Iterator[tuple[str, dict]]:
+        try:
+            for event in self._watch:
+                out = self._translate(event)
+                if out is not None:
+                    yield out
+        finally:
+            if self._timer:
+                self._timer.cancel()
+
+    def _translate(self, event: StorageEvent) -> tuple[str, dict] | None:
+        if event.type == "BOOKMARK":
+            if not self._opts.allow_bookmarks:
+                return None
+            return "BOOKMARK", {"metadata": {"resourceVersion": str(event.revision)}}
+        if event.type == "DELETED":
+            return ("DELETED", event.object) if self._matches(event.previous) else None
+        now, before = self._matches(event.object), self._matches(event.previous)
+        if event.type == "ADDED":
+            return ("ADDED", event.object) if now else None
+        if now and before:
+            return "MODIFIED", event.object
+        if now:
+            return "ADDED", event.object
+        if before:
+            return "DELETED", event.object
+        return None
+
+
+def _parse_rv(value: str) -> int:
+    try:
+        rv = int(value)
+        if rv < 0:
+            raise ValueError
+        return rv
+    except (TypeError, ValueError):
+        raise errors.BadRequest(f'invalid resource version "{value}": must be a non-negative integer') from None
+
+
+def _random_suffix() -> str:
+    import secrets
+
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    return "".join(secrets.choice(alphabet) for _ in range(5))

@@ -1,0 +1,91 @@
+"""Authentication: who is calling, from a bearer token or a TLS client certificate.
+
+Tokens come from a static token file in kube-apiserver's ``--token-auth-file`` format: one
+``token,user,uid,"group1,group2"`` line per identity. A client certificate (when the server
+serves mutual TLS) names the user in its CN and the groups in its O fields. With neither
+configured, the server runs unsecured, as the old insecure port did: every caller is
+``system:unsecured`` in ``system:masters``. A request with a token the file does not know,
+or with no credentials when tokens are required, is Unauthorized.
+"""
+
+from __future__ import annotations
+
+import csv
+import hmac
+import logging
+
+import grpc
+
+from apiserver.admission import UserInfo
+from machinery import errors
+
+log = logging.getLogger(__name__)
+
+UNSECURED_USER = UserInfo("system:unsecured", "", ("system:masters", "system:authenticated"))
+
+
+def load_token_file(path: str) -> dict[str, UserInfo]:
+    """Parse a kube-apiserver static token file; malformed lines are an error naming the line."""
+    tokens: dict[str, UserInfo] = {}
+    with open(path, newline="") as f:
+        for lineno, row in enumerate(csv.reader(f), start=1):
+            if not row or row[0].strip().startswith("#"):
+                continue
+            if len(row) < 3:
+                raise ValueError(f"{path}:{lineno}: expected token,user,uid[,\"groups\"]")
+            token, user, uid = (c.strip() for c in row[:3])
+            groups = tuple(g.strip() for g in row[3].split(",") if g.strip()) if len(row) > 3 else ()
+            tokens[token] = UserInfo(user, uid, groups + ("system:authenticated",))
+    return tokens
+
+
+class Authenticator:
+    def __init__(self, tokens: dict[str, UserInfo] | None = None, *, client_certs: bool = False):
+        self.tokens = tokens or {}
+        self.client_certs = client_certs
+
+    @property
+    def secured(self) -> bool:
+        return bool(self.tokens) or self.client_certs
+
+    def authenticate(self, context: grpc.ServicerContext) -> UserInfo:
+        if not self.secured:
+            return UNSECURED_USER
+        metadata = dict(context.invocation_metadata() or ())
+        header = metadata.get("authorization", "")
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                raise errors.Unauthorized("Unauthorized: the authorization header must be 'Bearer <token>'")
+            for known, user in self.tokens.items():
+                if hmac.compare_digest(known.encode(), token.strip().encode()):
+                    return user
+            raise errors.Unauthorized("Unauthorized: invalid bearer token")
+        if self.client_certs:
+            user = _user_from_certificate(context)
+            if user:
+                return user
+        raise errors.Unauthorized("Unauthorized: no credentials: send a bearer token or a client certificate")
+
+
+def _user_from_certificate(context: grpc.ServicerContext) -> UserInfo | None:
+    auth = context.auth_context() or {}
+    if auth.get("transport_security_type", [b""])[0] != b"ssl":
+        return None
+    pem = (auth.get("x509_pem_cert") or [b""])[0]
+    if not pem:
+        return None
+    common_name = (auth.get("x509_common_name") or [b""])[0].decode()
+    groups = tuple(_organizations(pem))
+    return UserInfo(common_name, "", groups + ("system:authenticated",)) if common_name else None
+
+
+def _organizations(pem: bytes) -> list[str]:
+    """The O= fields of a PEM certificate's subject (groups, as Kubernetes reads them)."""
+    try:
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+    except ImportError:  # pragma: no cover - cryptography comes with grpc's TLS users
+        return []
+    cert = x509.load_pem_x509_certificate(pem)
+    return [a.value for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]

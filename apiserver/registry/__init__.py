@@ -1,0 +1,19 @@
+"""The strategy of every served resource, by resource name."""
+
+from __future__ import annotations
+
+from apiserver.registry.base import Strategy
+from apiserver.registry.namespaces import NamespaceStrategy
+from apiserver.registry.nodes import NodeStrategy
+from apiserver.registry.pods import PodStrategy
+from machinery.resources import RESOURCES
+
+_SPECIAL: dict[str, type[Strategy]] = {
+    "pods": PodStrategy,
+    "namespaces": NamespaceStrategy,
+    "nodes": NodeStrategy,
+}
+
+STRATEGIES: dict[str, Strategy] = {
+    name: _SPECIAL.get(name, Strategy)(info) for name, info in RESOURCES.items()
+}

@@ -1,0 +1,103 @@
+"""What every API client component shares at start-up: client flags, leader-election flags,
+signal handling, and the leader-election run loop.
+
+Flag names follow the Kubernetes components (``--leader-elect``,
+``--leader-elect-lease-duration`` …); the apiserver address(es) and credentials come from
+``--apiserver`` / ``--token`` / ``--token-file`` / ``--certificate-authority`` (or the
+``KUBEMU_*`` environment variables, or a ``--config`` file: see :mod:`machinery.config`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+
+from machinery.client import APIClient, Credentials
+from machinery.leaderelection import LeaderElectionConfig, LeaderElector
+
+log = logging.getLogger(__name__)
+
+
+def add_client_flags(p: argparse.ArgumentParser, *, default_port: int) -> None:
+    p.add_argument("--apiserver", default="127.0.0.1:6443",
+                   help="apiserver address(es), comma-separated for failover")
+    p.add_argument("--token", default="", help="bearer token for the apiserver")
+    p.add_argument("--token-file", default="", help="file holding the bearer token")
+    p.add_argument("--certificate-authority", default="", help="CA bundle to verify the apiserver (enables TLS)")
+    p.add_argument("--client-certificate", default="", help="client certificate for mutual TLS")
+    p.add_argument("--client-key", default="", help="client key for mutual TLS")
+    p.add_argument("--tls-server-name", default="", help="name to expect in the apiserver certificate")
+    p.add_argument("--bind-address", default="0.0.0.0", help="address of this component's gRPC/health server")
+    p.add_argument("--port", type=int, default=default_port, help="port of this component's gRPC/health server")
+    p.add_argument("-v", "--v", type=int, default=0, help="log verbosity")
+
+
+def add_leader_election_flags(p: argparse.ArgumentParser, *, lease_name: str) -> None:
+    p.add_argument("--leader-elect", default=True, action=argparse.BooleanOptionalAction,
+                   help="run active/standby through a Lease (default true)")
+    p.add_argument("--leader-elect-resource-name", default=lease_name, help="name of the Lease")
+    p.add_argument("--leader-elect-resource-namespace", default="kube-system", help="namespace of the Lease")
+    p.add_argument("--leader-elect-lease-duration", type=float, default=15.0,
+                   help="seconds a standby waits after the last renewal before taking over")
+    p.add_argument("--leader-elect-renew-deadline", type=float, default=10.0,
+                   help="seconds the leader keeps trying to renew before giving up")
+    p.add_argument("--leader-elect-retry-period", type=float, default=2.0, help="seconds between attempts")
+    p.add_argument("--identity", default="", help="this replica's identity (default: hostname_uuid)")
+
+
+def client_from_args(args: argparse.Namespace, user_agent: str) -> APIClient:
+    token = args.token
+    if not token and args.token_file:
+        with open(args.token_file) as f:
+            token = f.read().strip()
+    creds = Credentials(token=token, ca_file=args.certificate_authority, cert_file=args.client_certificate,
+                        key_file=args.client_key, tls_server_name=args.tls_server_name)
+    # Components ride out long apiserver outages: their loops retry on their own.
+    return APIClient(args.apiserver, creds, user_agent=user_agent, retry_timeout_s=10.0)
+
+
+def default_identity(args: argparse.Namespace) -> str:
+    return args.identity or f"{socket.gethostname()}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+
+def stop_event_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def run_leader_elected(client: APIClient, args: argparse.Namespace, identity: str, *, start: Callable[[], None],
+                       stop: threading.Event, publish: Callable[[LeaderElector], None] | None = None) -> int:
+    """Run ``start`` (blocking) while leading; return the exit code when leadership or the process ends.
+
+    Like kube-scheduler and kube-controller-manager, losing the lease ends the process
+    (exit 1) so it restarts clean rather than acting on stale state.
+    """
+    if not args.leader_elect:
+        threading.Thread(target=start, daemon=True, name="run").start()
+        stop.wait()
+        return 0
+    lost = threading.Event()
+    elector = LeaderElector(client, LeaderElectionConfig(
+        args.leader_elect_resource_name, identity, args.leader_elect_resource_namespace,
+        args.leader_elect_lease_duration, args.leader_elect_renew_deadline, args.leader_elect_retry_period),
+        on_started_leading=start, on_stopped_leading=lost.set)
+    if publish:
+        publish(elector)
+    thread = threading.Thread(target=elector.run, daemon=True, name="leader-election")
+    thread.start()
+    while not stop.is_set() and not lost.is_set():
+        stop.wait(0.5)
+    if lost.is_set() and not stop.is_set():
+        log.error("leader election lost; exiting")
+        return 1
+    elector.stop()
+    thread.join(timeout=5)
+    return 0

@@ -1,0 +1,76 @@
+"""The resource catalogue: which kinds the API serves and how they are addressed.
+
+One table shared by the apiserver (storage keys, scoping), the CLI (``get po``, kind →
+resource for ``apply``) and the clients. A resource is the plural lower-case name used in
+URLs and etcd keys (``pods``); the kind is the object's ``kind`` (``Pod``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    """How one resource is named, scoped and versioned."""
+
+    name: str
+    kind: str
+    api_version: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    # has_status: the object has a status subresource that Update must not touch.
+    has_status: bool = True
+    # field_selectors: the fields List/Watch may select on, besides metadata.name/namespace.
+    field_selectors: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def group(self) -> str:
+        return self.api_version.split("/")[0] if "/" in self.api_version else ""
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+
+_META_FIELDS = frozenset({"metadata.name", "metadata.namespace"})
+
+RESOURCES: dict[str, ResourceInfo] = {
+    r.name: r
+    for r in (
+        ResourceInfo("pods", "Pod", "v1", True, ("po",),
+                     field_selectors=_META_FIELDS | {"spec.nodeName", "spec.schedulerName", "status.phase",
+                                                     "spec.restartPolicy", "status.podIP"}),
+        ResourceInfo("nodes", "Node", "v1", False, ("no",),
+                     field_selectors=_META_FIELDS | {"spec.unschedulable"}),
+        ResourceInfo("namespaces", "Namespace", "v1", False, ("ns",),
+                     field_selectors=_META_FIELDS | {"status.phase"}),
+        ResourceInfo("events", "Event", "v1", True, ("ev",), has_status=False,
+                     field_selectors=_META_FIELDS | {"involvedObject.kind", "involvedObject.namespace",
+                                                     "involvedObject.name", "involvedObject.uid", "reason",
+                                                     "type", "source.component"}),
+        ResourceInfo("leases", "Lease", "coordination.k8s.io/v1", True, (), has_status=False,
+                     field_selectors=_META_FIELDS),
+    )
+}
+
+
+class UnknownResource(KeyError):
+    """Raised for a resource or kind name the API does not serve."""
+
+
+def lookup(name: str) -> ResourceInfo:
+    """Resolve a resource by plural, singular, short name or kind (case-insensitive)."""
+    wanted = name.lower()
+    for info in RESOURCES.values():
+        if wanted in (info.name, info.singular, info.kind.lower(), *info.short_names):
+            return info
+    raise UnknownResource(name)
+
+
+def for_kind(api_version: str, kind: str) -> ResourceInfo:
+    """The resource serving objects of ``apiVersion``/``kind``, as ``apply`` needs it."""
+    for info in RESOURCES.values():
+        if info.kind == kind and info.api_version == api_version:
+            return info
+    raise UnknownResource(f"{api_version}/{kind}")

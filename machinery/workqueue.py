@@ -1,0 +1,134 @@
+"""A rate-limited, de-duplicating work queue of object keys (client-go's workqueue).
+
+Guarantees, as in k8s.io/client-go/util/workqueue:
+
+- a key waiting in the queue is stored once, however often it is added (the dirty set);
+- a key being processed is never handed to a second worker at the same time; if it is added
+  meanwhile it runs once more after ``done()`` (the processing set);
+- ``add_rate_limited`` delays a failing key exponentially (``base_delay_s`` doubling up to
+  ``max_delay_s``) until ``forget`` resets it.
+
+The queue holds at most one entry per distinct key, so its size is bounded by the number of
+objects; delayed keys wait on one timer thread. The clock is injectable for tests.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Hashable
+
+
+class ShutDown(Exception):
+    """Raised by get() once the queue is shut down and empty."""
+
+
+class WorkQueue:
+    def __init__(self, name: str = "", *, base_delay_s: float = 0.005, max_delay_s: float = 1000.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.name = name
+        self.base_delay_s = base_delay_s
+        self.max_delay_s = max_delay_s
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._queue: deque = deque()
+        self._dirty: set = set()
+        self._processing: set = set()
+        self._failures: dict[Hashable, int] = {}
+        self._waiting: list = []  # heap of (ready_at, seq, key)
+        self._seq = itertools.count()
+        self._shutting_down = False
+        self.adds = 0
+
+    def add(self, key: Hashable) -> None:
+        with self._cond:
+            if self._shutting_down or key in self._dirty:
+                return
+            self.adds += 1
+            self._dirty.add(key)
+            if key not in self._processing:
+                self._queue.append(key)
+                self._cond.notify()
+
+    def add_after(self, key: Hashable, delay_s: float) -> None:
+        if delay_s <= 0:
+            self.add(key)
+            return
+        with self._cond:
+            if self._shutting_down:
+                return
+            heapq.heappush(self._waiting, (self._clock() + delay_s, next(self._seq), key))
+            self._cond.notify_all()
+
+    def add_rate_limited(self, key: Hashable) -> float:
+        with self._cond:
+            failures = self._failures.get(key, 0)
+            self._failures[key] = failures + 1
+        delay = min(self.base_delay_s * (2 ** failures), self.max_delay_s)
+        self.add_after(key, delay)
+        return delay
+
+    def forget(self, key: Hashable) -> None:
+        with self._cond:
+            self._failures.pop(key, None)
+
+    def failures(self, key: Hashable) -> int:
+        with self._cond:
+            return self._failures.get(key, 0)
+
+    def get(self, timeout_s: float | None = None) -> Hashable:
+        """The next key to process; blocks. Raises ShutDown, or TimeoutError after ``timeout_s``."""
+        deadline = None if timeout_s is None else self._clock() + timeout_s
+        with self._cond:
+            while True:
+                self._promote_ready()
+                if self._queue:
+                    key = self._queue.popleft()
+                    self._processing.add(key)
+                    self._dirty.discard(key)
+                    return key
+                if self._shutting_down:
+                    raise ShutDown(self.name)
+                wait = None
+                if self._waiting:
+                    wait = max(0.0, self._waiting[0][0] - self._clock())
+                if deadline is not None:
+                    remaining = deadline - self._clock()
+                    if remaining <= 0:
+                        raise TimeoutError(self.name)
+                    wait = remaining if wait is None else min(wait, remaining)
+                self._cond.wait(wait)
+
+    def _promote_ready(self) -> None:
+        now = self._clock()
+        while self._waiting and self._waiting[0][0] <= now:
+            _, _, key = heapq.heappop(self._waiting)
+            if key not in self._dirty:
+                self.adds += 1
+                self._dirty.add(key)
+                if key not in self._processing:
+                    self._queue.append(key)
+
+    def done(self, key: Hashable) -> None:
+        with self._cond:
+            self._processing.discard(key)
+            if key in self._dirty:
+                self._queue.append(key)
+                self._cond.notify()
+
+    def shutdown(self) -> None:
+        with self._cond:
+            self._shutting_down = True
+            self._cond.notify_all()
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._queue)
+
+    @property
+    def delayed(self) -> int:
+        with self._cond:
+            return len(self._waiting)

@@ -1,0 +1,16 @@
+"""NodeName: a pod that names its node in ``spec.nodeName`` fits only there (such pods are
+normally bound already; this covers the queue's view of them)."""
+
+from __future__ import annotations
+
+from scheduler.framework import SUCCESS, NodeInfo, Status
+
+
+class NodeName:
+    name = "NodeName"
+
+    def filter(self, pod: dict, node: NodeInfo) -> Status:
+        wanted = (pod.get("spec") or {}).get("nodeName")
+        if wanted and wanted != node.name:
+            return Status.unschedulable("node(s) didn't match the requested node name", unresolvable=True)
+        return SUCCESS

@@ -1,0 +1,27 @@
+"""NodeReady: only nodes whose kubelet reports Ready take new pods.
+
+Real kube-scheduler relies on the ``node.kubernetes.io/not-ready`` and ``…/unreachable``
+NoSchedule taints the node lifecycle controller maintains; this filter gives the same answer
+straight from the Ready condition, so a cluster without that controller never places pods on
+a dead node. A pod tolerating the not-ready taint may still go there, as in Kubernetes.
+"""
+
+from __future__ import annotations
+
+from machinery.meta import condition
+from machinery.taints import tolerates
+from scheduler.framework import SUCCESS, NodeInfo, Status
+
+_NOT_READY = {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}
+
+
+class NodeReady:
+    name = "NodeReady"
+
+    def filter(self, pod: dict, node: NodeInfo) -> Status:
+        ready = condition(node.node, "Ready")
+        if ready and ready.get("status") == "True":
+            return SUCCESS
+        if any(tolerates(t, _NOT_READY) for t in (pod.get("spec") or {}).get("tolerations") or []):
+            return SUCCESS
+        return Status.unschedulable("node(s) were not ready")

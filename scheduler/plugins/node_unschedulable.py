@@ -1,0 +1,20 @@
+"""NodeUnschedulable: nodes cordoned with ``spec.unschedulable`` take no new pods, unless the
+pod tolerates the ``node.kubernetes.io/unschedulable`` NoSchedule taint."""
+
+from __future__ import annotations
+
+from machinery.taints import tolerates
+from scheduler.framework import SUCCESS, NodeInfo, Status
+
+_TAINT = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
+
+
+class NodeUnschedulable:
+    name = "NodeUnschedulable"
+
+    def filter(self, pod: dict, node: NodeInfo) -> Status:
+        if not (node.node.get("spec") or {}).get("unschedulable"):
+            return SUCCESS
+        if any(tolerates(t, _TAINT) for t in (pod.get("spec") or {}).get("tolerations") or []):
+            return SUCCESS
+        return Status.unschedulable("node(s) were unschedulable", unresolvable=True)

@@ -1,0 +1,109 @@
+"""Shared fixtures: a real etcd server and real component processes on free ports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from kubemu.etcd_server import EtcdMember, find_etcd_binary, free_port, wait_ready
+from machinery.client import APIClient
+from tests.helpers import wait_for
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Proc:
+    """A component process whose output goes to a log file, shown when a test fails."""
+
+    def __init__(self, args: list[str], log_path: str, env: dict | None = None):
+        self.args = args
+        self.log_path = log_path
+        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                      env={**os.environ, **(env or {})}, start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self._log.close()
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait()
+
+    def output(self) -> str:
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+
+@pytest.fixture(scope="session")
+def etcd(tmp_path_factory):
+    """A real etcd server on free ports with a temporary data dir, for the whole session."""
+    data = tmp_path_factory.mktemp("etcd")
+    member = EtcdMember("test", str(data / "data"), free_port(), free_port())
+    proc = Proc(member.command(find_etcd_binary()), str(data / "etcd.log"))
+    try:
+        wait_ready(member.client_url)
+    except TimeoutError:
+        proc.stop()
+        raise AssertionError(f"etcd did not start:\n{proc.output()[-3000:]}") from None
+    member.proc = proc
+    yield member
+    proc.stop()
+
+
+def start_apiserver(etcd_url: str, log_dir, *extra: str) -> tuple[Proc, str]:
+    port = free_port()
+    proc = Proc([sys.executable, "-m", "apiserver", "--etcd-servers", etcd_url, "--bind-address", "127.0.0.1",
+                 "--secure-port", str(port), *extra], str(log_dir / f"apiserver-{port}.log"))
+    address = f"127.0.0.1:{port}"
+    client = APIClient(address, retry_timeout_s=1)
+    try:
+        wait_for(lambda: client.get("namespaces", "kube-node-lease"), timeout_s=30, message="apiserver ready")
+    except AssertionError:
+        proc.stop()
+        raise AssertionError(f"apiserver did not start:\n{proc.output()[-3000:]}") from None
+    finally:
+        client.close()
+    return proc, address
+
+
+@pytest.fixture(scope="session")
+def apiserver(etcd, tmp_path_factory):
+    """One apiserver process for the session, on a free port."""
+    proc, address = start_apiserver(etcd.client_url, tmp_path_factory.mktemp("apiserver"))
+    proc.address = address
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def client(apiserver):
+    c = APIClient(apiserver.address, retry_timeout_s=5)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def namespace(client):
+    """A fresh namespace per test, so tests never see each other's objects."""
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    client.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    return name
