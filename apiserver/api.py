@@ -258,7 +258,7 @@ class API:
             self.admission.validate(attrs)
             if dry_run or new == old:
                 return old
-            if self._finalized(info, new):
+            if self._finalized(new) and not strategy.blocks_deletion(new):
                 return self._remove(info, key, name, int(old["metadata"]["resourceVersion"]))
             try:
                 return self.storage.update(key, new, int(old["metadata"]["resourceVersion"]))
@@ -292,7 +292,7 @@ class API:
                                        f"finalizers {sorted(added)}", kind=info.name, name=new_meta.get("name", ""))
 
     @staticmethod
-    def _finalized(info: ResourceInfo, obj: dict) -> bool:
+    def _finalized(obj: dict) -> bool:
         """An object being deleted whose last finalizer went and whose grace period ran out is removed."""
         m = obj["metadata"]
         return bool(m.get("deletionTimestamp")) and not m.get("finalizers") and \
@@ -318,7 +318,7 @@ class API:
                                       f"ResourceVersion in object meta: {m.get('resourceVersion')}",
                                       kind=info.name, name=name)
             grace = strategy.grace_period_s(obj, grace_period_s)
-            if grace == 0 and not m.get("finalizers"):
+            if grace == 0 and not m.get("finalizers") and not strategy.blocks_deletion(obj):
                 try:
                     return self._remove(info, key, name, int(m["resourceVersion"]))
                 except errors.Conflict:

@@ -88,6 +88,10 @@ class Strategy:
         """How long deletion waits for a confirmation; 0 removes the object at once."""
         return 0
 
+    def blocks_deletion(self, obj: dict) -> bool:
+        """Whether something besides metadata.finalizers keeps a deleted object (namespaces' spec.finalizers)."""
+        return False
+
     # --- generation -----------------------------------------------------------------------
 
     def spec_changed(self, new: dict, old: dict) -> bool:

@@ -31,6 +31,9 @@ class NamespaceStrategy(Strategy):
         if isinstance(labels, dict) and isinstance(obj["metadata"].get("name"), str):
             labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
 
+    def blocks_deletion(self, obj: dict) -> bool:
+        return bool((obj.get("spec") or {}).get("finalizers"))
+
     def initial_status(self, obj: dict) -> dict:
         return {"phase": "Active"}
 

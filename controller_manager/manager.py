@@ -1,0 +1,46 @@
+"""The controller manager: shared informers plus the enabled controllers, started on leadership."""
+
+from __future__ import annotations
+
+import logging
+
+from controller_manager.namespace import NamespaceController
+from machinery.client import APIClient
+from machinery.informer import Informer
+
+log = logging.getLogger(__name__)
+
+ALL_CONTROLLERS = ("namespace",)
+
+
+class ControllerManager:
+    def __init__(self, client: APIClient, *, enabled: str = "*", workers: int = 5):
+        self.client = client
+        names = ALL_CONTROLLERS if enabled.strip() in ("*", "") else tuple(
+            n.strip() for n in enabled.split(",") if n.strip())
+        unknown = set(names) - set(ALL_CONTROLLERS)
+        if unknown:
+            raise SystemExit(f"unknown controllers: {', '.join(sorted(unknown))}; known: {', '.join(ALL_CONTROLLERS)}")
+        self.informers = {"namespaces": Informer(client, "namespaces", name="cm-namespaces")}
+        self.controllers = []
+        if "namespace" in names:
+            self.controllers.append(NamespaceController(client, self.informers["namespaces"]))
+        self.running = False
+
+    def run(self) -> None:
+        """Start informers and controllers (called once this replica leads)."""
+        for informer in self.informers.values():
+            informer.start()
+        for controller in self.controllers:
+            controller.start()
+        self.running = True
+        log.info("controllers running: %s", ", ".join(c.name for c in self.controllers))
+
+    def stop(self) -> None:
+        for controller in self.controllers:
+            controller.stop()
+        for informer in self.informers.values():
+            informer.stop()
+
+    def stats(self) -> dict:
+        return {"running": self.running, "controllers": {c.name: c.stats() for c in self.controllers}}

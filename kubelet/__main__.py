@@ -1,0 +1,144 @@
+"""kubemu-kubelet: the node agent, one process per simulated node.
+
+    kubemu-kubelet --apiserver 127.0.0.1:6443 --node-name node-1 --node-ip 127.1.0.1 \
+        --root-dir /tmp/node-1 --pod-cidr 127.244.1.0/24
+
+Registers the Node, renews its Lease in kube-node-lease every 10 s, posts node status every
+10 s, and runs the pods bound to it as real OS processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import threading
+
+from kubelet.images import load_catalog
+from kubelet.kubelet import Kubelet, KubeletTimings
+from kubelet.node_status import NodeConfig, NodeHeartbeat
+from kubelet.runtime.process import ProcessRuntime
+from machinery import component, config, errors, logs
+from machinery.server import ComponentServer
+
+log = logging.getLogger("kubelet")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kubemu-kubelet", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    component.add_client_flags(p, default_port=10250)
+    p.add_argument("--node-name", default=socket.gethostname(), help="this node's name (default: hostname)")
+    p.add_argument("--node-ip", default="", help="the node's InternalIP (default: the bind address or 127.0.0.1)")
+    p.add_argument("--root-dir", default="", help="state directory (default: ~/.kubemu/kubelet/<node>)")
+    p.add_argument("--pod-cidr", default="", help="pod IP range of this node (else the Node's spec.podCIDR)")
+    p.add_argument("--cpu", default="", help="CPU capacity to report, a quantity (default: the machine's)")
+    p.add_argument("--memory", default="", help="memory capacity to report (default: the machine's)")
+    p.add_argument("--max-pods", type=int, default=110)
+    p.add_argument("--node-labels", default="", help="extra node labels: k=v,k2=v2")
+    p.add_argument("--register-with-taints", default="", help="taints at registration: key=value:Effect,...")
+    p.add_argument("--image-catalog", default="", help="YAML file of extra image behaviours")
+    p.add_argument("--node-status-update-frequency", type=float, default=10.0, help="seconds between statuses")
+    p.add_argument("--node-lease-renew-interval", type=float, default=10.0, help="seconds between lease renewals")
+    p.add_argument("--node-lease-duration-seconds", type=int, default=40)
+    p.add_argument("--crash-loop-backoff", type=float, default=10.0,
+                   help="first CrashLoopBackOff delay in seconds (doubles up to --crash-loop-backoff-max)")
+    p.add_argument("--crash-loop-backoff-max", type=float, default=300.0)
+    p.add_argument("--pod-workers", type=int, default=8)
+    return p
+
+
+def _parse_labels(text: str) -> dict[str, str]:
+    out = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        key, _, value = item.partition("=")
+        out[key] = value
+    return out
+
+
+def _parse_taints(text: str) -> list[dict]:
+    taints = []
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        kv, _, effect = item.rpartition(":")
+        key, _, value = kv.partition("=")
+        taints.append({"key": key, "value": value, "effect": effect} if value else {"key": key, "effect": effect})
+    return taints
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = config.parse(build_parser(), argv)
+    logs.setup(f"kubelet {args.node_name}", args.v)
+    node_ip = args.node_ip or (args.bind_address if args.bind_address not in ("0.0.0.0", "::") else "127.0.0.1")
+    root = args.root_dir or os.path.expanduser(f"~/.kubemu/kubelet/{args.node_name}")
+    os.makedirs(root, exist_ok=True)
+    client = component.client_from_args(args, f"kubemu-kubelet/{args.node_name}")
+    cfg = NodeConfig(args.node_name, node_ip, root, args.pod_cidr, args.cpu, args.memory, args.max_pods,
+                     _parse_labels(args.node_labels), _parse_taints(args.register_with_taints),
+                     kubelet_port=args.port)
+    heartbeat = NodeHeartbeat(client, cfg, lease_duration_s=args.node_lease_duration_seconds)
+    runtime = ProcessRuntime(os.path.join(root, "runtime"), load_catalog(args.image_catalog or None))
+    cidr = {"value": args.pod_cidr}
+
+    def pod_cidr() -> str:
+        return cidr["value"]
+
+    kubelet = Kubelet(client, runtime, args.node_name, node_ip, ipam_dir=os.path.join(root, "ipam"),
+                      pod_cidr_source=pod_cidr, workers=args.pod_workers,
+                      timings=KubeletTimings(crash_backoff_s=args.crash_loop_backoff,
+                                             crash_backoff_max_s=args.crash_loop_backoff_max))
+
+    def details() -> dict:
+        return {"node": args.node_name, "nodeIP": node_ip, "podCIDR": cidr["value"],
+                "lastLeaseRenew": heartbeat.last_lease_renew, "lastStatusUpdate": heartbeat.last_status_update,
+                **kubelet.stats()}
+
+    server = ComponentServer("kubelet", args.node_name, f"{args.bind_address}:{args.port}", details=details)
+    server.start()
+    server.set_serving(True)
+    stop = component.stop_event_on_signals()
+
+    while not stop.is_set():
+        try:
+            node = heartbeat.register()
+            cidr["value"] = heartbeat.pod_cidr(node)
+            break
+        except errors.APIError as e:
+            log.warning("unable to register node %s: %s; retrying", args.node_name, e)
+            stop.wait(2.0)
+    threading.Thread(target=_loop, args=(stop, args.node_lease_renew_interval, heartbeat.renew_lease, "lease"),
+                     daemon=True, name="lease").start()
+
+    def post_status() -> None:
+        node = heartbeat.update_status()
+        cidr["value"] = heartbeat.pod_cidr(node)
+
+    threading.Thread(target=_loop, args=(stop, args.node_status_update_frequency, post_status, "node status"),
+                     daemon=True, name="node-status").start()
+    if not stop.is_set():
+        kubelet.start()
+        log.info("kubelet %s running (node IP %s, pod CIDR %s)", args.node_name, node_ip, cidr["value"] or "none")
+    stop.wait()
+    log.info("stopping; containers keep running until kubemu down or the next kubelet start")
+    kubelet.stop()
+    server.stop()
+    return 0
+
+
+def _loop(stop: threading.Event, period_s: float, action, what: str) -> None:
+    """Run ``action`` now and every ``period_s``; failures are logged and retried sooner."""
+    while not stop.is_set():
+        try:
+            action()
+            wait = period_s
+        except errors.APIError as e:
+            log.warning("%s failed: %s", what, e)
+            wait = min(period_s, 2.0)
+        except Exception:
+            log.exception("%s failed unexpectedly", what)
+            wait = period_s
+        stop.wait(wait)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
