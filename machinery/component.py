@@ -99,5 +99,5 @@ def run_leader_elected(client: APIClient, args: argparse.Namespace, identity: st
         log.error("leader election lost; exiting")
         return 1
     elector.stop()
-    thread.join(timeout=5)
+    thread.join(timeout=2)
     return 0
