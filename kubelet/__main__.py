@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                      _parse_labels(args.node_labels), _parse_taints(args.register_with_taints),
                      kubelet_port=args.port)
     heartbeat = NodeHeartbeat(client, cfg, lease_duration_s=args.node_lease_duration_seconds)
-    runtime = ProcessRuntime(os.path.join(root, "runtime"), load_catalog(args.image_catalog or None))
+    # The kubelet adopts and reaps orphaned grandchildren of containers (PID 1 may not reap them).
+    runtime = ProcessRuntime(os.path.join(root, "runtime"), load_catalog(args.image_catalog or None), subreaper=True)
     cidr = {"value": args.pod_cidr}
 
     def pod_cidr() -> str:

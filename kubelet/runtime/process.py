@@ -1,0 +1,752 @@
+"""``ProcessRuntime``: every container is a real OS process, every pod a directory.
+
+Layout under ``root_dir`` (the node's state dir)::
+
+    images.json                                   pulled images (the node's image cache)
+    pods/<uid>/sandbox.json                       uid, namespace, name, ip, ready
+    pods/<uid>/containers/<name>/container.json   pid, create_time, restart count, argv, exit state
+    pods/<uid>/containers/<name>/<restart>.log    stdout+stderr of each run (the last few are kept)
+
+What a container runs comes from the image catalog (kubelet/images): ``http-server`` images run
+``python -m kubelet.images.http_server`` on the pod IP, ``shell`` images run the container's command
+and args (a one-string command with spaces through ``/bin/sh -c``; ``sh``/``ash``/``bash`` and
+``python`` mapped to the host's shell and this kubelet's Python), ``idle`` images ``sleep infinity``.
+
+Each container is started with ``start_new_session=True`` so it leads its own process group: stopping
+it signals the whole group (SIGTERM, poll until the grace period ends, then SIGKILL), and once the main
+process has exited any process left in its group is SIGKILLed, as a container's cgroup would be.
+``container.json`` records the pid together with the process' psutil ``create_time``, so a restarted
+kubelet (or ``kubemu down``, a different process) finds its containers again and never mistakes a
+process that reused the pid for one of them. While this process is the parent it reaps its children
+through their ``Popen`` objects (real exit codes); for containers started by an earlier process it
+watches them with psutil and, if the old kubelet is gone, cannot learn their exit code: such a
+container is reported as exit 143/137 when this process signalled it, else 137
+``ContainerStatusUnknown`` (what Kubernetes reports for a container that vanished unobserved).
+
+Processes a container leaves behind (a shell's children) are orphaned when its main process dies
+and would be reaped by init, but in a container whose PID 1 does not reap they would stay zombies.
+With ``subreaper=True`` (meant for the kubelet process, it is process-wide) this process becomes a
+child subreaper, like containerd's shim: orphans are reparented to it, and it reaps the zombies of
+its containers' process groups (``reap_orphans``, also run after every container exit).
+
+Everything is bounded: logs are truncated to their last half past ``max_log_bytes`` (checked when the
+status is polled; the file is opened ``O_APPEND`` so the writer follows the truncation), only the last
+``max_log_files`` runs' logs are kept, JSON files are read up to a size limit, waits have deadlines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import psutil
+
+from kubelet.images import ImageCatalog, ImageEntry, is_shell_form, parse_image
+from kubelet.runtime.base import (
+    EXIT_SIGKILL,
+    EXIT_SIGTERM,
+    EXIT_START_ERROR,
+    REASON_CREATING,
+    REASON_START_ERROR,
+    REASON_UNKNOWN,
+    ContainerRuntime,
+    ContainerRuntimeError,
+    ContainerSpec,
+    ContainerState,
+    ImagePullError,
+    ImagePullResult,
+    PodSandbox,
+    exit_reason,
+    rfc3339,
+)
+
+log = logging.getLogger(__name__)
+
+SANDBOX_FILE = "sandbox.json"
+CONTAINER_FILE = "container.json"
+IMAGES_FILE = "images.json"
+HTTP_SERVER_MODULE = "kubelet.images.http_server"
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DEFAULT_FALLBACK_PORT = 8080
+POLL_INTERVAL_S = 0.02
+KILL_WAIT_S = 5.0
+REMNANT_WAIT_S = 2.0
+CREATE_TIME_TOLERANCE_S = 0.1
+MAX_LOG_BYTES = 10 * 1024 * 1024
+MAX_LOG_FILES = 5
+MAX_JSON_BYTES = 1_000_000
+MAX_GRACE_PERIOD_S = 24 * 3600.0
+MAX_KNOWN_GROUPS = 4096
+PR_SET_CHILD_SUBREAPER = 36
+
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
+_LOG_NAME = re.compile(r"^(\d+)\.log$")
+_SHELLS = frozenset({"sh", "ash", "dash", "bash"})
+_PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
+_Key = tuple[str, str]
+
+
+@dataclass
+class _Record:
+    """One container's ``container.json``: identity of its current run and, once over, how it ended."""
+
+    name: str
+    image: str
+    restart_count: int
+    log_path: str
+    argv: list[str] = field(default_factory=list)
+    pid: int | None = None
+    create_time: float | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    exit_code: int | None = None
+    reason: str = ""
+    message: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.pid is not None and self.exit_code is None
+
+    def state(self) -> ContainerState:
+        return ContainerState(name=self.name, state="running" if self.running else "terminated",
+                              reason="" if self.running else self.reason, exit_code=self.exit_code,
+                              pid=self.pid if self.running else None, started_at=self.started_at,
+                              finished_at=self.finished_at, restart_count=self.restart_count,
+                              message=self.message)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> _Record:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class ProcessRuntime(ContainerRuntime):
+    """Runs containers as process groups under ``root_dir`` (see the module docstring)."""
+
+    def __init__(self, root_dir: str, catalog: ImageCatalog, python: str = sys.executable,
+                 max_log_bytes: int = MAX_LOG_BYTES, max_log_files: int = MAX_LOG_FILES,
+                 subreaper: bool = False):
+        self.root_dir = os.path.abspath(root_dir)
+        self.catalog = catalog
+        self.python = python
+        self.max_log_bytes = max(4096, max_log_bytes)
+        self.max_log_files = max(2, max_log_files)
+        self._pods_dir = os.path.join(self.root_dir, "pods")
+        self._lock = threading.RLock()
+        self._procs: dict[_Key, subprocess.Popen[bytes]] = {}
+        self._signalled: dict[_Key, int] = {}
+        self._groups: dict[int, None] = {}  # container process groups seen, oldest first (bounded)
+        self.subreaper = subreaper and enable_subreaper()
+        os.makedirs(self._pods_dir, exist_ok=True)
+
+    # -- sandboxes -------------------------------------------------------------------------------
+
+    def run_sandbox(self, uid: str, namespace: str, name: str, ip: str) -> PodSandbox:
+        sandbox = PodSandbox(uid=uid, namespace=namespace, name=name, ip=ip, dir=self._sandbox_dir(uid))
+        os.makedirs(os.path.join(sandbox.dir, "containers"), exist_ok=True)
+        self._save_sandbox(sandbox)
+        return sandbox
+
+    def stop_sandbox(self, sandbox: PodSandbox, grace_period_s: float = 2.0) -> None:
+        if not os.path.isdir(sandbox.dir):
+            return
+        self._stop_many([(sandbox, rec) for rec in self._records(sandbox)], grace_period_s)
+        self._mark_not_ready(sandbox)
+
+    def remove_sandbox(self, sandbox: PodSandbox) -> None:
+        self.stop_sandbox(sandbox, grace_period_s=0.0)
+        path = self._sandbox_dir(sandbox.uid)
+        shutil.rmtree(path, ignore_errors=True)
+        with self._lock:
+            for key in [k for k in self._procs if k[0] == sandbox.uid]:
+                self._procs.pop(key).poll()
+
+    def list_sandboxes(self) -> list[PodSandbox]:
+        sandboxes = []
+        for uid in self._sandbox_uids():
+            sandbox = self._load_sandbox(uid)
+            if sandbox is not None:
+                sandboxes.append(sandbox)
+        return sandboxes
+
+    def get_sandbox(self, uid: str) -> PodSandbox | None:
+        """The sandbox of pod ``uid`` as recorded on disk, if any."""
+        return self._load_sandbox(uid)
+
+    # -- images ----------------------------------------------------------------------------------
+
+    def pull_image(self, image: str) -> ImagePullResult:
+        entry = self.catalog.lookup(image)
+        canonical = parse_image(image).canonical
+        if entry.kind == "fail-pull":
+            time.sleep(entry.pull_delay_seconds)
+            raise ImagePullError(_pull_error(image, canonical))
+        if self.image_present(image):
+            return ImagePullResult(image=image, size_bytes=entry.size_bytes, duration_s=0.0)
+        started = time.monotonic()
+        time.sleep(entry.pull_delay_seconds)
+        with self._lock:
+            images = self._read_images()
+            images[canonical] = {"sizeBytes": entry.size_bytes, "pulledAt": rfc3339()}
+            _write_json(os.path.join(self.root_dir, IMAGES_FILE), images)
+        duration = time.monotonic() - started
+        return ImagePullResult(image=image, size_bytes=entry.size_bytes, duration_s=duration)
+
+    def image_present(self, image: str) -> bool:
+        with self._lock:
+            return parse_image(image).canonical in self._read_images()
+
+    def list_images(self) -> dict[str, int]:
+        """Pulled images, ``{canonical reference: size in bytes}`` (for the node's status)."""
+        with self._lock:
+            return {ref: int(info.get("sizeBytes", 0)) for ref, info in self._read_images().items()}
+
+    # -- containers ------------------------------------------------------------------------------
+
+    def start_container(self, sandbox: PodSandbox, spec: ContainerSpec) -> ContainerState:
+        _check_id("container name", spec.name)
+        entry = self.catalog.lookup(spec.image)
+        if entry.kind == "fail-pull":
+            raise ImagePullError(_pull_error(spec.image, parse_image(spec.image).canonical))
+        with self._lock:
+            previous = self._load_record(sandbox, spec.name)
+            if previous is not None and self._refresh(sandbox, previous).running:
+                pod = f"{sandbox.namespace}/{sandbox.name}"
+                raise ContainerRuntimeError(f"container {spec.name} of pod {pod} is already running "
+                                            f"(pid {previous.pid})")
+            restart_count = previous.restart_count + 1 if previous is not None else 0
+            cdir = self._container_dir(sandbox, spec.name)
+            os.makedirs(cdir, exist_ok=True)
+            rec = _Record(name=spec.name, image=spec.image, restart_count=restart_count,
+                          log_path=os.path.join(cdir, f"{restart_count}.log"))
+            self._launch(sandbox, spec, entry, rec)
+            self._save_record(sandbox, rec)
+        self._prune_logs(cdir, restart_count)
+        return rec.state()
+
+    def stop_container(self, sandbox: PodSandbox, name: str, grace_period_s: float) -> ContainerState:
+        rec = self._load_record(sandbox, name)
+        if rec is None:
+            return ContainerState(name=name, state="waiting", reason=REASON_CREATING)
+        [(_, rec)] = self._stop_many([(sandbox, rec)], grace_period_s)
+        return rec.state()
+
+    def container_status(self, sandbox: PodSandbox, name: str) -> ContainerState:
+        rec = self._load_record(sandbox, name)
+        if rec is None:
+            return ContainerState(name=name, state="waiting", reason=REASON_CREATING)
+        rec = self._refresh(sandbox, rec)
+        self._bound_log(rec.log_path)
+        return rec.state()
+
+    def list_containers(self, sandbox: PodSandbox) -> list[ContainerState]:
+        return [self.container_status(sandbox, rec.name) for rec in self._records(sandbox)]
+
+    def container_log_path(self, sandbox: PodSandbox, name: str, previous: bool = False) -> str | None:
+        rec = self._load_record(sandbox, name)
+        if rec is None:
+            return None
+        run = rec.restart_count - (1 if previous else 0)
+        path = os.path.join(self._container_dir(sandbox, name), f"{run}.log")
+        return path if run >= 0 and os.path.isfile(path) else None
+
+    # -- node ------------------------------------------------------------------------------------
+
+    def cleanup_all(self, grace_period_s: float = 1.0, remove: bool = False) -> int:
+        sandboxes = [self._load_sandbox(uid, stub=True) for uid in self._sandbox_uids()]
+        items = [(sb, rec) for sb in sandboxes if sb is not None for rec in self._records(sb)]
+        running = sum(1 for sb, rec in items if self._refresh(sb, rec).running)
+        self._stop_many(items, grace_period_s)
+        for sandbox in sandboxes:
+            if sandbox is None:
+                continue
+            if remove:
+                self.remove_sandbox(sandbox)
+            else:
+                self._mark_not_ready(sandbox)
+        return running
+
+    def reap_orphans(self) -> int:
+        """Reap zombie children left by containers' process groups (orphans reparented to this
+        subreaper); the group leaders themselves are reaped through their Popen or ``_probe``."""
+        with self._lock:
+            groups = set(self._groups)
+        reaped = 0
+        for child in _children():
+            with contextlib.suppress(psutil.Error, OSError):
+                if child.status() != psutil.STATUS_ZOMBIE:
+                    continue
+                pgid = os.getpgid(child.pid)
+                if pgid != child.pid and pgid in groups and os.waitpid(child.pid, os.WNOHANG)[0]:
+                    reaped += 1
+        return reaped
+
+    def _remember_group(self, pgid: int | None) -> None:
+        if pgid is None:
+            return
+        with self._lock:
+            self._groups.pop(pgid, None)
+            self._groups[pgid] = None
+            while len(self._groups) > MAX_KNOWN_GROUPS:
+                self._groups.pop(next(iter(self._groups)))
+
+    def _end_group(self, rec: _Record) -> None:
+        """Once a container's main process is gone: SIGKILL what is left of its group, reap orphans."""
+        self._remember_group(rec.pid)
+        _kill_remnants(rec)
+        if self.subreaper:
+            self.reap_orphans()
+
+    # -- launching -------------------------------------------------------------------------------
+
+    def _launch(self, sandbox: PodSandbox, spec: ContainerSpec, entry: ImageEntry, rec: _Record) -> None:
+        """Start the process of ``rec`` (or record a StartError in it and in its log)."""
+        key = (sandbox.uid, spec.name)
+        try:
+            rec.argv = self._argv(sandbox, spec, entry)
+            env = self._env(sandbox, spec, entry)
+            cwd = self._workdir(sandbox, spec)
+            with open(rec.log_path, "ab") as logf:
+                popen = subprocess.Popen(rec.argv, stdin=subprocess.DEVNULL, stdout=logf,
+                                         stderr=subprocess.STDOUT, cwd=cwd, env=env,
+                                         start_new_session=True, close_fds=True)
+        except (OSError, ValueError) as e:
+            now = rfc3339()
+            rec.started_at, rec.finished_at = now, now
+            rec.exit_code, rec.reason = EXIT_START_ERROR, REASON_START_ERROR
+            rec.message = _start_error(rec.argv, e)
+            with open(rec.log_path, "ab") as logf:
+                logf.write(f"kubemu: {rec.message}\n".encode())
+            return
+        rec.pid, rec.started_at = popen.pid, rfc3339()
+        rec.create_time = _create_time(popen.pid)
+        self._procs[key] = popen
+        self._remember_group(popen.pid)
+        self._signalled.pop(key, None)
+
+    def _argv(self, sandbox: PodSandbox, spec: ContainerSpec, entry: ImageEntry) -> list[str]:
+        user = [*spec.command, *spec.args]
+        if entry.kind == "http-server":
+            if spec.command and os.path.basename(spec.command[0]) in _SHELLS:
+                return self._command(user)
+            port = spec.ports[0] if spec.ports else (entry.port or 80)
+            fallback = entry.fallback_port or DEFAULT_FALLBACK_PORT
+            return [self.python, "-m", HTTP_SERVER_MODULE, "--host", sandbox.ip or "127.0.0.1",
+                    "--port", str(port), "--fallback-port", str(fallback), "--name", entry.name]
+        if entry.kind == "shell":
+            if user:
+                return self._command(user)
+            if entry.default_command:
+                return self._command(entry.default_command)
+        return _idle_argv(self.python)
+
+    def _command(self, argv: list[str]) -> list[str]:
+        """Map a container command onto the host: shell form via /bin/sh -c, shells and python resolved."""
+        if is_shell_form(argv):
+            return ["/bin/sh", "-c", argv[0]]
+        exe, base = argv[0], os.path.basename(argv[0])
+        if base in _SHELLS:
+            exe = shutil.which(base) or "/bin/sh"
+        elif _PYTHON.match(base):
+            exe = self.python
+        return [exe, *argv[1:]]
+
+    def _env(self, sandbox: PodSandbox, spec: ContainerSpec, entry: ImageEntry) -> dict[str, str]:
+        env = {
+            "PATH": f"{os.path.dirname(self.python)}:{DEFAULT_PATH}",
+            "HOME": sandbox.dir,
+            "HOSTNAME": sandbox.name,
+            "PYTHONUNBUFFERED": "1",
+            "KUBEMU_POD_NAME": sandbox.name,
+            "KUBEMU_POD_NAMESPACE": sandbox.namespace,
+            "KUBEMU_POD_IP": sandbox.ip,
+            "KUBEMU_POD_UID": sandbox.uid,
+        }
+        env.update({str(k): str(v) for k, v in spec.env.items()})
+        if entry.kind == "http-server":
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
+        return env
+
+    def _workdir(self, sandbox: PodSandbox, spec: ContainerSpec) -> str:
+        """``workingDir`` if it exists on the host, else the same path inside the sandbox's ``rootfs``."""
+        if not spec.working_dir:
+            return sandbox.dir
+        if os.path.isdir(spec.working_dir):
+            return spec.working_dir
+        rootfs = os.path.join(sandbox.dir, "rootfs")
+        path = os.path.normpath(os.path.join(rootfs, spec.working_dir.lstrip("/")))
+        if not path.startswith(rootfs + os.sep) and path != rootfs:
+            raise ValueError(f"workingDir {spec.working_dir!r} escapes the sandbox")
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    # -- observing -------------------------------------------------------------------------------
+
+    def _refresh(self, sandbox: PodSandbox, rec: _Record) -> _Record:
+        """``rec`` updated: if its process has exited, finalized with its exit code and saved."""
+        if not rec.running:
+            self._reap((sandbox.uid, rec.name))
+            return rec
+        alive, exit_code = self._probe((sandbox.uid, rec.name), rec)
+        return rec if alive else self._finalize(sandbox, rec, exit_code)
+
+    def _probe(self, key: _Key, rec: _Record) -> tuple[bool, int | None]:
+        """(alive, exit code if known). Our own child: via its Popen; anyone else's: via psutil."""
+        popen = self._procs.get(key)
+        if popen is not None and popen.pid == rec.pid:
+            rc = popen.poll()
+            return rc is None, None if rc is None else _exit_code(rc)
+        try:
+            proc = psutil.Process(rec.pid)
+            if not _same_process(proc, rec):
+                return False, None
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                return True, None
+            return False, _reap_if_child(proc)
+        except psutil.NoSuchProcess:
+            return False, None
+        except psutil.AccessDenied:
+            return True, None
+
+    def _reap(self, key: _Key) -> None:
+        """Forget (and reap, so no zombie stays) our child of a container another process finalized."""
+        with self._lock:
+            popen = self._procs.pop(key, None)
+        if popen is not None and popen.poll() is None:
+            with self._lock:
+                self._procs[key] = popen  # still running: a newer run, or not ours to forget yet
+
+    def _finalize(self, sandbox: PodSandbox, rec: _Record, exit_code: int | None) -> _Record:
+        key = (sandbox.uid, rec.name)
+        with self._lock:
+            current = self._load_record(sandbox, rec.name)
+            if current is not None and current.restart_count == rec.restart_count and not current.running:
+                return current
+            signalled = self._signalled.pop(key, None)
+            rec.reason, rec.message = "", ""
+            if exit_code is None and signalled in (signal.SIGTERM, signal.SIGKILL):
+                exit_code = EXIT_SIGTERM if signalled == signal.SIGTERM else EXIT_SIGKILL
+            elif exit_code is None:
+                exit_code, rec.reason = EXIT_SIGKILL, REASON_UNKNOWN
+                rec.message = "the container's process exited while no kubelet watched it: exit code unknown"
+            rec.exit_code, rec.finished_at = exit_code, rfc3339()
+            rec.reason = rec.reason or exit_reason(exit_code)
+            self._procs.pop(key, None)
+            if current is None or current.restart_count == rec.restart_count:
+                with contextlib.suppress(FileNotFoundError):  # the sandbox was removed meanwhile
+                    self._save_record(sandbox, rec)
+        self._end_group(rec)
+        return rec
+
+    # -- stopping --------------------------------------------------------------------------------
+
+    def _stop_many(self, items: list[tuple[PodSandbox, _Record]],
+                   grace_period_s: float) -> list[tuple[PodSandbox, _Record]]:
+        """Stop all ``items`` together: SIGTERM, wait out the grace period, SIGKILL, wait; kill leftovers."""
+        items = [(sb, self._refresh(sb, rec)) for sb, rec in items]
+        live = [(sb, rec) for sb, rec in items if rec.running]
+        was_over = {(sb.uid, rec.name) for sb, rec in items if not rec.running}
+        self._signal_all(live, signal.SIGTERM)
+        live = self._wait_exit(live, min(max(0.0, grace_period_s), MAX_GRACE_PERIOD_S))
+        if live:
+            self._signal_all(live, signal.SIGKILL)
+            live = self._wait_exit(live, KILL_WAIT_S)
+        for sb, rec in live:
+            log.warning("container %s of pod %s (pid %s) survived SIGKILL", rec.name, sb.uid, rec.pid)
+        results = []
+        for sb, rec in items:
+            current = self._refresh(sb, self._load_record(sb, rec.name) or rec)
+            if (sb.uid, rec.name) in was_over:
+                self._end_group(current)  # in case an earlier kubelet died before doing so
+            results.append((sb, current))
+        return results
+
+    def _signal_all(self, items: Iterable[tuple[PodSandbox, _Record]], sig: int) -> None:
+        for sb, rec in items:
+            with self._lock:
+                self._signalled[(sb.uid, rec.name)] = sig
+            _signal_group(rec, sig)
+
+    def _wait_exit(self, items: list[tuple[PodSandbox, _Record]],
+                   timeout_s: float) -> list[tuple[PodSandbox, _Record]]:
+        """Poll until every item's process has exited or ``timeout_s`` passed; returns those still running."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            items = [(sb, rec) for sb, rec in items if self._refresh(sb, rec).running]
+            if not items or time.monotonic() >= deadline:
+                return items
+            time.sleep(POLL_INTERVAL_S)
+
+    # -- disk state ------------------------------------------------------------------------------
+
+    def _sandbox_dir(self, uid: str) -> str:
+        _check_id("pod uid", uid)
+        return os.path.join(self._pods_dir, uid)
+
+    def _container_dir(self, sandbox: PodSandbox, name: str) -> str:
+        _check_id("container name", name)
+        return os.path.join(self._sandbox_dir(sandbox.uid), "containers", name)
+
+    def _sandbox_uids(self) -> list[str]:
+        try:
+            names = sorted(os.listdir(self._pods_dir))
+        except FileNotFoundError:
+            return []
+        return [n for n in names if _SAFE_ID.match(n) and os.path.isdir(os.path.join(self._pods_dir, n))]
+
+    def _save_sandbox(self, sandbox: PodSandbox) -> None:
+        data = {"uid": sandbox.uid, "namespace": sandbox.namespace, "name": sandbox.name, "ip": sandbox.ip,
+                "ready": sandbox.ready}
+        _write_json(os.path.join(self._sandbox_dir(sandbox.uid), SANDBOX_FILE), data)
+
+    def _mark_not_ready(self, sandbox: PodSandbox) -> None:
+        sandbox.ready = False
+        if os.path.isfile(os.path.join(self._sandbox_dir(sandbox.uid), SANDBOX_FILE)):
+            self._save_sandbox(sandbox)
+
+    def _load_sandbox(self, uid: str, stub: bool = False) -> PodSandbox | None:
+        """The recorded sandbox; with ``stub``, a nameless one when its sandbox.json is missing or bad."""
+        path = self._sandbox_dir(uid)
+        data = _read_json(os.path.join(path, SANDBOX_FILE))
+        if data is None or data.get("uid") != uid:
+            if data is not None:
+                log.warning("ignoring %s: its uid does not match its directory", path)
+            return PodSandbox(uid=uid, namespace="", name="", ip="", dir=path, ready=False) if stub else None
+        return PodSandbox(uid=uid, namespace=str(data.get("namespace", "")), name=str(data.get("name", "")),
+                          ip=str(data.get("ip", "")), dir=path, ready=bool(data.get("ready", True)))
+
+    def _records(self, sandbox: PodSandbox) -> list[_Record]:
+        containers = os.path.join(self._sandbox_dir(sandbox.uid), "containers")
+        try:
+            names = sorted(os.listdir(containers))
+        except FileNotFoundError:
+            return []
+        records = (self._load_record(sandbox, n) for n in names if _SAFE_ID.match(n))
+        return [r for r in records if r is not None]
+
+    def _load_record(self, sandbox: PodSandbox, name: str) -> _Record | None:
+        data = _read_json(os.path.join(self._container_dir(sandbox, name), CONTAINER_FILE))
+        if data is None:
+            return None
+        try:
+            return _Record.from_json(data)
+        except TypeError:
+            log.warning("ignoring malformed %s of container %s in pod %s", CONTAINER_FILE, name, sandbox.uid)
+            return None
+
+    def _save_record(self, sandbox: PodSandbox, rec: _Record) -> None:
+        _write_json(os.path.join(self._container_dir(sandbox, rec.name), CONTAINER_FILE), asdict(rec))
+
+    def _read_images(self) -> dict[str, dict[str, Any]]:
+        data = _read_json(os.path.join(self.root_dir, IMAGES_FILE)) or {}
+        return {k: v for k, v in data.items() if isinstance(v, dict)}
+
+    # -- logs ------------------------------------------------------------------------------------
+
+    def _bound_log(self, path: str) -> None:
+        """Past ``max_log_bytes``, keep the last half of the log (from a line start), copytruncate style."""
+        try:
+            if os.path.getsize(path) <= self.max_log_bytes:
+                return
+            keep = self.max_log_bytes // 2
+            with open(path, "r+b") as f:
+                f.seek(-keep, os.SEEK_END)
+                tail = f.read(keep)
+                tail = tail[tail.find(b"\n") + 1:]
+                f.seek(0)
+                f.truncate()
+                f.write(b"[kubemu] log truncated to its last %d bytes\n" % len(tail) + tail)
+        except OSError as e:
+            log.warning("could not bound log %s: %s", path, e)
+
+    def _prune_logs(self, cdir: str, restart_count: int) -> None:
+        """Delete the logs of runs older than the last ``max_log_files``."""
+        for name in os.listdir(cdir):
+            m = _LOG_NAME.match(name)
+            if m and int(m.group(1)) <= restart_count - self.max_log_files:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(cdir, name))
+
+
+# -- process helpers -----------------------------------------------------------------------------
+
+
+def _exit_code(returncode: int) -> int:
+    """Popen's returncode (negative for a signal) as a container exit code (128 + signal)."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _create_time(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def _same_process(proc: psutil.Process, rec: _Record) -> bool:
+    """Whether ``proc`` is the process ``rec`` started, not a later one that reused its pid."""
+    if rec.create_time is None:
+        return False
+    return abs(proc.create_time() - rec.create_time) <= CREATE_TIME_TOLERANCE_S
+
+
+def _leader_present(rec: _Record) -> bool:
+    """Whether the group leader still holds its pid (possibly as a zombie), so killpg is safe."""
+    if rec.pid is None:
+        return False
+    try:
+        return _same_process(psutil.Process(rec.pid), rec)
+    except psutil.Error:
+        return False
+
+
+def _reap_if_child(proc: psutil.Process) -> int | None:
+    """Reap a zombie that is our child (started by another runtime object in this process)."""
+    try:
+        if proc.ppid() != os.getpid():
+            return None
+        pid, status = os.waitpid(proc.pid, os.WNOHANG)
+    except (psutil.Error, ChildProcessError):
+        return None
+    return _exit_code(os.waitstatus_to_exitcode(status)) if pid else None
+
+
+def _group_members(rec: _Record) -> list[int]:
+    """Live (non-zombie) processes of the container's process group, created no earlier than its leader.
+
+    If the group's number now belongs to a different leader (the pid was freed and reused by a
+    process that made its own group), the group is a stranger's and nothing is returned.
+    """
+    if rec.pid is None:
+        return []
+    pgid = rec.pid
+    try:
+        if not _same_process(psutil.Process(pgid), rec):
+            return []
+    except psutil.NoSuchProcess:
+        pass  # the leader is gone; its group lives on while any member does
+    except psutil.Error:
+        return []
+    floor = (rec.create_time or 0.0) - CREATE_TIME_TOLERANCE_S
+    members = []
+    for proc in psutil.process_iter(["create_time", "status"]):
+        if proc.info["status"] == psutil.STATUS_ZOMBIE or (proc.info["create_time"] or 0.0) < floor:
+            continue
+        with contextlib.suppress(OSError):
+            if os.getpgid(proc.pid) == pgid:
+                members.append(proc.pid)
+    return members
+
+
+def _signal_group(rec: _Record, sig: int) -> None:
+    """Signal the container's whole process group, never a stranger's group that reused the number."""
+    if rec.pid is None:
+        return
+    if _leader_present(rec):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(rec.pid, sig)
+        return
+    for pid in _group_members(rec):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def _kill_remnants(rec: _Record) -> None:
+    """SIGKILL what is left of a container's process group once its main process has exited."""
+    if rec.pid is None:
+        return
+    deadline = time.monotonic() + REMNANT_WAIT_S
+    while members := _group_members(rec):
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        if time.monotonic() >= deadline:
+            log.warning("processes %s of container %s survived SIGKILL", members, rec.name)
+            return
+        time.sleep(POLL_INTERVAL_S)
+
+
+def enable_subreaper() -> bool:
+    """Make this process a child subreaper (Linux): orphaned descendants are reparented to it."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _children() -> list[psutil.Process]:
+    try:
+        return psutil.Process().children()
+    except psutil.Error:
+        return []
+
+
+@functools.cache
+def _idle_argv(python: str) -> list[str]:
+    """``sleep infinity`` where sleep understands it (GNU coreutils), else a Python pause loop."""
+    sleep = shutil.which("sleep")
+    if sleep:
+        try:
+            out = subprocess.run([sleep, "--version"], capture_output=True, timeout=5, check=False).stdout
+        except (OSError, subprocess.SubprocessError):
+            out = b""
+        if b"coreutils" in out:
+            return [sleep, "infinity"]
+    return [python, "-c", "import signal\nwhile True:\n    signal.pause()"]
+
+
+# -- small helpers -------------------------------------------------------------------------------
+
+
+def _check_id(what: str, value: str) -> None:
+    if not _SAFE_ID.match(value or ""):
+        raise ValueError(f"invalid {what} {value!r}: letters, digits, '.', '_' and '-' only")
+
+
+def _pull_error(image: str, canonical: str) -> str:
+    return (f'failed to pull and unpack image "{canonical}": failed to resolve reference "{canonical}": '
+            f'{canonical}: not found (image "{image}" is a fail-pull image in the kubemu catalog)')
+
+
+def _start_error(argv: list[str], error: Exception) -> str:
+    if isinstance(error, FileNotFoundError) and argv and error.filename in (argv[0], None):
+        return f'exec: "{argv[0]}": executable file not found in $PATH'
+    if isinstance(error, PermissionError) and argv:
+        return f'exec: "{argv[0]}": permission denied'
+    return f"failed to start container process: {error}"
+
+
+def _read_json(path: str) -> dict[str, Any] | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.loads(f.read(MAX_JSON_BYTES))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        log.warning("ignoring unreadable %s: %s", path, e)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_json(path: str, data: dict[str, Any]) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same dir, then rename)."""
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+    os.replace(tmp, path)
