@@ -13,13 +13,17 @@ import logging
 import signal
 import threading
 
-from apiserver.admission import ALL_PLUGINS, build_chain
+from apiserver.admission import ALL_PLUGINS, Lookup, build_chain
 from apiserver.api import API
 from apiserver.authn import Authenticator, load_token_file
+from apiserver.authz import AllowAll, AuthorizerChain
+from apiserver.authz.node import NodeAuthorizer
+from apiserver.authz.rbac import RBACAuthorizer
 from apiserver.bootstrap import ensure_defaults
+from apiserver.cache import ObjectCache
 from apiserver.etcd import EtcdClient, EtcdError, TLSConfig
 from apiserver.service import APIServicer, register
-from apiserver.storage import Storage
+from apiserver.storage import KeyNotFound, Storage, object_key
 from machinery import logs
 from machinery.server import ComponentServer, TLSFiles
 
@@ -42,8 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-cert-file", default="", help="serving certificate (enables TLS)")
     p.add_argument("--tls-private-key-file", default="", help="serving key")
     p.add_argument("--client-ca-file", default="", help="CA that signs client certificates (mutual TLS)")
+    p.add_argument("--authorization-mode", default="",
+                   help="Node,RBAC (default when authentication is configured) or AlwaysAllow (default when not)")
     p.add_argument("--enable-admission-plugins", default=",".join(ALL_PLUGINS),
                    help=f"admission plugins to run (order is fixed): {','.join(ALL_PLUGINS)}")
+    p.add_argument("--default-not-ready-toleration-seconds", type=int, default=300)
+    p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300)
     p.add_argument("--disable-admission-plugins", default="", help="admission plugins to turn off")
     p.add_argument("--watch-bookmark-interval", type=float, default=60.0,
                    help="seconds between watch bookmarks for clients that allow them")
@@ -63,17 +71,23 @@ def main(argv: list[str] | None = None) -> int:
     etcd = EtcdClient(args.etcd_servers.split(","), request_timeout_s=args.etcd_request_timeout,
                       tls=TLSConfig(args.etcd_cafile, args.etcd_certfile, args.etcd_keyfile))
     storage = Storage(etcd)
-    api = API(storage, None)  # admission needs the API to read namespaces
-    api.admission = build_chain(enabled, api.get_namespace)
+    api = API(storage, build_chain(enabled, Lookup(storage),
+                                   not_ready_toleration_s=args.default_not_ready_toleration_seconds,
+                                   unreachable_toleration_s=args.default_unreachable_toleration_seconds))
     tokens = load_token_file(args.token_auth_file) if args.token_auth_file else {}
     authenticator = Authenticator(tokens, client_certs=bool(args.client_ca_file))
+    rbac_cache = ObjectCache(storage, ["roles", "rolebindings", "clusterroles", "clusterrolebindings"])
+    api.authorizer = build_authorizer(args.authorization_mode or ("Node,RBAC" if authenticator.secured
+                                                                  else "AlwaysAllow"), storage, rbac_cache)
+    rbac_cache.start()
     servicer = APIServicer(api, authenticator, bookmark_interval_s=args.watch_bookmark_interval)
     stop = threading.Event()
 
     def details() -> dict:
         return {"etcdServers": args.etcd_servers, "openWatches": servicer.open_watches,
-                "admissionPlugins": api.admission.names, "authentication": "secured" if authenticator.secured
-                else "unsecured"}
+                "admissionPlugins": api.admission.names, "authorization": [a.name for a in api.authorizer.authorizers],
+                "authentication": "secured" if authenticator.secured else "unsecured",
+                "recentAdmission": list(api.traces)[-20:]}
 
     server = ComponentServer("apiserver", "apiserver", f"{args.bind_address}:{args.secure_port}",
                              details=details, max_workers=args.max_workers, register=register(servicer),
@@ -90,6 +104,22 @@ def main(argv: list[str] | None = None) -> int:
     server.stop()
     etcd.close()
     return 0
+
+
+def build_authorizer(mode: str, storage: Storage, cache: ObjectCache) -> AuthorizerChain:
+    def pod_node(namespace: str, name: str) -> str | None:
+        try:
+            return (storage.get(object_key("pods", namespace, name)).get("spec") or {}).get("nodeName")
+        except KeyNotFound:
+            return None
+
+    factories = {"Node": lambda: NodeAuthorizer(pod_node), "RBAC": lambda: RBACAuthorizer(cache.objects),
+                 "AlwaysAllow": AllowAll}
+    modes = [m.strip() for m in mode.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in factories]
+    if unknown:
+        raise SystemExit(f"unknown --authorization-mode {', '.join(unknown)}; known: Node, RBAC, AlwaysAllow")
+    return AuthorizerChain([factories[m]() for m in modes])
 
 
 def _readiness_loop(etcd: EtcdClient, server: ComponentServer, stop: threading.Event) -> None:

@@ -15,10 +15,12 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from apiserver.admission import AdmissionChain, Attributes, UserInfo
+from apiserver.authz import AllowAll, AuthorizerChain, Request
 from apiserver.registry import STRATEGIES
 from apiserver.registry.base import Strategy
 from apiserver.storage import (
@@ -41,6 +43,8 @@ log = logging.getLogger(__name__)
 MAX_OBJECT_BYTES = int(1.5 * 1024 * 1024)
 # Optimistic-concurrency retries for server-side read-modify-write (bind, graceful delete).
 CAS_ATTEMPTS = 16
+# Admission traces kept for inspection (kubemu status / Describe), newest last.
+MAX_TRACES = 200
 
 
 @dataclass
@@ -55,9 +59,23 @@ class WatchOptions:
 class API:
     """The verbs. ``admission`` decides what plugins run; ``storage`` is the only etcd door."""
 
-    def __init__(self, storage: Storage, admission: AdmissionChain):
+    def __init__(self, storage: Storage, admission: AdmissionChain, authorizer: AuthorizerChain | None = None):
         self.storage = storage
         self.admission = admission
+        self.authorizer = authorizer or AuthorizerChain([AllowAll()])
+        self.traces: deque[dict] = deque(maxlen=MAX_TRACES)
+
+    def _record_trace(self, attrs: Attributes, outcome: str) -> None:
+        """Remember which admission plugins a write went through and what they changed."""
+        self.traces.append({"time": meta.format_micro_time(), "user": attrs.user.name, "verb": attrs.operation,
+                            "resource": attrs.resource + (f"/{attrs.subresource}" if attrs.subresource else ""),
+                            "namespace": attrs.namespace, "name": attrs.name, "plugins": list(attrs.trace),
+                            "outcome": outcome})
+
+    def authorize(self, user: UserInfo, verb: str, info: ResourceInfo, namespace: str = "", name: str = "",
+                  subresource: str = "") -> None:
+        """RBAC (and the node authorizer) decide before anything else is read or written."""
+        self.authorizer.check(Request(user, verb, info.name, info.group, namespace, name, subresource))
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -140,6 +158,32 @@ class API:
                                  causes=[errors.Cause("", f"Too long: must have at most {MAX_OBJECT_BYTES} bytes",
                                                       "FieldValueTooLong")])
 
+    # --- access reviews -------------------------------------------------------------------
+
+    def review(self, user: UserInfo, info: ResourceInfo, obj: dict) -> dict:
+        """SelfSubjectAccessReview / SubjectAccessReview: answer "may they?" without storing anything."""
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        attrs = spec.get("resourceAttributes")
+        if not isinstance(attrs, dict) or not attrs.get("verb") or not attrs.get("resource"):
+            raise errors.Invalid(f'{info.kind} is invalid: spec.resourceAttributes: Required value',
+                                 causes=[errors.Cause("spec.resourceAttributes", "Required value",
+                                                      "FieldValueRequired")], kind=info.kind)
+        subject = user
+        if info.name == "subjectaccessreviews":
+            if not spec.get("user") and not spec.get("groups"):
+                raise errors.Invalid(f"{info.kind} is invalid: spec.user: Required value",
+                                     causes=[errors.Cause("spec.user", "Required value", "FieldValueRequired")],
+                                     kind=info.kind)
+            subject = UserInfo(str(spec.get("user", "")), str(spec.get("uid", "")),
+                               tuple(str(g) for g in spec.get("groups") or ()) + ("system:authenticated",))
+        request = Request(subject, str(attrs["verb"]), str(attrs["resource"]), str(attrs.get("group", "")),
+                          str(attrs.get("namespace", "")), str(attrs.get("name", "")),
+                          str(attrs.get("subresource", "")))
+        allowed, reason = self.authorizer.allowed(request)
+        out = copy.deepcopy(obj)
+        out["status"] = {"allowed": allowed, **({"reason": reason} if reason else {})}
+        return out
+
     # --- create ---------------------------------------------------------------------------
 
     def create(self, user: UserInfo, resource: str, namespace: str, obj: dict, *, dry_run: bool = False) -> dict:
@@ -147,7 +191,11 @@ class API:
         body_meta = obj.get("metadata") if isinstance(obj, dict) else None
         body_ns = body_meta.get("namespace") if isinstance(body_meta, dict) else ""
         namespace = self._scope(info, namespace or body_ns or "default")
+        body_name = body_meta.get("name") if isinstance(body_meta, dict) else ""
+        self.authorize(user, "create", info, namespace, body_name if isinstance(body_name, str) else "")
         self._check_body(info, obj, namespace)
+        if info.virtual:
+            return self.review(user, info, obj)
         metadata = obj["metadata"]
         if not metadata.get("name") and isinstance(metadata.get("generateName"), str) and metadata["generateName"]:
             metadata["name"] = metadata["generateName"] + _random_suffix()
@@ -162,9 +210,15 @@ class API:
         metadata["generation"] = 1
         causes = strategy.validate(obj)
         if causes:
+            self._record_trace(attrs, "Invalid")
             raise self._invalid(info, str(metadata.get("name", "")), causes)
         self._check_size(obj)
-        self.admission.validate(attrs)
+        try:
+            self.admission.validate(attrs)
+        except errors.APIError as e:
+            self._record_trace(attrs, e.reason)
+            raise
+        self._record_trace(attrs, "Admitted")
         if dry_run:
             return obj
         try:
@@ -179,6 +233,7 @@ class API:
 
     def get(self, user: UserInfo, resource: str, namespace: str, name: str) -> dict:
         info, _ = self.resource(resource)
+        self.authorize(user, "get", info, self._scope(info, namespace), name)
         return self._get_stored(info, namespace, name)
 
     def _predicate(self, info: ResourceInfo, label_selector: str, field_selector: str):
@@ -200,6 +255,7 @@ class API:
              field_selector: str = "", limit: int = 0, continue_token: str = "", resource_version: str = ""):
         info, _ = self.resource(resource)
         namespace = self._scope(info, namespace, for_collection=True)
+        self.authorize(user, "list", info, namespace)
         predicate, fields = self._predicate(info, label_selector, field_selector)
         prefix = self._narrow_prefix(info, namespace, fields)
         if limit < 0:
@@ -222,6 +278,7 @@ class API:
     def watch(self, user: UserInfo, resource: str, namespace: str, opts: WatchOptions) -> ResourceWatch:
         info, _ = self.resource(resource)
         namespace = self._scope(info, namespace, for_collection=True)
+        self.authorize(user, "watch", info, namespace)
         predicate, fields = self._predicate(info, opts.label_selector, opts.field_selector)
         start = _parse_rv(opts.resource_version) if opts.resource_version not in ("", "0") else 0
         storage_watch = self.storage.watch(self._narrow_prefix(info, namespace, fields), start)
@@ -235,6 +292,7 @@ class API:
         if status and not info.has_status:
             raise errors.NotFound(f"{info.name} have no status subresource")
         namespace = self._scope(info, namespace)
+        self.authorize(user, "update", info, namespace, name, "status" if status else "")
         self._check_body(info, obj, namespace)
         body_name = obj["metadata"].get("name")
         if body_name and body_name != name:
@@ -304,6 +362,7 @@ class API:
                precondition_uid: str = "", precondition_rv: str = "") -> dict:
         info, strategy = self.resource(resource)
         namespace = self._scope(info, namespace)
+        self.authorize(user, "delete", info, namespace, name)
         key = self._key(info, namespace, name)
         attrs = Attributes("DELETE", info.name, namespace, name, None, user=user)
         self.admission.validate(attrs)
@@ -366,6 +425,7 @@ class API:
     def bind(self, user: UserInfo, namespace: str, name: str, node_name: str, uid: str = "") -> dict:
         """pods/binding: set spec.nodeName once; a second bind of the same pod is a Conflict."""
         info, _ = self.resource("pods")
+        self.authorize(user, "create", info, namespace, name, "binding")
         if not node_name:
             raise errors.Invalid(f'Binding "{name}" is invalid: target.name: Required value',
                                  causes=[errors.Cause("target.name", "Required value", "FieldValueRequired")])

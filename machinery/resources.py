@@ -23,6 +23,8 @@ class ResourceInfo:
     has_status: bool = True
     # field_selectors: the fields List/Watch may select on, besides metadata.name/namespace.
     field_selectors: frozenset[str] = field(default_factory=frozenset)
+    # virtual: create-only, answered by the apiserver and never stored (access reviews).
+    virtual: bool = False
 
     @property
     def group(self) -> str:
@@ -51,6 +53,27 @@ RESOURCES: dict[str, ResourceInfo] = {
                                                      "type", "source.component"}),
         ResourceInfo("leases", "Lease", "coordination.k8s.io/v1", True, (), has_status=False,
                      field_selectors=_META_FIELDS),
+        ResourceInfo("serviceaccounts", "ServiceAccount", "v1", True, ("sa",), has_status=False,
+                     field_selectors=_META_FIELDS),
+        ResourceInfo("configmaps", "ConfigMap", "v1", True, ("cm",), has_status=False, field_selectors=_META_FIELDS),
+        ResourceInfo("secrets", "Secret", "v1", True, (), has_status=False, field_selectors=_META_FIELDS | {"type"}),
+        ResourceInfo("limitranges", "LimitRange", "v1", True, ("limits",), has_status=False,
+                     field_selectors=_META_FIELDS),
+        ResourceInfo("resourcequotas", "ResourceQuota", "v1", True, ("quota",), field_selectors=_META_FIELDS),
+        ResourceInfo("priorityclasses", "PriorityClass", "scheduling.k8s.io/v1", False, ("pc",), has_status=False,
+                     field_selectors=_META_FIELDS),
+        ResourceInfo("roles", "Role", "rbac.authorization.k8s.io/v1", True, (), has_status=False,
+                     field_selectors=_META_FIELDS),
+        ResourceInfo("rolebindings", "RoleBinding", "rbac.authorization.k8s.io/v1", True, (), has_status=False,
+                     field_selectors=_META_FIELDS),
+        ResourceInfo("clusterroles", "ClusterRole", "rbac.authorization.k8s.io/v1", False, (), has_status=False,
+                     field_selectors=_META_FIELDS),
+        ResourceInfo("clusterrolebindings", "ClusterRoleBinding", "rbac.authorization.k8s.io/v1", False, (),
+                     has_status=False, field_selectors=_META_FIELDS),
+        ResourceInfo("selfsubjectaccessreviews", "SelfSubjectAccessReview", "authorization.k8s.io/v1", False, (),
+                     virtual=True),
+        ResourceInfo("subjectaccessreviews", "SubjectAccessReview", "authorization.k8s.io/v1", False, (),
+                     virtual=True),
     )
 }
 

@@ -2,7 +2,7 @@
 
 Pods get ``restartPolicy: Always``, ``terminationGracePeriodSeconds: 30``,
 ``dnsPolicy: ClusterFirst``, ``schedulerName: default-scheduler``,
-``enableServiceLinks: true``, ``priority: 0``, and per container ``imagePullPolicy``
+``enableServiceLinks: true``, and per container ``imagePullPolicy``
 (Always for ``:latest`` or untagged images, else IfNotPresent),
 ``terminationMessagePath`` and ``terminationMessagePolicy``, and ``protocol: TCP`` on ports.
 Only absent fields are filled; malformed ones are left for validation to report.
@@ -33,7 +33,6 @@ def default_pod(pod: dict) -> None:
     spec.setdefault("schedulerName", "default-scheduler")
     spec.setdefault("enableServiceLinks", True)
     spec.setdefault("securityContext", {})
-    spec.setdefault("priority", 0)
     for field in ("initContainers", "containers"):
         containers = spec.get(field)
         if not isinstance(containers, list):
