@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from kubemu.etcd_server import EtcdMember, find_etcd_binary, free_port, wait_ready
-from machinery.client import APIClient
+from machinery.client import APIClient, Credentials
 from tests.helpers import wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -69,14 +69,16 @@ def etcd(tmp_path_factory):
     proc.stop()
 
 
-def start_apiserver(etcd_url: str, log_dir, *extra: str) -> tuple[Proc, str]:
-    port = free_port()
+def start_apiserver(etcd_url: str, log_dir, *extra: str, token: str = "", port: int = 0) -> tuple[Proc, str]:
+    """Start an apiserver process; return once it serves and has bootstrapped its defaults."""
+    port = port or free_port()
     proc = Proc([sys.executable, "-m", "apiserver", "--etcd-servers", etcd_url, "--bind-address", "127.0.0.1",
                  "--secure-port", str(port), *extra], str(log_dir / f"apiserver-{port}.log"))
     address = f"127.0.0.1:{port}"
-    client = APIClient(address, retry_timeout_s=1)
+    client = APIClient(address, Credentials(token=token), retry_timeout_s=1)
     try:
-        wait_for(lambda: client.get("namespaces", "kube-node-lease"), timeout_s=30, message="apiserver ready")
+        wait_for(lambda: client.get("priorityclasses", "system-node-critical"), timeout_s=30,
+                 message="apiserver ready")
     except AssertionError:
         proc.stop()
         raise AssertionError(f"apiserver did not start:\n{proc.output()[-3000:]}") from None

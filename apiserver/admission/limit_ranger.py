@@ -49,6 +49,7 @@ class LimitRanger:
             resources = container.setdefault("resources", {})
             if not isinstance(resources, dict):
                 continue
+            user_limits = dict(resources.get("limits") or {})
             for item in limits:
                 default_limit = item.get("default") or {}
                 default_request = {**default_limit, **(item.get("defaultRequest") or {})}
@@ -62,8 +63,8 @@ class LimitRanger:
                     req = resources.setdefault("requests", {})
                     for name, value in default_request.items():
                         if name not in req:
-                            # A set limit is the request's default too (as in Kubernetes).
-                            req[name] = (resources.get("limits") or {}).get(name, value)
+                            # A limit the user set is the request's default (as in Kubernetes).
+                            req[name] = user_limits.get(name, value)
                             annotations.append(f"{name} request for container {container.get('name')}")
         if annotations:
             meta = attrs.object.setdefault("metadata", {})

@@ -6,12 +6,17 @@ from apiserver.registry.base import Strategy
 from apiserver.registry.namespaces import NamespaceStrategy
 from apiserver.registry.nodes import NodeStrategy
 from apiserver.registry.pods import PodStrategy
+from apiserver.registry.rbac import BindingStrategy, RoleStrategy
 from machinery.resources import RESOURCES
 
 _SPECIAL: dict[str, type[Strategy]] = {
     "pods": PodStrategy,
     "namespaces": NamespaceStrategy,
     "nodes": NodeStrategy,
+    "roles": RoleStrategy,
+    "clusterroles": RoleStrategy,
+    "rolebindings": BindingStrategy,
+    "clusterrolebindings": BindingStrategy,
 }
 
 STRATEGIES: dict[str, Strategy] = {
