@@ -30,7 +30,8 @@ _MUTABLE_SPEC_HINT = ("pod updates may not change fields other than `spec.contai
 
 class PodStrategy(Strategy):
     def initial_status(self, obj: dict) -> dict:
-        return {"phase": "Pending", "qosClass": qos_class(obj.get("spec") or {})}
+        spec = obj.get("spec")
+        return {"phase": "Pending", "qosClass": qos_class(spec if isinstance(spec, dict) else {})}
 
     def validate(self, obj: dict) -> list[Cause]:
         causes = self.validate_metadata(obj)
@@ -224,8 +225,8 @@ def _validate_env(env, path: str) -> list[Cause]:
 
 def qos_class(spec: dict) -> str:
     """Guaranteed, Burstable or BestEffort, from the containers' requests and limits."""
-    containers = [c for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])
-                  if isinstance(c, dict)]
+    containers = [c for field in ("containers", "initContainers") if isinstance(spec.get(field), list)
+                  for c in spec[field] if isinstance(c, dict)]
     resources = [c.get("resources") or {} for c in containers]
     if not any((r.get("requests") or r.get("limits")) for r in resources if isinstance(r, dict)):
         return "BestEffort"
