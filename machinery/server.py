@@ -72,7 +72,10 @@ class ComponentServer:
             with open(tls.key_file, "rb") as k, open(tls.cert_file, "rb") as c:
                 pair = [(k.read(), c.read())]
             client_ca = open(tls.client_ca_file, "rb").read() if tls.client_ca_file else None  # noqa: SIM115
-            creds = grpc.ssl_server_credentials(pair, root_certificates=client_ca, require_client_auth=False)
+            # gRPC's Python server cannot ask for a client certificate without requiring one: with a
+            # client CA every client must present a certificate it signed (tokens still name the user).
+            creds = grpc.ssl_server_credentials(pair, root_certificates=client_ca,
+                                                require_client_auth=client_ca is not None)
             self.port = self.server.add_secure_port(address, creds)
         else:
             self.port = self.server.add_insecure_port(address)

@@ -69,13 +69,15 @@ def etcd(tmp_path_factory):
     proc.stop()
 
 
-def start_apiserver(etcd_url: str, log_dir, *extra: str, token: str = "", port: int = 0) -> tuple[Proc, str]:
+def start_apiserver(etcd_url: str, log_dir, *extra: str, token: str = "", port: int = 0,
+                    ca_file: str = "", cert: str = "") -> tuple[Proc, str]:
     """Start an apiserver process; return once it serves and has bootstrapped its defaults."""
     port = port or free_port()
     proc = Proc([sys.executable, "-m", "apiserver", "--etcd-servers", etcd_url, "--bind-address", "127.0.0.1",
                  "--secure-port", str(port), *extra], str(log_dir / f"apiserver-{port}.log"))
     address = f"127.0.0.1:{port}"
-    client = APIClient(address, Credentials(token=token), retry_timeout_s=1)
+    client = APIClient(address, Credentials(token=token, ca_file=ca_file, cert_file=f"{cert}.crt" if cert else "",
+                                            key_file=f"{cert}.key" if cert else ""), retry_timeout_s=1)
     try:
         wait_for(lambda: client.get("priorityclasses", "system-node-critical"), timeout_s=30,
                  message="apiserver ready")
