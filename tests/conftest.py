@@ -92,7 +92,8 @@ def start_apiserver(etcd_url: str, log_dir, *extra: str, token: str = "", port: 
 @pytest.fixture(scope="session")
 def apiserver(etcd, tmp_path_factory):
     """One apiserver process for the session, on a free port."""
-    proc, address = start_apiserver(etcd.client_url, tmp_path_factory.mktemp("apiserver"))
+    proc, address = start_apiserver(etcd.client_url, tmp_path_factory.mktemp("apiserver"),
+                                    "--watch-bookmark-interval", "1")
     proc.address = address
     yield proc
     proc.stop()

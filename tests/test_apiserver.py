@@ -219,3 +219,77 @@ def test_client_reports_unreachable_server():
     c = APIClient("127.0.0.1:1", retry_timeout_s=0.5)
     with pytest.raises(errors.Unavailable):
         c.get("namespaces", "default")
+
+
+def test_watch_bookmarks_carry_a_recent_resource_version(client, namespace):
+    rv = int(client.list("pods", namespace).resource_version)
+    client.create("configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "elsewhere"}},
+                  namespace)
+    watch = client.watch("pods", namespace, resource_version=str(rv), bookmarks=True)
+    for event in watch:
+        assert event.type == "BOOKMARK"  # nothing happened to pods: only bookmarks arrive
+        assert int(event.object["metadata"]["resourceVersion"]) > rv
+        break
+    watch.cancel()
+
+
+def test_generation_moves_only_with_the_spec(client, namespace):
+    created = client.create("nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": f"gen-{namespace}"}})
+    assert created["metadata"]["generation"] == 1
+    created["metadata"]["labels"] = {"a": "b"}
+    relabelled = client.update("nodes", created)
+    assert relabelled["metadata"]["generation"] == 1
+    relabelled["spec"] = {"unschedulable": True}
+    assert client.update("nodes", relabelled)["metadata"]["generation"] == 2
+
+
+def test_generate_name(client, namespace):
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "web-"},
+            "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+    a, b = client.create("pods", body, namespace), client.create("pods", body, namespace)
+    assert a["metadata"]["name"].startswith("web-") and len(a["metadata"]["name"]) == len("web-") + 5
+    assert a["metadata"]["name"] != b["metadata"]["name"]
+
+
+def test_finalizers_hold_deletion_until_removed(client, namespace):
+    cm = client.create("configmaps", {"apiVersion": "v1", "kind": "ConfigMap",
+                                      "metadata": {"name": "held", "finalizers": ["example.com/hold"]}}, namespace)
+    marked = client.delete("configmaps", "held", namespace)
+    assert marked["metadata"]["deletionTimestamp"]
+    with pytest.raises(errors.Forbidden, match="no new finalizers"):
+        client.update("configmaps", dict(marked, metadata=dict(marked["metadata"],
+                                                                finalizers=["example.com/hold", "x.io/more"])))
+    still = client.get("configmaps", "held", namespace)
+    still["metadata"]["finalizers"] = []
+    client.update("configmaps", still)
+    with pytest.raises(errors.NotFound):
+        client.get("configmaps", "held", namespace)
+    assert cm["metadata"]["uid"]
+
+
+def test_force_delete_removes_a_bound_pod_at_once(client, namespace):
+    client.create("pods", pod("forced", namespace))
+    client.bind(namespace, "forced", "node-gone")
+    client.delete("pods", "forced", namespace, grace_period_s=0)
+    with pytest.raises(errors.NotFound):
+        client.get("pods", "forced", namespace)
+
+
+def test_pod_spec_is_immutable_but_image_may_change(client, namespace):
+    created = client.create("pods", pod("imm", namespace))
+    created["spec"]["containers"][0]["image"] = "nginx:1.27"
+    updated = client.update("pods", created)
+    assert updated["spec"]["containers"][0]["image"] == "nginx:1.27"
+    updated["spec"]["restartPolicy"] = "Never"
+    with pytest.raises(errors.Invalid, match="pod updates may not change fields"):
+        client.update("pods", updated)
+    updated = client.get("pods", "imm", namespace)
+    updated["spec"]["nodeName"] = "sneaky"
+    with pytest.raises(errors.Invalid):
+        client.update("pods", updated)
+
+
+def test_oversized_object_is_refused(client, namespace):
+    big = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"}, "data": {"x": "a" * (2 * 1024 * 1024)}}
+    with pytest.raises(errors.Invalid, match="too large"):
+        client.create("configmaps", big, namespace)
