@@ -161,3 +161,16 @@ def test_deleting_a_namespace_removes_its_pods(cluster, api):
 
     wait_for(gone, timeout_s=60, message="namespace gone")
     assert not pod_processes("inside", "doomed-ns")
+
+
+def test_every_namespace_gets_a_default_service_account(api, ns):
+    sa = wait_for(lambda: api.get("serviceaccounts", "default", ns), timeout_s=20, message="default SA")
+    assert sa["metadata"]["namespace"] == ns
+
+
+def test_quota_status_tracks_usage(api, ns):
+    api.create("resourcequotas", {"apiVersion": "v1", "kind": "ResourceQuota",
+                                  "metadata": {"name": "q", "namespace": ns}, "spec": {"hard": {"pods": "5"}}})
+    api.create("pods", nginx("counted", ns))
+    wait_for(lambda: (api.get("resourcequotas", "q", ns).get("status") or {}).get("used") == {"pods": "1"},
+             timeout_s=20, message="quota status.used current")
