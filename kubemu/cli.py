@@ -1,0 +1,550 @@
+"""``kubemu``: start, inspect and stop a local cluster, and talk to it like kubectl.
+
+    kubemu up [--nodes 3] [--ports default|auto] [--restart-policy never|always] [--timeout 120]
+    kubemu status
+    kubemu kubectl get pods -A
+    kubemu down
+
+Every command takes ``--cluster-dir DIR`` (default ``$KUBEMU_CLUSTER_DIR`` or
+``~/.kubemu/clusters/default``; see :mod:`kubemu.cluster`), before or after the command name.
+
+``up`` writes the plan, starts the supervisor (:mod:`kubemu.supervisor`) detached and follows the
+start-up through state.json, gRPC health checks and the API's Node objects, printing one line per
+component and node that comes up. It returns 0 once every node is Ready; if a component dies or
+the timeout passes first, it prints the end of the culprit's log, stops everything and returns 1.
+``--nodes 0`` starts the control plane alone. ``--fresh`` wipes the etcd data, node directories
+and logs of an earlier run first (by default a cluster directory is reused, like k3s: objects
+survive a ``down``/``up``).
+
+Test aids: ``--no-scheduler`` and ``--no-controller-manager`` leave those components out of the
+plan (hidden from ``--help``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import TextIO
+
+from kubemu import cluster, supervisor
+from kubemu.cluster import ClusterDir, process_alive
+
+UP_POLL_INTERVAL_S = 0.2
+DOWN_TIMEOUT_S = 60.0
+LOG_TAIL_LINES = 20
+STATUS_PROBE_TIMEOUT_S = 1.0
+
+
+def _marks(stream: TextIO) -> tuple[str, str]:
+    try:
+        "✓✗".encode(stream.encoding or "ascii")
+        return "✓", "✗"
+    except (UnicodeEncodeError, LookupError):
+        return "ok", "x"
+
+
+def _say(text: str = "", stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def _err(text: str) -> None:
+    _say(text, sys.stderr)
+
+
+def _dir_flag(cdir: ClusterDir) -> str:
+    """`` --cluster-dir D`` when D is not the default, for the commands we suggest."""
+    return "" if cdir.path == ClusterDir().path else f" --cluster-dir {cdir.path}"
+
+
+def tail(path: str, lines: int = LOG_TAIL_LINES) -> list[str]:
+    try:
+        with open(path, errors="replace") as f:
+            return [line.rstrip("\n") for line in deque(f, maxlen=lines)]
+    except OSError:
+        return []
+
+
+# --------------------------------------------------------------------------- up
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from kubemu.etcd_server import EtcdNotFound, is_affected_by_data_loss_bug
+
+    cdir = ClusterDir(args.cluster_dir)
+    running = cdir.supervisor_pid()
+    if running:
+        _err(f"error: a cluster is already running in {cdir.path} (supervisor pid {running}); "
+             f'stop it first with "kubemu down{_dir_flag(cdir)}"')
+        return 1
+    leftovers = cdir.live_components()
+    if leftovers:
+        pids = ", ".join(f"{c['name']} {c['pid']}" for c in leftovers)
+        _err(f"error: processes of an earlier cluster in {cdir.path} are still running ({pids}); "
+             f'clean up with "kubemu down{_dir_flag(cdir)}" first')
+        return 1
+    if args.fresh:
+        for d in (cdir.etcd_dir, cdir.nodes_dir, cdir.logs_dir):
+            shutil.rmtree(d, ignore_errors=True)
+    try:
+        plan = supervisor.build_plan(cdir, nodes=args.nodes, ports=args.ports, restart_policy=args.restart_policy,
+                                     scheduler=not args.no_scheduler,
+                                     controller_manager=not args.no_controller_manager)
+    except EtcdNotFound as e:
+        _err(f"error: {e}")
+        return 1
+    except ValueError as e:
+        _err(f"error: {e}")
+        return 1
+    busy = supervisor.ports_in_use(plan) if args.ports == "default" else []
+    if busy:
+        for name, host, port in busy:
+            _err(f"error: port {port} on {host} (for {name}) is already in use")
+        _err("another cluster may be running: stop it, or start this one with --ports auto")
+        return 1
+    plan["readyTimeoutSeconds"] = args.timeout
+    version = plan.get("etcdVersion", "unknown")
+    nodes_text = f"{args.nodes} node{'s' if args.nodes != 1 else ''}" if args.nodes else "no nodes (control plane only)"
+    _say(f'Starting cluster "{cdir.name}" in {cdir.path}: {nodes_text}, restart policy {args.restart_policy}')
+    _say(f"Using etcd {version} ({plan['etcdBinary']})" if version != "unknown"
+         else f"Using etcd {plan['etcdBinary']} (version unknown)")
+    if is_affected_by_data_loss_bug(version):
+        _say(f"WARNING: etcd {version} may lose committed writes when killed (etcd 3.5.0-3.5.2, fixed in 3.5.3); "
+             "prefer Debian's etcd-server package or an official etcd release (set KUBEMU_ETCD_BINARY)")
+    cdir.ensure()
+    cdir.write_plan(plan)
+    try:
+        os.unlink(cdir.state_path)
+    except FileNotFoundError:
+        pass
+    proc = _spawn_supervisor(cdir)
+    try:
+        ok = _follow_start(cdir, plan, proc, args.timeout)
+    except KeyboardInterrupt:
+        _say("Interrupted; stopping the cluster...")
+        down(cdir, quiet=True)
+        return 130
+    if not ok:
+        _say("Stopping the cluster...")
+        down(cdir, quiet=True)
+        return 1
+    flag = _dir_flag(cdir)
+    _say()
+    _say(f'Cluster "{cdir.name}" is ready.' + (f" To use it from this shell: export "
+                                               f"{cluster.ENV_CLUSTER_DIR}={cdir.path}" if flag else ""))
+    _say()
+    _say(f"  kubemu kubectl{flag} get nodes")
+    _say(f"  kubemu kubectl{flag} run nginx --image=nginx")
+    _say(f"  kubemu status{flag}")
+    _say(f"  kubemu down{flag}")
+    return 0
+
+
+def _spawn_supervisor(cdir: ClusterDir) -> subprocess.Popen:
+    env = dict(os.environ)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    cluster.rotate_log(cdir.log_path("supervisor"))
+    with open(cdir.log_path("supervisor"), "ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "kubemu.supervisor", "--cluster-dir", cdir.path],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                cwd=cdir.path, start_new_session=True)
+
+
+def _ready_line(comp: dict, ok: str) -> str:
+    pid = f" (pid {comp.get('pid')})" if comp.get("pid") else ""
+    if comp["kind"] == supervisor.ETCD:
+        version = comp.get("version") or ""
+        return f"{ok} etcd{' ' + version if version else ''} ready at {comp.get('address')}{pid}"
+    return f"{ok} {comp['name']} ready at {comp.get('address')}{pid}"
+
+
+def node_ready(node: dict) -> str:
+    """``Ready``, ``NotReady`` or ``Unknown`` from the node's Ready condition."""
+    for cond in (node.get("status") or {}).get("conditions") or []:
+        if isinstance(cond, dict) and cond.get("type") == "Ready":
+            return {"True": "Ready", "False": "NotReady"}.get(cond.get("status"), "Unknown")
+    return "Unknown"
+
+
+def _follow_start(cdir: ClusterDir, plan: dict, proc: subprocess.Popen, timeout_s: float) -> bool:
+    from machinery import errors
+    from machinery.client import APIClient
+
+    ok, bad = _marks(sys.stdout)
+    deadline = time.monotonic() + timeout_s
+    specs = plan["components"]
+    control_plane = [s["name"] for s in specs if s["kind"] != supervisor.KUBELET]
+    nodes = {s["node"]: s for s in specs if s["kind"] == supervisor.KUBELET}
+    reported: set[str] = set()
+    ready_nodes: set[str] = set()
+    client: APIClient | None = None
+    try:
+        while True:
+            state = cdir.read_state() or {}
+            comps = {c["name"]: c for c in state.get("components", [])}
+            for spec in specs:
+                comp = comps.get(spec["name"])
+                if comp is None:
+                    continue
+                if comp.get("status") == cluster.DEAD:
+                    _report_failure(cdir, comp, comp.get("message") or "exited", bad)
+                    return False
+                if spec["kind"] != supervisor.KUBELET and spec["name"] not in reported \
+                        and comp.get("status") == cluster.RUNNING:
+                    _say(_ready_line(comp, ok))
+                    reported.add(spec["name"])
+            if len(reported) == len(control_plane) and len(ready_nodes) < len(nodes):
+                if client is None:
+                    client = APIClient(plan["apiservers"], retry_timeout_s=0.0, request_timeout_s=2.0)
+                try:
+                    for node in client.list("nodes").items:
+                        name = (node.get("metadata") or {}).get("name", "")
+                        if name in nodes and name not in ready_nodes and node_ready(node) == "Ready":
+                            comp = comps.get(name) or {}
+                            _say(f"{ok} {name} Ready (kubelet at {nodes[name]['address']}, pid {comp.get('pid')})")
+                            ready_nodes.add(name)
+                except errors.APIError:
+                    pass
+            if len(reported) == len(control_plane) and len(ready_nodes) == len(nodes):
+                return True
+            if proc.poll() is not None:
+                error = state.get("error") or f"the supervisor exited with code {proc.returncode}"
+                culprit = _first_not_ready(specs, comps, reported, ready_nodes)
+                _report_failure(cdir, culprit or {"name": "supervisor"}, error, bad)
+                return False
+            if time.monotonic() > deadline:
+                culprit = _first_not_ready(specs, comps, reported, ready_nodes)
+                what = culprit["name"] if culprit else "the cluster"
+                _report_failure(cdir, culprit or {"name": "supervisor"},
+                                f"{what} did not become ready within {timeout_s:.0f}s", bad)
+                return False
+            time.sleep(UP_POLL_INTERVAL_S)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _first_not_ready(specs: list[dict], comps: dict, reported: set[str], ready_nodes: set[str]) -> dict | None:
+    for spec in specs:
+        done = spec["name"] in (ready_nodes if spec["kind"] == supervisor.KUBELET else reported)
+        if not done:
+            return comps.get(spec["name"]) or {"name": spec["name"]}
+    return None
+
+
+def _report_failure(cdir: ClusterDir, comp: dict, reason: str, bad: str) -> None:
+    name = comp.get("name", "supervisor")
+    log_path = comp.get("log") or cdir.log_path(name)
+    _err(f"{bad} {name}: {reason}")
+    lines = tail(log_path)
+    if lines:
+        _err(f"---- last {len(lines)} lines of {log_path} ----")
+        for line in lines:
+            _err(line)
+        _err("----")
+    if name != "supervisor":
+        sup_lines = [line for line in tail(cdir.log_path("supervisor"), 5) if line]
+        if sup_lines:
+            _err(f"---- end of {cdir.log_path('supervisor')} ----")
+            for line in sup_lines:
+                _err(line)
+            _err("----")
+
+
+# --------------------------------------------------------------------------- down
+
+
+def down(cdir: ClusterDir, *, quiet: bool = False, timeout_s: float = DOWN_TIMEOUT_S) -> bool:
+    """Stop the cluster of ``cdir``; True when something was running. Safe to call any time."""
+    found = cdir.read_supervisor_pid()
+    sup_alive = bool(found and process_alive(*found))
+    leftovers = cdir.live_components()
+    if not sup_alive and not leftovers:
+        for node_dir in cdir.node_dirs():
+            supervisor.cleanup_node_containers(node_dir)
+        _mark_stopped(cdir)
+        return False
+    if sup_alive:
+        pid, create_time = found
+        if not quiet:
+            _say(f"Stopping the cluster in {cdir.path} (supervisor pid {pid})...")
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + timeout_s
+        while process_alive(pid, create_time) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if process_alive(pid, create_time):
+            _err(f"the supervisor (pid {pid}) did not stop within {timeout_s:.0f}s; killing everything")
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    leftovers = cdir.live_components()
+    if leftovers:
+        supervisor.kill_processes([(c["pid"], c.get("createTime")) for c in leftovers])
+    for node_dir in cdir.node_dirs():
+        supervisor.cleanup_node_containers(node_dir)
+    _mark_stopped(cdir)
+    if cdir.supervisor_pid() is None:
+        cdir.remove_supervisor_pid()
+    return True
+
+
+def _mark_stopped(cdir: ClusterDir) -> None:
+    state = cdir.read_state()
+    if not state or state.get("phase") in (cluster.PHASE_STOPPED, cluster.PHASE_FAILED):
+        return
+    state["phase"] = cluster.PHASE_STOPPED
+    for comp in state.get("components", []):
+        if comp.get("status") in (cluster.STARTING, cluster.RUNNING, cluster.RESTARTING, cluster.PENDING):
+            comp["status"] = cluster.STOPPED
+    cdir.write_state(state)
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    cdir = ClusterDir(args.cluster_dir)
+    if down(cdir):
+        _say("cluster stopped")
+    else:
+        _say(f"no cluster is running in {cdir.path}")
+    return 0
+
+
+# --------------------------------------------------------------------------- status
+
+
+_IP_RE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+
+
+def summarize_details(details: dict, name: str = "", max_len: int = 60, now: datetime | None = None) -> str:
+    """A short ``key=value`` summary of a component's Describe details: ``leader=yes scheduled=4``.
+
+    The leader flag first, then numbers and booleans, then short words and timestamps (as ages);
+    addresses, nested structures and the component's own name are left out.
+    """
+    from kubemu.printers import age
+    from machinery.meta import parse_time
+
+    def yes_no(value: bool) -> str:
+        return "yes" if value else "no"
+
+    first, numbers, words = [], [], []
+    if "leader" in details:
+        first.append(f"leader={yes_no(bool(details['leader']))}")
+    if details.get("error"):
+        first.append(f"error={details['error']}")
+    for key, value in details.items():
+        if key in ("leader", "holder", "error"):
+            continue
+        if isinstance(value, bool):
+            numbers.append(f"{key}={yes_no(value)}")
+        elif isinstance(value, int | float):
+            numbers.append(f"{key}={value}")
+        elif isinstance(value, str) and value and value != name:
+            if parse_time(value) is not None and "T" in value:
+                words.append(f"{key}={age(value, now)}")
+            elif len(value) <= 24 and not any(c in value for c in ":/ ") and not _IP_RE.match(value):
+                words.append(f"{key}={value}")
+    text = " ".join(first + numbers + words)
+    return text if len(text) <= max_len else text[:max_len - 1] + "…"
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
+        n /= 1024
+    return str(n)
+
+
+def describe_component(address: str, timeout_s: float = STATUS_PROBE_TIMEOUT_S) -> dict | None:
+    import json
+
+    import grpc
+
+    from machinery.pb import component_pb2, component_pb2_grpc
+
+    with grpc.insecure_channel(address) as channel:
+        try:
+            info = component_pb2_grpc.ComponentStub(channel).Describe(component_pb2.DescribeRequest(),
+                                                                      timeout=timeout_s)
+        except grpc.RpcError:
+            return None
+    try:
+        details = json.loads(info.details or b"{}")
+    except ValueError:
+        details = {}
+    return details if isinstance(details, dict) else {}
+
+
+def component_row(comp: dict) -> list[str]:
+    """``[name, pid, address, health, details]`` for one component of state.json."""
+    pid, address = comp.get("pid"), comp.get("address", "")
+    grpc_address = comp.get("grpcAddress") or address
+    if not process_alive(pid, comp.get("createTime")):
+        status = comp.get("status")
+        note = comp.get("message") or ""
+        if status == cluster.RESTARTING:
+            note = f"restarting ({note})" if note else "restarting"
+        elif status in (cluster.STOPPED, cluster.PENDING):
+            note = status
+        if comp.get("restarts"):
+            note += f" restarts={comp['restarts']}"
+        return [comp["name"], str(pid or "-"), address, "DEAD", note.strip()]
+    health = supervisor.probe_health(grpc_address, STATUS_PROBE_TIMEOUT_S)
+    if comp.get("kind") == supervisor.ETCD:
+        info = supervisor.probe_etcd(grpc_address, STATUS_PROBE_TIMEOUT_S)
+        details = "" if info is None else (f"version={info['version']} leader={'yes' if info['leader'] else 'no'} "
+                                           f"revision={info['revision']} db={_size(info['dbSize'])}")
+    else:
+        described = describe_component(grpc_address) if health != "UNREACHABLE" else None
+        details = summarize_details(described, comp["name"]) if described is not None else ""
+    if comp.get("restarts"):
+        details = f"{details} restarts={comp['restarts']}".strip()
+    return [comp["name"], str(pid), address, health, details]
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    from kubemu.printers import tabwrite
+
+    text = "".join("\t".join(cell.replace("\t", " ") for cell in row) + "\n" for row in [headers, *rows])
+    return tabwrite(text, minwidth=6, padding=3)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from machinery import errors
+    from machinery.client import APIClient
+
+    cdir = ClusterDir(args.cluster_dir)
+    state = cdir.read_state()
+    sup = cdir.supervisor_pid()
+    live = cdir.live_components()
+    if not sup and not live:
+        _err(f"no cluster is running in {cdir.path} (start one with \"kubemu up{_dir_flag(cdir)}\")")
+        return 1
+    state = state or {}
+    sup_text = f"supervisor pid {sup}" if sup else "supervisor NOT running (run `kubemu down` to clean up)"
+    _say(f'Cluster "{cdir.name}" ({cdir.path}): {state.get("phase", "unknown")}, {sup_text}, '
+         f'restart policy {state.get("restartPolicy", "never")}')
+    _say()
+    comps = state.get("components", [])
+    with ThreadPoolExecutor(max_workers=min(32, max(1, len(comps)))) as pool:
+        rows = list(pool.map(component_row, comps))
+    _say(_table(["COMPONENT", "PID", "ADDRESS", "HEALTH", "DETAILS"], rows).rstrip("\n"))
+    servers = state.get("apiservers") or []
+    if not servers:
+        return 0
+    _say()
+    client = APIClient(servers, retry_timeout_s=0.0, request_timeout_s=3.0)
+    try:
+        nodes = client.list("nodes").items
+    except errors.APIError as e:
+        _say(f"NODES: cannot list nodes from the apiserver at {', '.join(servers)}: {e.reason}")
+        return 0
+    finally:
+        client.close()
+    if not nodes:
+        _say("No nodes registered.")
+        return 0
+    rows = []
+    for node in sorted(nodes, key=lambda n: (n.get("metadata") or {}).get("name", "")):
+        status = node_ready(node)
+        if (node.get("spec") or {}).get("unschedulable"):
+            status += ",SchedulingDisabled"
+        rows.append([(node.get("metadata") or {}).get("name", ""), status])
+    _say(_table(["NODE", "STATUS"], rows).rstrip("\n"))
+    return 0
+
+
+# --------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kubemu", description="A multi-process Kubernetes cluster emulator.",
+                                epilog="kubemu kubectl ARGS...: a kubectl-like client (kubemu kubectl -h)")
+    p.add_argument("--cluster-dir", default=None,
+                   help=f"the cluster directory (default ${cluster.ENV_CLUSTER_DIR} or ~/.kubemu/clusters/default)")
+    sub = p.add_subparsers(dest="command", metavar="{up,down,status,kubectl}")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        # SUPPRESS: a value given before the command must survive the subcommand's defaults.
+        sp.add_argument("--cluster-dir", default=argparse.SUPPRESS, help="the cluster directory")
+        return sp
+
+    up = add("up", "start a local cluster: etcd, apiserver, scheduler, controller manager and N kubelets")
+    up.add_argument("--nodes", type=int, default=3, help="number of nodes (kubelets); 0 = control plane only")
+    up.add_argument("--ports", choices=("default", "auto"), default="default",
+                    help="default: Kubernetes' well-known ports (6443, 2379, 10250 ...); auto: free ports")
+    up.add_argument("--restart-policy", choices=supervisor.RESTART_POLICIES, default=supervisor.RESTART_NEVER,
+                    help="never: a component that dies stays dead (fault injection sees real outages); "
+                         "always: restart it with backoff 1s..30s")
+    up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the cluster to be ready")
+    up.add_argument("--fresh", action="store_true", help="wipe etcd data, node directories and logs of earlier runs")
+    up.add_argument("--no-scheduler", action="store_true", help=argparse.SUPPRESS)
+    up.add_argument("--no-controller-manager", action="store_true", help=argparse.SUPPRESS)
+    add("down", "stop the cluster and every process it started")
+    add("status", "show the cluster's components and nodes")
+    sub.add_parser("kubectl", help="a kubectl-like client: kubemu kubectl get pods", add_help=False)
+    return p
+
+
+def _split_kubectl(argv: list[str]) -> tuple[str | None, list[str]] | None:
+    """``(cluster_dir, kubectl args)`` when the command is ``kubectl``, else None."""
+    cluster_dir = None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--cluster-dir" and i + 1 < len(argv):
+            cluster_dir = argv[i + 1]
+            i += 2
+            continue
+        if arg.startswith("--cluster-dir="):
+            cluster_dir = arg.split("=", 1)[1]
+            i += 1
+            continue
+        if arg == "kubectl":
+            return cluster_dir, argv[i + 1:]
+        return None
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    kubectl_call = _split_kubectl(argv)
+    if kubectl_call is not None:
+        from kubemu import kubectl
+
+        cluster_dir, rest = kubectl_call
+        return kubectl.run(rest, cluster_dir=cluster_dir)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    handlers = {"up": cmd_up, "down": cmd_down, "status": cmd_status}
+    try:
+        return handlers[args.command](args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `kubemu status | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

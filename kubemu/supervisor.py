@@ -1,0 +1,685 @@
+"""The local-cluster supervisor: runs every component of one cluster as its own OS process.
+
+    python -m kubemu.supervisor --cluster-dir ~/.kubemu/clusters/default
+
+``kubemu up`` writes the cluster directory's ``plan.json`` (see :func:`build_plan`) and starts
+this daemon detached; ``kubemu down`` sends it SIGTERM. What it does, like k3s or kwokctl's
+binary runtime:
+
+* **Start in order.** etcd, then wait until it answers; the apiserver, then wait until its gRPC
+  health check says SERVING; then the scheduler, the controller manager and the kubelets, which
+  retry on their own until the apiserver answers. Each child runs in its own session (so its
+  process group can be signalled as a whole) with stdout and stderr appended to
+  ``logs/<name>.log``. Its pid, creation time, address and status go to ``state.json``.
+* **Watch.** The main loop sleeps in ``select`` on a self-pipe that SIGCHLD, SIGTERM and SIGINT
+  write to (``signal.set_wakeup_fd``), so it reacts to a child's death at once, and otherwise
+  wakes twice a second to probe components that are not yet ready. The restart policy comes
+  from the plan: ``never`` (the default) leaves a dead component dead and reports it, because
+  fault-injection experiments kill components on purpose and must see the real outage;
+  ``always`` restarts it after a backoff of 1 s doubling to 30 s (reset once it has run for a
+  minute), like a pod's CrashLoopBackOff.
+* **Stop in reverse.** On SIGTERM/SIGINT: the kubelets first (SIGTERM, up to 10 s, SIGKILL),
+  then whatever containers they leave behind, then the controller manager, the scheduler, the
+  apiserver and etcd; then supervisor.pid is removed and the process exits 0.
+
+The helpers that kill processes (:func:`stop_processes`, :func:`cleanup_node_containers`) are
+shared with ``kubemu down``, which uses them when the supervisor itself is gone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import glob
+import json
+import logging
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+import psutil
+
+from kubemu import cluster
+from kubemu.cluster import ClusterDir, process_alive, process_create_time
+
+log = logging.getLogger("kubemu.supervisor")
+
+RESTART_NEVER = "never"
+RESTART_ALWAYS = "always"
+RESTART_POLICIES = (RESTART_NEVER, RESTART_ALWAYS)
+
+# Kinds, in start order; shutdown goes the other way.
+ETCD, APISERVER, SCHEDULER, CONTROLLER_MANAGER, KUBELET = "etcd", "apiserver", "scheduler", "controller-manager", \
+    "kubelet"
+START_ORDER = (ETCD, APISERVER, SCHEDULER, CONTROLLER_MANAGER, KUBELET)
+
+DEFAULT_PORTS = {ETCD: 2379, "etcd-peer": 2380, APISERVER: 6443, SCHEDULER: 10259, CONTROLLER_MANAGER: 10257,
+                 KUBELET: 10250}
+MAX_NODES = 254  # node-N lives on 127.1.0.N with pod CIDR 127.244.N.0/24
+
+STOP_TIMEOUT_S = 10.0
+READY_TIMEOUT_S = 60.0
+BACKOFF_INITIAL_S = 1.0
+BACKOFF_MAX_S = 30.0
+BACKOFF_RESET_AFTER_S = 60.0  # a child that ran this long restarts with the initial backoff again
+PROBE_INTERVAL_S = 0.5
+PROBE_TIMEOUT_S = 1.0
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+def node_name(index: int) -> str:
+    return f"node-{index}"
+
+
+def node_ip(index: int) -> str:
+    return f"127.1.0.{index}"
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", restart_policy: str = RESTART_NEVER,
+               scheduler: bool = True, controller_manager: bool = True, etcd_binary: str | None = None,
+               python: str | None = None) -> dict:
+    """The plan ``kubemu up`` writes: every component's command line, address and ports.
+
+    ``ports="auto"`` picks free ports for everything (tests, several clusters side by side);
+    ``"default"`` uses Kubernetes' well-known ports. ``scheduler=False`` / ``controller_manager=False``
+    leave those components out (a test aid while they are being written).
+    """
+    from kubemu.etcd_server import EtcdMember, etcd_version, find_etcd_binary
+
+    if not 0 <= nodes <= MAX_NODES:
+        raise ValueError(f"--nodes must be between 0 and {MAX_NODES}")
+    if ports not in ("auto", "default"):
+        raise ValueError("--ports must be auto or default")
+    if restart_policy not in RESTART_POLICIES:
+        raise ValueError(f"--restart-policy must be one of {', '.join(RESTART_POLICIES)}")
+    python = python or sys.executable
+    binary = etcd_binary or find_etcd_binary()
+    loopback = "127.0.0.1"
+
+    def port(kind: str, host: str = loopback) -> int:
+        return _free_port(host) if ports == "auto" else DEFAULT_PORTS[kind]
+
+    member = EtcdMember("default", cdir.etcd_dir, port(ETCD), port("etcd-peer"))
+    components = [{"name": ETCD, "kind": ETCD, "command": member.command(binary), "address": member.client_url,
+                   "grpcAddress": f"{loopback}:{member.client_port}", "waitReady": True,
+                   "ports": [[loopback, member.client_port], [loopback, member.peer_port]]}]
+    api_port = port(APISERVER)
+    api_address = f"{loopback}:{api_port}"
+    components.append({"name": APISERVER, "kind": APISERVER, "address": api_address, "grpcAddress": api_address,
+                       "waitReady": True, "ports": [[loopback, api_port]],
+                       "command": [python, "-m", "apiserver", "--etcd-servers", member.client_url,
+                                   "--bind-address", loopback, "--secure-port", str(api_port)]})
+    for enabled, kind, module in ((scheduler, SCHEDULER, "scheduler"),
+                                  (controller_manager, CONTROLLER_MANAGER, "controller_manager")):
+        if not enabled:
+            continue
+        p = port(kind)
+        components.append({"name": kind, "kind": kind, "address": f"{loopback}:{p}",
+                           "grpcAddress": f"{loopback}:{p}", "waitReady": False, "ports": [[loopback, p]],
+                           "command": [python, "-m", module, "--apiserver", api_address, "--bind-address", loopback,
+                                       "--port", str(p)]})
+    for index in range(1, nodes + 1):
+        name, ip = node_name(index), node_ip(index)
+        p = port(KUBELET, ip)
+        components.append({"name": name, "kind": KUBELET, "node": name, "nodeDir": cdir.node_dir(name),
+                           "address": f"{ip}:{p}", "grpcAddress": f"{ip}:{p}", "waitReady": False,
+                           "ports": [[ip, p]],
+                           "command": [python, "-m", "kubelet", "--apiserver", api_address, "--node-name", name,
+                                       "--node-ip", ip, "--bind-address", ip, "--port", str(p),
+                                       "--root-dir", cdir.node_dir(name), "--pod-cidr", f"127.244.{index}.0/24"]})
+    return {"version": 1, "clusterDir": cdir.path, "restartPolicy": restart_policy, "nodes": nodes,
+            "ports": ports, "etcdBinary": binary, "etcdVersion": etcd_version(binary),
+            "apiservers": [api_address], "components": components}
+
+
+def ports_in_use(plan: dict) -> list[tuple[str, str, int]]:
+    """``(component, host, port)`` for every planned port something else already listens on."""
+    busy = []
+    for comp in plan.get("components", []):
+        for host, port in comp.get("ports", []):
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    s.bind((host, port))
+                except OSError:
+                    busy.append((comp["name"], host, port))
+    return busy
+
+
+# --------------------------------------------------------------------------- probes
+
+
+def probe_health(address: str, timeout_s: float = PROBE_TIMEOUT_S) -> str:
+    """The gRPC health status of a component: SERVING, NOT_SERVING, … or UNREACHABLE."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    with grpc.insecure_channel(address) as channel:
+        try:
+            resp = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""),
+                                                              timeout=timeout_s)
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.NOT_FOUND:
+                return "SERVICE_UNKNOWN"
+            return "UNREACHABLE"
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(resp.status)
+
+
+def probe_etcd(address: str, timeout_s: float = PROBE_TIMEOUT_S) -> dict | None:
+    """etcd's Maintenance/Status as a dict (version, leader, dbSize, revision), or None."""
+    import grpc
+    from etcd3 import etcdrpc
+
+    with grpc.insecure_channel(address) as channel:
+        try:
+            resp = etcdrpc.MaintenanceStub(channel).Status(etcdrpc.StatusRequest(), timeout=timeout_s)
+        except grpc.RpcError:
+            return None
+    return {"version": resp.version, "leader": resp.leader == resp.header.member_id, "dbSize": resp.dbSize,
+            "revision": resp.header.revision, "raftTerm": resp.raftTerm}
+
+
+def probe_ready(comp: dict) -> bool:
+    if comp["kind"] == ETCD:
+        return probe_etcd(comp["grpcAddress"]) is not None
+    return probe_health(comp["grpcAddress"]) == "SERVING"
+
+
+# --------------------------------------------------------------------------- killing processes
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    """Signal ``pid``'s process group when it leads one (our children do), else just ``pid``."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _kill_leftover_group(pgid: int) -> None:
+    """SIGKILL what is left of a process group whose leader has exited (its pid cannot be reused
+    while the group has members, so this only reaches leftovers of that group)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_processes(procs: list[tuple[int, float | None]], timeout_s: float = STOP_TIMEOUT_S,
+                   waiter: dict[int, subprocess.Popen] | None = None) -> None:
+    """SIGTERM every ``(pid, create_time)`` group at once, wait up to ``timeout_s`` for all, SIGKILL the rest.
+
+    ``waiter`` maps pids that are our own children to their Popen, so they are reaped.
+    """
+    waiter = waiter or {}
+    live = [(pid, ct) for pid, ct in procs if process_alive(pid, ct)]
+    for pid, _ in live:
+        _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    for pid, ct in live:
+        remaining = max(0.0, deadline - time.monotonic())
+        if pid in waiter:
+            try:
+                waiter[pid].wait(remaining)
+            except subprocess.TimeoutExpired:
+                pass
+        else:
+            try:
+                psutil.Process(pid).wait(remaining)
+            except (psutil.TimeoutExpired, psutil.Error):
+                pass
+        if process_alive(pid, ct):
+            log.warning("pid %d did not stop within %.0fs; killing it", pid, timeout_s)
+            _signal_group(pid, signal.SIGKILL)
+            if pid in waiter:
+                try:
+                    waiter[pid].wait(5)
+                except subprocess.TimeoutExpired:
+                    pass
+            else:
+                try:
+                    psutil.Process(pid).wait(5)
+                except (psutil.TimeoutExpired, psutil.Error):
+                    pass
+        _kill_leftover_group(pid)
+    for pid, popen in waiter.items():
+        if all(pid != p for p, _ in live):  # exited before we got to it: reap it, mop up its group
+            popen.poll()
+            _kill_leftover_group(pid)
+
+
+def _runtime_roots(node_dir: str) -> list[str]:
+    """Where a node's container runtime keeps its pods: ``<node>/runtime`` (the kubelet's layout), or
+    ``<node>`` itself."""
+    return [d for d in (os.path.join(node_dir, "runtime"), node_dir) if os.path.isdir(os.path.join(d, "pods"))]
+
+
+def kill_processes(procs: list[tuple[int, float | None]], timeout_s: float = 5.0) -> None:
+    """SIGKILL every live ``(pid, create_time)`` with its process group and wait for them to go."""
+    live = [(pid, ct) for pid, ct in procs if process_alive(pid, ct)]
+    for pid, _ in live:
+        _signal_group(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout_s
+    for pid, _ in live:
+        try:
+            psutil.Process(pid).wait(max(0.0, deadline - time.monotonic()))
+        except (psutil.TimeoutExpired, psutil.Error):
+            pass
+
+
+def _container_pids(root: str) -> list[tuple[int, float | None]]:
+    """``(pid, create_time)`` of the running containers recorded under the runtime root ``root``.
+
+    A record without a create_time only counts when the process is older than the record, so a
+    pid reused by an unrelated, later process is never taken for a container.
+    """
+    found = []
+    for path in glob.glob(os.path.join(root, "pods", "*", "containers", "*", "container.json")):
+        try:
+            with open(path) as f:
+                data = json.load(f)
+            mtime = os.path.getmtime(path)
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict) or data.get("exit_code") is not None:
+            continue
+        pid, create_time = data.get("pid"), data.get("create_time")
+        if not isinstance(pid, int) or pid <= 1 or pid == os.getpid():
+            continue
+        if not isinstance(create_time, int | float):
+            actual = process_create_time(pid)
+            if actual is None or actual > mtime + 1.0:
+                continue
+            create_time = actual
+        found.append((pid, float(create_time)))
+    return found
+
+
+def cleanup_node_containers(node_dir: str, timeout_s: float = 5.0) -> None:
+    """Kill the container processes a kubelet of ``node_dir`` left behind.
+
+    The process runtime knows its containers best; while it is unavailable (or fails), fall back
+    to the pids recorded in ``pods/*/containers/*/container.json``.
+    """
+    for root in _runtime_roots(node_dir):
+        try:
+            from kubelet.images import load_catalog
+            from kubelet.runtime.process import ProcessRuntime
+
+            ProcessRuntime(root_dir=root, catalog=load_catalog()).cleanup_all()
+        except ImportError:
+            pass
+        except Exception:  # noqa: BLE001 - fall back to the pid files rather than leave processes behind
+            log.exception("container cleanup of %s through the runtime failed; using container.json pids", root)
+        pids = [(pid, ct) for pid, ct in _container_pids(root) if process_alive(pid, ct)]
+        if pids:
+            stop_processes(pids, timeout_s)
+
+
+# --------------------------------------------------------------------------- the supervisor
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Child:
+    """One planned component and the process currently running it."""
+
+    spec: dict
+    status: str = cluster.PENDING
+    popen: subprocess.Popen | None = None
+    create_time: float | None = None
+    started_mono: float = 0.0
+    restarts: int = 0
+    exit_code: int | None = None
+    backoff_s: float = BACKOFF_INITIAL_S
+    next_start_mono: float | None = None
+    next_probe_mono: float = 0.0
+    started_at: str = ""
+    message: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec["name"]
+
+    @property
+    def kind(self) -> str:
+        return self.spec["kind"]
+
+    @property
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen else None
+
+    def to_state(self, cdir: ClusterDir) -> dict:
+        out = {"name": self.name, "kind": self.kind, "pid": self.pid, "createTime": self.create_time,
+               "address": self.spec.get("address", ""), "grpcAddress": self.spec.get("grpcAddress", ""),
+               "log": cdir.log_path(self.name), "command": self.spec["command"], "status": self.status,
+               "restarts": self.restarts, "exitCode": self.exit_code, "startedAt": self.started_at}
+        if self.spec.get("node"):
+            out["node"] = self.spec["node"]
+            out["nodeDir"] = self.spec.get("nodeDir", "")
+        if self.message:
+            out["message"] = self.message
+        out.update(self.extra)
+        return out
+
+
+class Waker:
+    """Sleep until a signal arrives or a timeout passes: the self-pipe trick.
+
+    ``signal.set_wakeup_fd`` makes the interpreter write a byte to a pipe for every signal it
+    receives, so a ``select`` on the pipe returns at once on SIGCHLD/SIGTERM, without the signal
+    handler touching a lock (setting a ``threading.Event`` from a handler can deadlock).
+    """
+
+    def __init__(self):
+        self._read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._read_fd, False)
+        os.set_blocking(self._write_fd, False)
+
+    def install(self) -> None:
+        signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)
+
+    def wait(self, timeout_s: float) -> None:
+        readable, _, _ = select.select([self._read_fd], [], [], max(0.0, timeout_s))
+        if readable:
+            try:
+                while os.read(self._read_fd, 4096):
+                    pass
+            except BlockingIOError:
+                pass
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    # Make the project importable by `python -m <component>` whatever the working directory.
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+class Supervisor:
+    def __init__(self, cdir: ClusterDir, plan: dict, *, stop_timeout_s: float = STOP_TIMEOUT_S,
+                 ready_timeout_s: float | None = None):
+        self.cdir = cdir
+        self.plan = plan
+        self.policy = plan.get("restartPolicy", RESTART_NEVER)
+        self.children = [Child(spec) for spec in plan["components"]]
+        self.stop_timeout_s = stop_timeout_s
+        self.ready_timeout_s = ready_timeout_s or float(plan.get("readyTimeoutSeconds", READY_TIMEOUT_S))
+        self.phase = cluster.PHASE_STARTING
+        self.error = ""
+        self.waker = Waker()
+        self.stop_signal: int | None = None  # set by the SIGTERM/SIGINT handler
+        self._env = _child_env()
+
+    # --- state ----------------------------------------------------------------------------
+
+    def write_state(self) -> None:
+        self.cdir.write_state({
+            "version": 1, "phase": self.phase, "error": self.error, "restartPolicy": self.policy,
+            "supervisor": {"pid": os.getpid(), "createTime": process_create_time(os.getpid()),
+                           "log": self.cdir.log_path("supervisor")},
+            "etcdVersion": self.plan.get("etcdVersion", ""), "apiservers": self.plan.get("apiservers", []),
+            "updatedAt": _now(),
+            "components": [c.to_state(self.cdir) for c in self.children],
+        })
+
+    # --- signals --------------------------------------------------------------------------
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_signal is not None
+
+    def install_signal_handlers(self) -> None:
+        """Handlers only record the signal (no locks, no logging in a handler); the waker's pipe
+        wakes the main loop."""
+
+        def on_stop(signum, _frame):
+            self.stop_signal = signum
+
+        signal.signal(signal.SIGTERM, on_stop)
+        signal.signal(signal.SIGINT, on_stop)
+        signal.signal(signal.SIGCHLD, lambda *_: None)  # a Python handler, so SIGCHLD reaches the wakeup fd
+        self.waker.install()
+
+    # --- children -------------------------------------------------------------------------
+
+    def start(self, child: Child) -> None:
+        path = self.cdir.log_path(child.name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        cluster.rotate_log(path)
+        if child.spec.get("nodeDir"):
+            os.makedirs(child.spec["nodeDir"], exist_ok=True)
+        with open(path, "ab") as out:
+            attempt = f" (restart {child.restarts})" if child.restarts else ""
+            out.write(f"==== kubemu supervisor {_now()}: starting {child.name}{attempt}: "
+                      f"{' '.join(child.spec['command'])}\n".encode())
+            out.flush()
+            try:
+                child.popen = subprocess.Popen(child.spec["command"], stdin=subprocess.DEVNULL, stdout=out,
+                                               stderr=subprocess.STDOUT, env=self._env, cwd=self.cdir.path,
+                                               start_new_session=True)
+            except OSError as e:
+                out.write(f"==== kubemu supervisor: cannot start {child.name}: {e}\n".encode())
+                child.popen = None
+                child.status, child.message = cluster.DEAD, f"cannot start: {e}"
+                log.error("cannot start %s: %s", child.name, e)
+                return
+        child.create_time = process_create_time(child.popen.pid)
+        child.started_mono = time.monotonic()
+        child.started_at = _now()
+        child.status, child.exit_code, child.message = cluster.STARTING, None, ""
+        child.next_start_mono = None
+        child.next_probe_mono = 0.0
+        log.info("started %s (pid %d)", child.name, child.popen.pid)
+
+    def wait_ready(self, child: Child) -> bool:
+        """Block until ``child`` is ready; False when it died, timed out or we are stopping."""
+        deadline = time.monotonic() + self.ready_timeout_s
+        while not self.stopping:
+            if child.popen is None or child.popen.poll() is not None:
+                self._record_exit(child)
+                self.error = f"{child.name} exited during start-up (exit code {child.exit_code})"
+                return False
+            if probe_ready(child.spec):
+                self._mark_ready(child)
+                return True
+            if time.monotonic() > deadline:
+                self.error = f"{child.name} did not become ready within {self.ready_timeout_s:.0f}s"
+                child.message = "not ready in time"
+                return False
+            self.waker.wait(0.2)
+        return False
+
+    def _mark_ready(self, child: Child) -> None:
+        child.status = cluster.RUNNING
+        if child.kind == ETCD:
+            info = probe_etcd(child.spec["grpcAddress"]) or {}
+            if info.get("version"):
+                child.extra["version"] = info["version"]
+        log.info("%s is ready", child.name)
+        self.write_state()
+
+    def _record_exit(self, child: Child) -> None:
+        code = child.popen.returncode if child.popen else None
+        child.exit_code = code
+        child.status = cluster.DEAD
+        if code is not None and code < 0:
+            try:
+                child.message = f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                child.message = f"killed by signal {-code}"
+        elif code is not None:
+            child.message = f"exited with code {code}"
+        # What the child left in its process group keeps running, as after a real crash (a dead
+        # kubelet leaves its containers running); shutdown kills it.
+
+    def check_children(self) -> None:
+        """React to exits (restart or report dead), start due restarts, probe starting children."""
+        now = time.monotonic()
+        changed = False
+        for child in self.children:
+            if child.popen is not None and child.status in (cluster.STARTING, cluster.RUNNING) \
+                    and child.popen.poll() is not None:
+                ran_s = now - child.started_mono
+                self._record_exit(child)
+                changed = True
+                if self.policy == RESTART_ALWAYS:
+                    if ran_s >= BACKOFF_RESET_AFTER_S:
+                        child.backoff_s = BACKOFF_INITIAL_S
+                    child.status = cluster.RESTARTING
+                    child.next_start_mono = now + child.backoff_s
+                    log.warning("%s %s; restarting in %.0fs", child.name, child.message, child.backoff_s)
+                    child.backoff_s = min(child.backoff_s * 2, BACKOFF_MAX_S)
+                else:
+                    log.warning("%s %s; restart policy is never, leaving it down", child.name, child.message)
+            elif child.status == cluster.RESTARTING and child.next_start_mono is not None \
+                    and now >= child.next_start_mono:
+                child.restarts += 1
+                self.start(child)
+                changed = True
+            elif child.status == cluster.STARTING and now >= child.next_probe_mono:
+                child.next_probe_mono = now + PROBE_INTERVAL_S
+                if probe_ready(child.spec):
+                    self._mark_ready(child)
+        if changed:
+            self.write_state()
+
+    def _next_timeout(self) -> float:
+        timeout = 5.0
+        now = time.monotonic()
+        for child in self.children:
+            if child.status == cluster.RESTARTING and child.next_start_mono is not None:
+                timeout = min(timeout, max(0.0, child.next_start_mono - now))
+            elif child.status == cluster.STARTING:
+                timeout = min(timeout, PROBE_INTERVAL_S)
+        return timeout
+
+    # --- run ------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.cdir.write_kubeconfig(self.plan.get("apiservers", []))
+        self.write_state()
+        ok = self.start_all()
+        if ok:
+            self.phase = cluster.PHASE_RUNNING
+            self.write_state()
+            log.info("cluster is up")
+            while not self.stopping:
+                self.waker.wait(self._next_timeout())
+                if not self.stopping:
+                    self.check_children()
+        else:
+            self.phase = cluster.PHASE_FAILED if not self.stopping else cluster.PHASE_STOPPING
+            if self.error:
+                log.error("%s", self.error)
+            self.write_state()
+        if self.stopping:
+            log.info("received %s; stopping the cluster", signal.Signals(self.stop_signal).name)
+        self.shutdown()
+        return 0 if ok or self.stopping else 1
+
+    def start_all(self) -> bool:
+        for kind in START_ORDER:
+            for child in (c for c in self.children if c.kind == kind):
+                if self.stopping:
+                    return False
+                self.start(child)
+                self.write_state()
+                if child.popen is None:
+                    self.error = f"cannot start {child.name}: {child.message}"
+                    return False
+                if child.spec.get("waitReady") and not self.wait_ready(child):
+                    self.write_state()
+                    return False
+        return not self.stopping
+
+    def shutdown(self) -> None:
+        """Stop everything: kubelets, their containers, then the control plane in reverse order."""
+        if self.phase != cluster.PHASE_FAILED:
+            self.phase = cluster.PHASE_STOPPING
+        self.write_state()
+        for kind in reversed(START_ORDER):
+            group = [c for c in self.children if c.kind == kind]
+            self._stop_group(group)
+            if kind == KUBELET:
+                node_dirs = {c.spec["nodeDir"] for c in group if c.spec.get("nodeDir")}
+                node_dirs.update(self.cdir.node_dirs())
+                for node_dir in sorted(node_dirs):
+                    cleanup_node_containers(node_dir)
+        if self.phase != cluster.PHASE_FAILED:
+            self.phase = cluster.PHASE_STOPPED
+        self.write_state()
+        log.info("cluster stopped")
+
+    def _stop_group(self, group: list[Child]) -> None:
+        running = [c for c in group if c.popen is not None and c.popen.poll() is None]
+        if running:
+            log.info("stopping %s", ", ".join(c.name for c in running))
+            stop_processes([(c.popen.pid, c.create_time) for c in running], self.stop_timeout_s,
+                           waiter={c.popen.pid: c.popen for c in running})
+        for child in group:
+            if child.popen is not None:
+                child.popen.poll()
+                child.exit_code = child.popen.returncode
+            if child.status in (cluster.STARTING, cluster.RUNNING, cluster.RESTARTING, cluster.PENDING):
+                child.status = cluster.STOPPED
+        self.write_state()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m kubemu.supervisor", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cluster-dir", default=None, help="the cluster directory holding plan.json")
+    p.add_argument("--stop-timeout", type=float, default=STOP_TIMEOUT_S,
+                   help="seconds each component gets to exit after SIGTERM before SIGKILL")
+    args = p.parse_args(argv)
+    from machinery import logs
+
+    logs.setup("kubemu-supervisor")
+    cdir = ClusterDir(args.cluster_dir)
+    plan = cdir.read_plan()
+    if plan is None:
+        log.error("no plan.json in %s; run `kubemu up`", cdir.path)
+        return 2
+    other = cdir.supervisor_pid()
+    if other and other != os.getpid():
+        log.error("a supervisor (pid %d) already runs for %s", other, cdir.path)
+        return 2
+    cdir.ensure()
+    sup = Supervisor(cdir, plan, stop_timeout_s=args.stop_timeout)
+    sup.install_signal_handlers()
+    cdir.write_supervisor_pid()
+    try:
+        return sup.run()
+    except BaseException:
+        log.exception("supervisor failed; stopping everything")
+        sup.shutdown()
+        raise
+    finally:
+        cdir.remove_supervisor_pid()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
