@@ -23,16 +23,26 @@ def env_name(flag: str) -> str:
     return ENV_PREFIX + flag.lstrip("-").upper().replace("-", "_")
 
 
+def _boolean(raw, source: str) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise SystemExit(f"{source}: expected true or false, got {raw!r}")
+
+
 def _convert(action: argparse.Action, raw, source: str):
-    if isinstance(action, argparse._StoreTrueAction | argparse._StoreFalseAction):
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise SystemExit(f"{source}: expected true or false, got {raw!r}")
+    """The value ``raw`` (from the environment or the file) means for ``action``'s destination.
+
+    For ``--no-x`` (store_false) flags, ``KUBEMU_NO_X=true`` means the flag is given: False.
+    """
+    if isinstance(action, argparse._StoreFalseAction):
+        return not _boolean(raw, source)
+    if isinstance(action, argparse._StoreTrueAction | argparse.BooleanOptionalAction):
+        return _boolean(raw, source)
     if action.type is None or raw is None:
         return raw if not isinstance(raw, list) else ",".join(map(str, raw))
     try:

@@ -65,6 +65,7 @@ class Informer:
         self._stop = threading.Event()
         self._watch = None
         self._thread: threading.Thread | None = None
+        self._rv = ""  # the newest resourceVersion applied to the store
         self.stats = InformerStats()
 
     # --- public ---------------------------------------------------------------------------
@@ -105,27 +106,28 @@ class Informer:
 
     def _run(self) -> None:
         backoff = 0.2
-        rv = ""
+        self._rv = ""
         while not self._stop.is_set():
             try:
-                if not rv:
-                    rv = self._relist()
-                rv = self._watch_from(rv)
+                if not self._rv:
+                    self._rv = self._relist()
+                self._watch_from()
                 backoff = 0.2
             except errors.Expired as e:
-                log.info("%s: watch from resourceVersion %s expired (%s); relisting", self.name, rv, e)
-                rv = ""
+                log.info("%s: watch from resourceVersion %s expired (%s); relisting", self.name, self._rv, e)
+                self._rv = ""
             except errors.APIError as e:
                 self.stats.last_error = str(e)
                 if self._stop.is_set():
                     break
                 delay = min(backoff, self.max_backoff_s) * (0.8 + 0.4 * random.random())
-                log.warning("%s: %s; retrying in %.1fs from resourceVersion %s", self.name, e, delay, rv or "(list)")
+                log.warning("%s: %s; retrying in %.1fs from resourceVersion %s", self.name, e, delay,
+                            self._rv or "(list)")
                 self._stop.wait(delay)
                 backoff *= 2
             except Exception:
                 log.exception("%s: unexpected informer failure; relisting", self.name)
-                rv = ""
+                self._rv = ""
                 self._stop.wait(self.max_backoff_s)
 
     def _relist(self) -> str:
@@ -153,9 +155,10 @@ class Informer:
         log.debug("%s: listed %d objects at resourceVersion %s", self.name, len(fresh), result.resource_version)
         return result.resource_version
 
-    def _watch_from(self, rv: str) -> str:
+    def _watch_from(self) -> None:
+        """Watch from self._rv, advancing it with every event so a break resumes exactly there."""
         timeout = int(self.watch_timeout_s * (1 + random.random())) if self.watch_timeout_s else 0
-        watch = self.client.watch(self.resource, self.namespace, resource_version=rv,
+        watch = self.client.watch(self.resource, self.namespace, resource_version=self._rv,
                                   label_selector=self.label_selector, field_selector=self.field_selector,
                                   timeout_s=timeout)
         self._watch = watch
@@ -164,14 +167,13 @@ class Informer:
             for event in watch:
                 if self._stop.is_set():
                     break
-                rv = (event.object.get("metadata") or {}).get("resourceVersion") or rv
                 if event.type != "BOOKMARK":
                     self._apply(event.type, event.object)
-                self.stats.resource_version = rv
+                self._rv = (event.object.get("metadata") or {}).get("resourceVersion") or self._rv
+                self.stats.resource_version = self._rv
         finally:
             watch.cancel()
             self._watch = None
-        return rv
 
     def _apply(self, event_type: str, obj: dict) -> None:
         if not _well_formed(obj):

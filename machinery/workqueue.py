@@ -38,7 +38,8 @@ class WorkQueue:
         self._dirty: set = set()
         self._processing: set = set()
         self._failures: dict[Hashable, int] = {}
-        self._waiting: list = []  # heap of (ready_at, seq, key)
+        self._waiting: list = []  # heap of (ready_at, seq, key); stale entries are skipped
+        self._ready_at: dict[Hashable, float] = {}  # key -> earliest ready time (one per key)
         self._seq = itertools.count()
         self._shutting_down = False
         self.adds = 0
@@ -60,7 +61,11 @@ class WorkQueue:
         with self._cond:
             if self._shutting_down:
                 return
-            heapq.heappush(self._waiting, (self._clock() + delay_s, next(self._seq), key))
+            ready_at = self._clock() + delay_s
+            if key in self._ready_at and self._ready_at[key] <= ready_at:
+                return  # already due earlier: the later delay is superseded
+            self._ready_at[key] = ready_at
+            heapq.heappush(self._waiting, (ready_at, next(self._seq), key))
             self._cond.notify_all()
 
     def add_rate_limited(self, key: Hashable) -> float:
@@ -105,7 +110,10 @@ class WorkQueue:
     def _promote_ready(self) -> None:
         now = self._clock()
         while self._waiting and self._waiting[0][0] <= now:
-            _, _, key = heapq.heappop(self._waiting)
+            ready_at, _, key = heapq.heappop(self._waiting)
+            if self._ready_at.get(key) != ready_at:
+                continue  # superseded by an earlier entry for the same key
+            del self._ready_at[key]
             if key not in self._dirty:
                 self.adds += 1
                 self._dirty.add(key)
@@ -131,4 +139,4 @@ class WorkQueue:
     @property
     def delayed(self) -> int:
         with self._cond:
-            return len(self._waiting)
+            return len(self._ready_at)

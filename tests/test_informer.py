@@ -283,9 +283,6 @@ def test_after_an_apiserver_restart_the_informer_resumes_without_relisting_and_c
     assert rec.since(mark) == [("ADDED", "f")]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Informer._run resumes a broken watch from the resourceVersion the "
-                                       "watch started at (the newer one is local to _watch_from and lost when it "
-                                       "raises), so events seen before the break are delivered again")
 def test_after_an_apiserver_restart_each_change_is_delivered_exactly_once(
         writer, restartable, informer_client, informers):
     _, _, rec = outage(writer, restartable, informer_client, informers)

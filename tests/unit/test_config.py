@@ -144,9 +144,6 @@ def test_leader_election_can_be_switched_off_in_the_config_file(tmp_path):
     assert args.leader_elect is False
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: config._convert only treats store_true/store_false as booleans; "
-                                       "--leader-elect is a BooleanOptionalAction, so KUBEMU_LEADER_ELECT=false "
-                                       "yields the truthy string 'false'")
 def test_leader_election_can_be_switched_off_from_the_environment(monkeypatch):
     monkeypatch.setenv("KUBEMU_LEADER_ELECT", "false")
     assert config.parse(scheduler_parser(), []).leader_elect is False

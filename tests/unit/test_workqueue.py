@@ -203,9 +203,6 @@ def test_a_delayed_key_that_becomes_ready_while_in_flight_runs_after_done():
     assert poll(q) == "ns/a"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: add_after pushes a heap entry per call instead of keeping one per "
-                                       "key at its earliest ready time (client-go's delaying queue), so the "
-                                       "waiting heap grows without bound and superseded later delays run the key again")
 def test_a_key_delayed_many_times_waits_once_at_its_earliest_ready_time():
     clock = FakeClock()
     q = WorkQueue("t", clock=clock)
