@@ -296,13 +296,22 @@ def _annotations_multiline(w: _Writer, title: str, annotations: Any) -> None:
             w.write(0, f"{key}: {value}\n")
 
 
-def _event_sort_key(event: dict) -> datetime:
+def _event_sort_key(event: dict) -> tuple:
+    """Oldest first by last occurrence; ties within a second go by the finer eventTime, then by
+    the order the apiserver stored the events in (resourceVersion)."""
+    last = datetime.min.replace(tzinfo=UTC)
     for raw in (event.get("lastTimestamp"), _get(event, "series", "lastObservedTime"),
                 event.get("eventTime"), event.get("firstTimestamp")):
         parsed = parse_timestamp(raw)
         if parsed is not None:
-            return parsed
-    return datetime.min.replace(tzinfo=UTC)
+            last = parsed
+            break
+    fine = parse_timestamp(event.get("eventTime")) or last
+    try:
+        order = int(_get(event, "metadata", "resourceVersion") or 0)
+    except (TypeError, ValueError):
+        order = 0
+    return last, fine, order
 
 
 def _event_interval(event: dict, now: datetime) -> str:

@@ -60,7 +60,7 @@ class EventRecorder:
             "metadata": {"name": f"{m.get('name', 'unknown')}.{secrets.token_hex(8)}", "namespace": namespace},
             "involvedObject": involved, "reason": reason, "message": message, "type": event_type,
             "source": {"component": self.component, **({"host": self.host} if self.host else {})},
-            "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+            "firstTimestamp": now, "lastTimestamp": now, "eventTime": meta.format_micro_time(), "count": 1,
             "reportingComponent": self.component, "reportingInstance": self.host or self.component,
         }
         created = self.client.create("events", event, namespace)
