@@ -207,7 +207,7 @@ def _follow_start(cdir: ClusterDir, plan: dict, proc: subprocess.Popen, timeout_
                     reported.add(spec["name"])
             if len(reported) == len(control_plane) and len(ready_nodes) < len(nodes):
                 if client is None:
-                    client = APIClient(plan["apiservers"], retry_timeout_s=0.0, request_timeout_s=2.0)
+                    client = cdir.api_client(retry_timeout_s=0.0, request_timeout_s=2.0)
                 try:
                     for node in client.list("nodes").items:
                         name = (node.get("metadata") or {}).get("name", "")
@@ -371,14 +371,15 @@ def _size(n: int) -> str:
     return str(n)
 
 
-def describe_component(address: str, timeout_s: float = STATUS_PROBE_TIMEOUT_S) -> dict | None:
+def describe_component(address: str, timeout_s: float = STATUS_PROBE_TIMEOUT_S, ca_file: str = "") -> dict | None:
     import json
 
     import grpc
 
+    from machinery.client import Credentials, make_channel
     from machinery.pb import component_pb2, component_pb2_grpc
 
-    with grpc.insecure_channel(address) as channel:
+    with make_channel(address, Credentials(ca_file=ca_file)) as channel:
         try:
             info = component_pb2_grpc.ComponentStub(channel).Describe(component_pb2.DescribeRequest(),
                                                                       timeout=timeout_s)
@@ -405,13 +406,14 @@ def component_row(comp: dict) -> list[str]:
         if comp.get("restarts"):
             note += f" restarts={comp['restarts']}"
         return [comp["name"], str(pid or "-"), address, "DEAD", note.strip()]
-    health = supervisor.probe_health(grpc_address, STATUS_PROBE_TIMEOUT_S)
+    health = supervisor.probe_health(grpc_address, STATUS_PROBE_TIMEOUT_S, comp.get("caFile", ""))
     if comp.get("kind") == supervisor.ETCD:
         info = supervisor.probe_etcd(grpc_address, STATUS_PROBE_TIMEOUT_S)
         details = "" if info is None else (f"version={info['version']} leader={'yes' if info['leader'] else 'no'} "
                                            f"revision={info['revision']} db={_size(info['dbSize'])}")
     else:
-        described = describe_component(grpc_address) if health != "UNREACHABLE" else None
+        described = describe_component(grpc_address, ca_file=comp.get("caFile", "")) \
+            if health != "UNREACHABLE" else None
         details = summarize_details(described, comp["name"]) if described is not None else ""
     if comp.get("restarts"):
         details = f"{details} restarts={comp['restarts']}".strip()
@@ -427,7 +429,6 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from machinery import errors
-    from machinery.client import APIClient
 
     cdir = ClusterDir(args.cluster_dir)
     state = cdir.read_state()
@@ -449,7 +450,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not servers:
         return 0
     _say()
-    client = APIClient(servers, retry_timeout_s=0.0, request_timeout_s=3.0)
+    client = cdir.api_client(retry_timeout_s=0.0, request_timeout_s=3.0)
     try:
         nodes = client.list("nodes").items
     except errors.APIError as e:

@@ -231,9 +231,12 @@ class ClusterDir:
 
     # --- kubeconfig -----------------------------------------------------------------------
 
-    def write_kubeconfig(self, servers: list[str], token: str = "") -> None:
-        """A kubeconfig-shaped file the CLI reads: ``server`` is the first address, ``servers`` all."""
+    def write_kubeconfig(self, servers: list[str], token: str = "", ca_file: str = "") -> None:
+        """A kubeconfig-shaped file the CLI reads: ``server`` is the first address, ``servers`` all,
+        ``certificate-authority`` the CA that signed the apiserver's certificate (TLS when set)."""
         cluster = {"server": servers[0] if servers else "", "servers": list(servers)}
+        if ca_file:
+            cluster["certificate-authority"] = ca_file
         doc = {
             "apiVersion": "v1",
             "kind": "Config",
@@ -243,6 +246,21 @@ class ClusterDir:
             "current-context": self.name,
         }
         atomic_write(self.kubeconfig_path, yaml.safe_dump(doc, sort_keys=False))
+        os.chmod(self.kubeconfig_path, 0o600)
+
+    def api_client(self, **kwargs):
+        """An APIClient with the servers, token and CA of this cluster's kubeconfig."""
+        from machinery.client import APIClient
+
+        try:
+            with open(self.kubeconfig_path) as f:
+                doc = yaml.safe_load(f)
+        except (OSError, yaml.YAMLError):
+            doc = None
+        servers, token = parse_kubeconfig(doc) or ([], "")
+        if not servers:
+            servers = (self.read_state() or {}).get("apiservers") or []
+        return APIClient(servers, client_credentials(doc), **kwargs)
 
     def read_kubeconfig(self) -> tuple[list[str], str] | None:
         """``(servers, token)`` of the current context, or None when there is no kubeconfig."""
@@ -252,6 +270,21 @@ class ClusterDir:
         except (OSError, yaml.YAMLError):
             return None
         return parse_kubeconfig(doc)
+
+
+def client_credentials(doc: Any):
+    """The token and CA a kubeconfig document gives its current context's user and cluster."""
+    from machinery.client import Credentials
+
+    parsed = parse_kubeconfig(doc)
+    if parsed is None:
+        return Credentials()
+    contexts = {c.get("name"): c.get("context") or {} for c in doc.get("contexts") or [] if isinstance(c, dict)}
+    context = contexts.get(doc.get("current-context")) or next(iter(contexts.values()), {})
+    clusters = {c.get("name"): c.get("cluster") or {} for c in doc.get("clusters") or [] if isinstance(c, dict)}
+    cluster = clusters.get(context.get("cluster")) or next(iter(clusters.values()), {})
+    return Credentials(token=parsed[1], ca_file=str(cluster.get("certificate-authority") or ""),
+                       tls_server_name=str(cluster.get("tls-server-name") or ""))
 
 
 def parse_kubeconfig(doc: Any) -> tuple[list[str], str] | None:

@@ -90,7 +90,7 @@ class EtcdMember:
                 "--listen-client-urls", self.client_url, "--advertise-client-urls", self.client_url,
                 "--listen-peer-urls", self.peer_url, "--initial-advertise-peer-urls", self.peer_url,
                 "--initial-cluster", self.initial_cluster or f"{self.name}={self.peer_url}",
-                "--initial-cluster-state", self.cluster_state, "--initial-cluster-token", "kubemu",
+                "--initial-cluster-state", self.cluster_state, "--initial-cluster-token", "kubemu", "--logger", "zap",
                 *self.extra_args]
 
 

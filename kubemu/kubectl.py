@@ -46,6 +46,7 @@ from machinery.resources import ResourceInfo, UnknownResource, for_kind, lookup
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 ENV_SERVER = "KUBEMU_SERVER"
 ENV_TOKEN = "KUBEMU_TOKEN"
+ENV_CA = "KUBEMU_CERTIFICATE_AUTHORITY"
 FORCE_WARNING = ("Warning: Immediate deletion does not wait for confirmation that the running resource has been "
                  "terminated. The resource may continue to run on the cluster indefinitely.")
 DEFAULT_POD_GRACE_S = 30
@@ -221,7 +222,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 _GLOBAL_VALUE_FLAGS = {"-n", "--namespace", "-s", "--server", "--token", "--cluster-dir", "--kubeconfig",
-                       "--request-timeout"}
+                       "--request-timeout", "--certificate-authority"}
 _GLOBAL_SWITCHES: set[str] = set()
 
 
@@ -230,6 +231,8 @@ def _add_global_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("-n", "--namespace", default=None, help="the namespace scope for this request")
     g.add_argument("-s", "--server", default=None, help=f"apiserver address HOST:PORT (env {ENV_SERVER})")
     g.add_argument("--token", default=None, help=f"bearer token for the apiserver (env {ENV_TOKEN})")
+    g.add_argument("--certificate-authority", default=None,
+                   help=f"CA file to verify the apiserver with (TLS; env {ENV_CA}, else the kubeconfig)")
     g.add_argument("--kubeconfig", default=None, help="kubeconfig file to read the server and token from")
     g.add_argument("--cluster-dir", default=None, help="cluster directory whose kubeconfig.yaml to use")
     g.add_argument("--request-timeout", default="30s", help="how long one request may take (e.g. 30s, 1m)")
@@ -339,6 +342,7 @@ class Session:
     namespace_explicit: bool = False
     servers: list[str] = field(default_factory=list)
     token: str = ""
+    ca_file: str = ""
     request_timeout_s: float = 30.0
     client_factory: Callable[[], Any] | None = None
     _client: Any = None
@@ -353,7 +357,8 @@ class Session:
             if self.client_factory is not None:
                 self._client = self.client_factory()
             else:
-                self._client = APIClient(self.servers, Credentials(token=self.token), user_agent="kubemu-kubectl",
+                self._client = APIClient(self.servers, Credentials(token=self.token, ca_file=self.ca_file),
+                                         user_agent="kubemu-kubectl",
                                          request_timeout_s=self.request_timeout_s, retry_timeout_s=1.0)
         return self._client
 
@@ -399,6 +404,24 @@ def _resolve_server(args: argparse.Namespace, cluster_dir: str | None) -> tuple[
     if args.token is None and not os.environ.get(ENV_TOKEN) and config:
         token = config[1]
     return servers, token
+
+
+def _resolve_ca(args: argparse.Namespace, cluster_dir: str | None) -> str:
+    """The CA to verify the apiserver with: flag, env, else the kubeconfig's certificate-authority."""
+    from kubemu.cluster import ClusterDir, client_credentials
+
+    if args.certificate_authority is not None:
+        return args.certificate_authority
+    if os.environ.get(ENV_CA):
+        return os.environ[ENV_CA]
+    import yaml
+
+    path = args.kubeconfig or ClusterDir(args.cluster_dir or cluster_dir).kubeconfig_path
+    try:
+        with open(path) as f:
+            return client_credentials(yaml.safe_load(f)).ca_file
+    except (OSError, yaml.YAMLError):
+        return ""
 
 
 # --------------------------------------------------------------------------- shared steps
@@ -956,6 +979,7 @@ def run(argv: list[str], *, cluster_dir: str | None = None, client: Any = None, 
             session.client_factory = lambda: client
         elif not (command == "run" and args.dry_run == "client"):
             session.servers, session.token = _resolve_server(args, cluster_dir)
+            session.ca_file = _resolve_ca(args, cluster_dir)
         return handler(session, args)
     except KubectlError as e:
         session.error(e.render())

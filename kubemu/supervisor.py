@@ -90,12 +90,18 @@ def _free_port(host: str) -> int:
 
 def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", restart_policy: str = RESTART_NEVER,
                scheduler: bool = True, controller_manager: bool = True, etcd_binary: str | None = None,
-               python: str | None = None) -> dict:
+               python: str | None = None, secure: bool = True) -> dict:
     """The plan ``kubemu up`` writes: every component's command line, address and ports.
 
     ``ports="auto"`` picks free ports for everything (tests, several clusters side by side);
     ``"default"`` uses Kubernetes' well-known ports. ``scheduler=False`` / ``controller_manager=False``
     leave those components out (a test aid while they are being written).
+
+    ``secure`` (the default): the cluster gets its own CA, the apiserver serves TLS with a
+    certificate it signed, every component authenticates with its own token (scheduler, controller
+    manager, ``system:node:<node>`` per kubelet) and is authorized by RBAC and the Node authorizer;
+    the CLI uses the ``admin`` identity (``system:masters``). ``secure=False`` runs the apiserver
+    unsecured (everyone is an administrator), for experiments on the request path.
     """
     from kubemu.etcd_server import EtcdMember, etcd_version, find_etcd_binary
 
@@ -112,16 +118,26 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
     def port(kind: str, host: str = loopback) -> int:
         return _free_port(host) if ports == "auto" else DEFAULT_PORTS[kind]
 
+    names = [node_name(i) for i in range(1, nodes + 1)]
+    creds = _credentials(cdir, names) if secure else None
+
+    def auth_flags(identity: str) -> list[str]:
+        if creds is None:
+            return []
+        return ["--token-file", creds["tokenFiles"][identity], "--certificate-authority", creds["ca"]]
+
     member = EtcdMember("default", cdir.etcd_dir, port(ETCD), port("etcd-peer"))
     components = [{"name": ETCD, "kind": ETCD, "command": member.command(binary), "address": member.client_url,
                    "grpcAddress": f"{loopback}:{member.client_port}", "waitReady": True,
                    "ports": [[loopback, member.client_port], [loopback, member.peer_port]]}]
     api_port = port(APISERVER)
     api_address = f"{loopback}:{api_port}"
+    api_flags = [] if creds is None else ["--token-auth-file", creds["tokenAuthFile"], "--tls-cert-file",
+                                          creds["servingCert"], "--tls-private-key-file", creds["servingKey"]]
     components.append({"name": APISERVER, "kind": APISERVER, "address": api_address, "grpcAddress": api_address,
-                       "waitReady": True, "ports": [[loopback, api_port]],
+                       "waitReady": True, "ports": [[loopback, api_port]], "caFile": creds["ca"] if creds else "",
                        "command": [python, "-m", "apiserver", "--etcd-servers", member.client_url,
-                                   "--bind-address", loopback, "--secure-port", str(api_port)]})
+                                   "--bind-address", loopback, "--secure-port", str(api_port), *api_flags]})
     for enabled, kind, module in ((scheduler, SCHEDULER, "scheduler"),
                                   (controller_manager, CONTROLLER_MANAGER, "controller_manager")):
         if not enabled:
@@ -130,7 +146,7 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
         components.append({"name": kind, "kind": kind, "address": f"{loopback}:{p}",
                            "grpcAddress": f"{loopback}:{p}", "waitReady": False, "ports": [[loopback, p]],
                            "command": [python, "-m", module, "--apiserver", api_address, "--bind-address", loopback,
-                                       "--port", str(p)]})
+                                       "--port", str(p), *auth_flags(f"system:{_IDENTITY[kind]}")]})
     for index in range(1, nodes + 1):
         name, ip = node_name(index), node_ip(index)
         p = port(KUBELET, ip)
@@ -139,10 +155,34 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
                            "ports": [[ip, p]],
                            "command": [python, "-m", "kubelet", "--apiserver", api_address, "--node-name", name,
                                        "--node-ip", ip, "--bind-address", ip, "--port", str(p),
-                                       "--root-dir", cdir.node_dir(name), "--pod-cidr", f"127.244.{index}.0/24"]})
+                                       "--root-dir", cdir.node_dir(name), "--pod-cidr", f"127.244.{index}.0/24",
+                                       *auth_flags(f"system:node:{name}")]})
     return {"version": 1, "clusterDir": cdir.path, "restartPolicy": restart_policy, "nodes": nodes,
             "ports": ports, "etcdBinary": binary, "etcdVersion": etcd_version(binary),
-            "apiservers": [api_address], "components": components}
+            "apiservers": [api_address], "components": components, "secure": secure,
+            "kubeconfig": {"tokenFile": creds["tokenFiles"]["admin"], "ca": creds["ca"]} if creds else {}}
+
+
+_IDENTITY = {SCHEDULER: "kube-scheduler", CONTROLLER_MANAGER: "kube-controller-manager"}
+
+
+def _credentials(cdir: ClusterDir, node_names: list[str]) -> dict:
+    """The cluster's CA, the apiserver's serving certificate and one token file per identity."""
+    from kubemu.cluster import atomic_write
+    from kubemu.pki import write_cluster_credentials
+
+    pki = os.path.join(cdir.path, "pki")
+    written = write_cluster_credentials(pki, node_names)
+    token_dir = os.path.join(pki, "tokens")
+    os.makedirs(token_dir, mode=0o700, exist_ok=True)
+    files = {}
+    for user, token in written["tokens"].items():
+        path = os.path.join(token_dir, user.replace(":", "-") + ".token")
+        atomic_write(path, token + "\n")
+        os.chmod(path, 0o600)
+        files[user] = path
+    return {"ca": written["ca"], "tokenAuthFile": written["token_file"], "tokenFiles": files,
+            "servingCert": os.path.join(pki, "apiserver.crt"), "servingKey": os.path.join(pki, "apiserver.key")}
 
 
 def ports_in_use(plan: dict) -> list[tuple[str, str, int]]:
@@ -162,12 +202,14 @@ def ports_in_use(plan: dict) -> list[tuple[str, str, int]]:
 # --------------------------------------------------------------------------- probes
 
 
-def probe_health(address: str, timeout_s: float = PROBE_TIMEOUT_S) -> str:
-    """The gRPC health status of a component: SERVING, NOT_SERVING, … or UNREACHABLE."""
+def probe_health(address: str, timeout_s: float = PROBE_TIMEOUT_S, ca_file: str = "") -> str:
+    """The gRPC health status of a component: SERVING, NOT_SERVING, … or UNREACHABLE (TLS when ``ca_file``)."""
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    with grpc.insecure_channel(address) as channel:
+    from machinery.client import Credentials, make_channel
+
+    with make_channel(address, Credentials(ca_file=ca_file)) as channel:
         try:
             resp = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""),
                                                               timeout=timeout_s)
@@ -195,7 +237,7 @@ def probe_etcd(address: str, timeout_s: float = PROBE_TIMEOUT_S) -> dict | None:
 def probe_ready(comp: dict) -> bool:
     if comp["kind"] == ETCD:
         return probe_etcd(comp["grpcAddress"]) is not None
-    return probe_health(comp["grpcAddress"]) == "SERVING"
+    return probe_health(comp["grpcAddress"], ca_file=comp.get("caFile", "")) == "SERVING"
 
 
 # --------------------------------------------------------------------------- killing processes
@@ -373,7 +415,8 @@ class Child:
         out = {"name": self.name, "kind": self.kind, "pid": self.pid, "createTime": self.create_time,
                "address": self.spec.get("address", ""), "grpcAddress": self.spec.get("grpcAddress", ""),
                "log": cdir.log_path(self.name), "command": self.spec["command"], "status": self.status,
-               "restarts": self.restarts, "exitCode": self.exit_code, "startedAt": self.started_at}
+               "restarts": self.restarts, "exitCode": self.exit_code, "startedAt": self.started_at,
+               "caFile": self.spec.get("caFile", "")}
         if self.spec.get("node"):
             out["node"] = self.spec["node"]
             out["nodeDir"] = self.spec.get("nodeDir", "")
@@ -579,7 +622,12 @@ class Supervisor:
     # --- run ------------------------------------------------------------------------------
 
     def run(self) -> int:
-        self.cdir.write_kubeconfig(self.plan.get("apiservers", []))
+        kubeconfig = self.plan.get("kubeconfig") or {}
+        token = ""
+        if kubeconfig.get("tokenFile"):
+            with open(kubeconfig["tokenFile"]) as f:
+                token = f.read().strip()
+        self.cdir.write_kubeconfig(self.plan.get("apiservers", []), token, kubeconfig.get("ca", ""))
         self.write_state()
         ok = self.start_all()
         if ok:
