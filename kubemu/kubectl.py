@@ -258,12 +258,36 @@ def _apply_parser() -> _Parser:
 
 
 def _create_parser() -> _Parser:
-    p = _parser("create", "kubemu kubectl create (-f FILENAME | namespace NAME) [options]",
-                "Create resources from files, or a namespace.")
+    from kubemu import kubectl_rbac
+
+    p = _parser("create", "kubemu kubectl create (-f FILENAME | namespace NAME | role NAME --verb=V --resource=R | "
+                "clusterrole NAME … | rolebinding NAME --role=R|--clusterrole=CR [--user=U] [--group=G] "
+                "[--serviceaccount=NS:NAME] | clusterrolebinding NAME --clusterrole=CR …) [options]",
+                "Create resources from files, or a namespace, role or binding.")
     p.add_argument("-f", "--filename", action="append", default=[], help="file, directory or - for stdin")
     _add_output_flag(p, ("", "name", "yaml", "json"))
-    p.add_argument("args", nargs="*", help="namespace NAME")
+    p.add_argument("args", nargs="*", help="namespace NAME | role NAME | …")
+    kubectl_rbac.add_create_flags(p)
     return p
+
+
+def _auth_parser() -> _Parser:
+    from kubemu import kubectl_rbac
+
+    p = _parser("auth", "kubemu kubectl auth can-i VERB RESOURCE[/NAME] [--as USER] [-n NS | -A]",
+                "Check whether an action is allowed (answers yes or no).")
+    return kubectl_rbac.auth_parser(p)
+
+
+def cmd_auth(session: Session, args: argparse.Namespace) -> int:
+    from kubemu import kubectl_rbac
+
+    namespace = "" if args.all_namespaces else session.namespace
+    allowed, _ = kubectl_rbac.can_i(session.client, args.verb, args.target, namespace,
+                                    subresource=args.subresource, as_user=args.as_user, as_groups=args.as_group)
+    if not args.quiet:
+        session.print("yes" if allowed else "no")
+    return 0 if allowed else 1
 
 
 def _run_parser() -> _Parser:
@@ -601,8 +625,20 @@ def cmd_create(session: Session, args: argparse.Namespace) -> int:
                 continue
             _print_objects(session, info, [created], args.output, "created")
         return rc
+    from kubemu import kubectl_rbac
+
+    if len(args.args) == 2 and args.args[0] in kubectl_rbac.CREATE_KINDS:
+        try:
+            resource, obj = kubectl_rbac.build_object(args.args[0], args.args[1], session.namespace, args)
+        except ValueError as e:
+            raise _UsageError(str(e)) from None
+        info = lookup(resource)
+        created = session.client.create(resource, obj, obj["metadata"].get("namespace", ""))
+        _print_objects(session, info, [created], args.output, "created")
+        return 0
     if len(args.args) != 2 or args.args[0] not in ("namespace", "ns"):
-        raise _UsageError("kubemu kubectl create supports -f FILENAME and 'namespace NAME'")
+        raise _UsageError("kubemu kubectl create supports -f FILENAME, 'namespace NAME', and 'role', "
+                          "'clusterrole', 'rolebinding', 'clusterrolebinding NAME'")
     info = lookup("namespaces")
     created = session.client.create(info.name, {"apiVersion": "v1", "kind": "Namespace",
                                                 "metadata": {"name": args.args[1]}})
@@ -908,6 +944,7 @@ COMMANDS: dict[str, tuple[Callable[[], _Parser], Callable[[Session, argparse.Nam
     "get": (_get_parser, cmd_get, "Display one or many resources"),
     "describe": (_describe_parser, cmd_describe, "Show details of a specific resource or group of resources"),
     "delete": (_delete_parser, cmd_delete, "Delete resources by file names, stdin, resources and names"),
+    "auth": (_auth_parser, cmd_auth, "Inspect authorization (auth can-i)"),
 }
 
 
