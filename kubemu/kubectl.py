@@ -80,6 +80,9 @@ class _UsageError(KubectlError):
 
 def format_api_error(error: errors.APIError, *, action: str = "", source: str = "") -> str:
     """kubectl's shape: ``Error from server (NotFound): pods "x" not found``, with the file when known."""
+    if isinstance(error, errors.Unauthorized):
+        detail = error.message.removeprefix("Unauthorized: ")
+        return f"error: You must be logged in to the server (Unauthorized: {detail})"
     prefix = f"Error from server ({error.reason})"
     if action and source:
         return f'{prefix}: error when {action} "{source}": {error.message}'
