@@ -78,6 +78,18 @@ def tail(path: str, lines: int = LOG_TAIL_LINES) -> list[str]:
 # --------------------------------------------------------------------------- up
 
 
+def _component_flags(items: list[str]) -> dict[str, list[str]]:
+    """``["scheduler=--x=1", "kubelet=--y"]`` → ``{"scheduler": ["--x=1"], "kubelet": ["--y"]}``."""
+    out: dict[str, list[str]] = {}
+    for item in items:
+        kind, sep, flag = item.partition("=")
+        if not sep or kind not in supervisor.START_ORDER or not flag.startswith("-"):
+            kinds = ", ".join(supervisor.START_ORDER)
+            raise ValueError(f'--component-flag must be KIND=--flag with KIND one of {kinds}, got "{item}"')
+        out.setdefault(kind, []).append(flag)
+    return out
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from kubemu.etcd_server import EtcdNotFound, is_affected_by_data_loss_bug
 
@@ -99,7 +111,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         plan = supervisor.build_plan(cdir, nodes=args.nodes, ports=args.ports, restart_policy=args.restart_policy,
                                      scheduler=not args.no_scheduler,
-                                     controller_manager=not args.no_controller_manager)
+                                     controller_manager=not args.no_controller_manager,
+                                     etcd_members=args.etcd_members, apiservers=args.apiservers,
+                                     schedulers=args.schedulers, controller_managers=args.controller_managers,
+                                     secure=not args.insecure, extra_flags=_component_flags(args.component_flag))
     except EtcdNotFound as e:
         _err(f"error: {e}")
         return 1
@@ -496,6 +511,16 @@ def build_parser() -> argparse.ArgumentParser:
                          "always: restart it with backoff 1s..30s")
     up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the cluster to be ready")
     up.add_argument("--fresh", action="store_true", help="wipe etcd data, node directories and logs of earlier runs")
+    up.add_argument("--etcd-members", type=int, default=1, help="etcd cluster members (3 for fault tolerance)")
+    up.add_argument("--apiservers", type=int, default=1, help="apiserver replicas (clients fail over between them)")
+    up.add_argument("--schedulers", type=int, default=1, help="scheduler replicas (active/standby by Lease)")
+    up.add_argument("--controller-managers", type=int, default=1,
+                    help="controller manager replicas (active/standby by Lease)")
+    up.add_argument("--component-flag", action="append", default=[], metavar="KIND=FLAG",
+                    help="extra flag for every component of a kind, e.g. "
+                         "scheduler=--leader-elect-lease-duration=4 (repeatable)")
+    up.add_argument("--insecure", action="store_true",
+                    help="no TLS, no tokens, no RBAC: every caller is an administrator")
     up.add_argument("--no-scheduler", action="store_true", help=argparse.SUPPRESS)
     up.add_argument("--no-controller-manager", action="store_true", help=argparse.SUPPRESS)
     add("down", "stop the cluster and every process it started")

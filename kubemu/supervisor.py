@@ -88,14 +88,28 @@ def _free_port(host: str) -> int:
         return s.getsockname()[1]
 
 
+def replica_names(base: str, count: int) -> list[str]:
+    """``["scheduler"]`` for one replica, ``["scheduler-1", "scheduler-2"]`` for several."""
+    return [base] if count == 1 else [f"{base}-{i}" for i in range(1, count + 1)]
+
+
 def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", restart_policy: str = RESTART_NEVER,
                scheduler: bool = True, controller_manager: bool = True, etcd_binary: str | None = None,
-               python: str | None = None, secure: bool = True) -> dict:
+               python: str | None = None, secure: bool = True, etcd_members: int = 1, apiservers: int = 1,
+               schedulers: int = 1, controller_managers: int = 1,
+               extra_flags: dict[str, list[str]] | None = None) -> dict:
     """The plan ``kubemu up`` writes: every component's command line, address and ports.
 
     ``ports="auto"`` picks free ports for everything (tests, several clusters side by side);
-    ``"default"`` uses Kubernetes' well-known ports. ``scheduler=False`` / ``controller_manager=False``
-    leave those components out (a test aid while they are being written).
+    ``"default"`` uses Kubernetes' well-known ports (replicas beyond the first shift them:
+    etcd-N +10000·(N-1), apiserver-N +(N-1), scheduler-N and controller-manager-N +100·(N-1)).
+    ``scheduler=False`` / ``controller_manager=False`` leave those components out (a test aid).
+
+    High availability: ``etcd_members`` (1 or 3, 5…) form one etcd cluster (static initial
+    cluster over peer URLs); ``apiservers`` replicas all talk to every member; schedulers and
+    controller managers run active/standby through their leader-election Leases; every client
+    is given every apiserver and fails over. ``extra_flags`` adds flags per kind (``"scheduler"``,
+    ``"kubelet"``, …), e.g. shortened timings for experiments.
 
     ``secure`` (the default): the cluster gets its own CA, the apiserver serves TLS with a
     certificate it signed, every component authenticates with its own token (scheduler, controller
@@ -111,12 +125,20 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
         raise ValueError("--ports must be auto or default")
     if restart_policy not in RESTART_POLICIES:
         raise ValueError(f"--restart-policy must be one of {', '.join(RESTART_POLICIES)}")
+    for flag, count in (("--etcd-members", etcd_members), ("--apiservers", apiservers),
+                        ("--schedulers", schedulers), ("--controller-managers", controller_managers)):
+        if not 1 <= count <= 9:
+            raise ValueError(f"{flag} must be between 1 and 9")
+    extra = extra_flags or {}
     python = python or sys.executable
     binary = etcd_binary or find_etcd_binary()
     loopback = "127.0.0.1"
 
-    def port(kind: str, host: str = loopback) -> int:
-        return _free_port(host) if ports == "auto" else DEFAULT_PORTS[kind]
+    def port(kind: str, replica: int = 1, host: str = loopback) -> int:
+        if ports == "auto":
+            return _free_port(host)
+        shift = {ETCD: 10000, "etcd-peer": 10000, APISERVER: 1, SCHEDULER: 100, CONTROLLER_MANAGER: 100}.get(kind, 0)
+        return DEFAULT_PORTS[kind] + shift * (replica - 1)
 
     names = [node_name(i) for i in range(1, nodes + 1)]
     creds = _credentials(cdir, names) if secure else None
@@ -126,41 +148,89 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
             return []
         return ["--token-file", creds["tokenFiles"][identity], "--certificate-authority", creds["ca"]]
 
-    member = EtcdMember("default", cdir.etcd_dir, port(ETCD), port("etcd-peer"))
-    components = [{"name": ETCD, "kind": ETCD, "command": member.command(binary), "address": member.client_url,
-                   "grpcAddress": f"{loopback}:{member.client_port}", "waitReady": True,
-                   "ports": [[loopback, member.client_port], [loopback, member.peer_port]]}]
-    api_port = port(APISERVER)
-    api_address = f"{loopback}:{api_port}"
+    components: list[dict] = []
+    etcd_names = replica_names(ETCD, etcd_members)
+    previous = _previous_etcd_ports(cdir, etcd_names) if ports == "auto" else {}
+    members = [EtcdMember(name, cdir.etcd_dir if etcd_members == 1 else os.path.join(cdir.etcd_dir, name),
+                          *previous.get(name, (port(ETCD, i), port("etcd-peer", i))))
+               for i, name in enumerate(etcd_names, start=1)]
+    initial_cluster = ",".join(f"{m.name}={m.peer_url}" for m in members)
+    for i, member in enumerate(members, start=1):
+        member.initial_cluster = initial_cluster
+        components.append({"name": member.name, "kind": ETCD, "command": member.command(binary) + extra.get(ETCD, []),
+                           "address": member.client_url, "grpcAddress": f"{loopback}:{member.client_port}",
+                           # Members wait for a quorum: start them all, then wait on the last.
+                           "waitReady": i == len(members),
+                           "ports": [[loopback, member.client_port], [loopback, member.peer_port]]})
+    etcd_urls = ",".join(m.client_url for m in members)
     api_flags = [] if creds is None else ["--token-auth-file", creds["tokenAuthFile"], "--tls-cert-file",
                                           creds["servingCert"], "--tls-private-key-file", creds["servingKey"]]
-    components.append({"name": APISERVER, "kind": APISERVER, "address": api_address, "grpcAddress": api_address,
-                       "waitReady": True, "ports": [[loopback, api_port]], "caFile": creds["ca"] if creds else "",
-                       "command": [python, "-m", "apiserver", "--etcd-servers", member.client_url,
-                                   "--bind-address", loopback, "--secure-port", str(api_port), *api_flags]})
-    for enabled, kind, module in ((scheduler, SCHEDULER, "scheduler"),
-                                  (controller_manager, CONTROLLER_MANAGER, "controller_manager")):
+    api_addresses = []
+    for i, name in enumerate(replica_names(APISERVER, apiservers), start=1):
+        api_port = port(APISERVER, i)
+        address = f"{loopback}:{api_port}"
+        api_addresses.append(address)
+        components.append({"name": name, "kind": APISERVER, "address": address, "grpcAddress": address,
+                           "waitReady": True, "ports": [[loopback, api_port]], "caFile": creds["ca"] if creds else "",
+                           "command": [python, "-m", "apiserver", "--etcd-servers", etcd_urls, "--bind-address",
+                                       loopback, "--secure-port", str(api_port), *api_flags,
+                                       *extra.get(APISERVER, [])]})
+    api_list = ",".join(api_addresses)
+    for enabled, kind, module, count in ((scheduler, SCHEDULER, "scheduler", schedulers),
+                                         (controller_manager, CONTROLLER_MANAGER, "controller_manager",
+                                          controller_managers)):
         if not enabled:
             continue
-        p = port(kind)
-        components.append({"name": kind, "kind": kind, "address": f"{loopback}:{p}",
-                           "grpcAddress": f"{loopback}:{p}", "waitReady": False, "ports": [[loopback, p]],
-                           "command": [python, "-m", module, "--apiserver", api_address, "--bind-address", loopback,
-                                       "--port", str(p), *auth_flags(f"system:{_IDENTITY[kind]}")]})
+        for i, name in enumerate(replica_names(kind, count), start=1):
+            p = port(kind, i)
+            components.append({"name": name, "kind": kind, "address": f"{loopback}:{p}",
+                               "grpcAddress": f"{loopback}:{p}", "waitReady": False, "ports": [[loopback, p]],
+                               "command": [python, "-m", module, "--apiserver", api_list, "--bind-address", loopback,
+                                           "--port", str(p), "--identity", name,
+                                           *auth_flags(f"system:{_IDENTITY[kind]}"), *extra.get(kind, [])]})
     for index in range(1, nodes + 1):
         name, ip = node_name(index), node_ip(index)
-        p = port(KUBELET, ip)
+        p = port(KUBELET, host=ip)
         components.append({"name": name, "kind": KUBELET, "node": name, "nodeDir": cdir.node_dir(name),
                            "address": f"{ip}:{p}", "grpcAddress": f"{ip}:{p}", "waitReady": False,
                            "ports": [[ip, p]],
-                           "command": [python, "-m", "kubelet", "--apiserver", api_address, "--node-name", name,
+                           "command": [python, "-m", "kubelet", "--apiserver", api_list, "--node-name", name,
                                        "--node-ip", ip, "--bind-address", ip, "--port", str(p),
                                        "--root-dir", cdir.node_dir(name), "--pod-cidr", f"127.244.{index}.0/24",
-                                       *auth_flags(f"system:node:{name}")]})
+                                       *auth_flags(f"system:node:{name}"), *extra.get(KUBELET, [])]})
     return {"version": 1, "clusterDir": cdir.path, "restartPolicy": restart_policy, "nodes": nodes,
             "ports": ports, "etcdBinary": binary, "etcdVersion": etcd_version(binary),
-            "apiservers": [api_address], "components": components, "secure": secure,
+            "apiservers": api_addresses, "etcdEndpoints": [m.client_url for m in members],
+            "components": components, "secure": secure,
             "kubeconfig": {"tokenFile": creds["tokenFiles"]["admin"], "ca": creds["ca"]} if creds else {}}
+
+
+def _previous_etcd_ports(cdir: ClusterDir, names: list[str]) -> dict[str, tuple[int, int]]:
+    """The ports etcd members had in this directory's last plan, when their data is still there.
+
+    An etcd member remembers its peer URLs in its data directory; with ``--ports auto`` a rerun
+    must give each member the same ports again or the cluster cannot re-form.
+    """
+    plan = cdir.read_plan() or {}
+    if not os.path.isdir(cdir.etcd_dir) or not os.listdir(cdir.etcd_dir):
+        return {}
+    out = {}
+    for comp in plan.get("components", []):
+        if comp.get("kind") == ETCD and comp.get("name") in names and len(comp.get("ports", [])) == 2:
+            (host_c, client), (host_p, peer) = comp["ports"]
+            if _port_free(host_c, client) and _port_free(host_p, peer):
+                out[comp["name"]] = (client, peer)
+    return out if len(out) == len(names) else {}
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+            return True
+        except OSError:
+            return False
 
 
 _IDENTITY = {SCHEDULER: "kube-scheduler", CONTROLLER_MANAGER: "kube-controller-manager"}
