@@ -494,7 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 epilog="kubemu kubectl ARGS...: a kubectl-like client (kubemu kubectl -h)")
     p.add_argument("--cluster-dir", default=None,
                    help=f"the cluster directory (default ${cluster.ENV_CLUSTER_DIR} or ~/.kubemu/clusters/default)")
-    sub = p.add_subparsers(dest="command", metavar="{up,down,status,kubectl}")
+    sub = p.add_subparsers(dest="command", metavar="{up,down,status,chaos,kubectl}")
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_text, description=help_text)
@@ -525,6 +525,13 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--no-controller-manager", action="store_true", help=argparse.SUPPRESS)
     add("down", "stop the cluster and every process it started")
     add("status", "show the cluster's components and nodes")
+    chaos = add("chaos", "inject a fault: kill|stop|pause|resume|restart a component")
+    chaos.add_argument("verb", choices=("kill", "stop", "pause", "resume", "restart"),
+                       help="kill=SIGKILL, stop=SIGTERM, pause=SIGSTOP, resume=SIGCONT, restart=stop+start")
+    chaos.add_argument("target", nargs="+", help="etcd[-N] | apiserver[-N] | scheduler[-N] | controller-manager[-N] | "
+                                                 "kubelet NODE | leader scheduler|controller-manager")
+    chaos.add_argument("--for", dest="duration", default="", metavar="DURATION",
+                       help="undo after this long (e.g. 30s): restart what was killed, resume what was paused")
     sub.add_parser("kubectl", help="a kubectl-like client: kubemu kubectl get pods", add_help=False)
     return p
 
@@ -549,6 +556,16 @@ def _split_kubectl(argv: list[str]) -> tuple[str | None, list[str]] | None:
     return None
 
 
+def cmd_chaos(args: argparse.Namespace) -> int:
+    from kubemu import chaos
+
+    try:
+        return chaos.run(ClusterDir(args.cluster_dir), args.verb, args.target, duration=args.duration, say=_say)
+    except chaos.ChaosError as e:
+        _err(f"error: {e}")
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     kubectl_call = _split_kubectl(argv)
@@ -562,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 0
-    handlers = {"up": cmd_up, "down": cmd_down, "status": cmd_status}
+    handlers = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "chaos": cmd_chaos}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

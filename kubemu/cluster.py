@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
+import time
 from typing import Any
 
 import psutil
@@ -228,6 +230,41 @@ class ClusterDir:
         state = self.read_state() or {}
         return [c for c in state.get("components", [])
                 if process_alive(c.get("pid"), c.get("createTime"))]
+
+    # --- control requests (kubemu chaos → supervisor) -------------------------------------
+
+    @property
+    def control_dir(self) -> str:
+        return os.path.join(self.path, "control")
+
+    def request_start(self, component: str) -> None:
+        """Ask the supervisor to start ``component`` again, and wake it."""
+        os.makedirs(self.control_dir, exist_ok=True)
+        name = f"{time.time_ns()}-{os.getpid()}.json"
+        atomic_write(os.path.join(self.control_dir, name), json.dumps({"start": component}))
+        pid = self.supervisor_pid()
+        if pid:
+            os.kill(pid, signal.SIGUSR1)
+
+    def take_control_requests(self) -> list[dict]:
+        """Pending requests, oldest first; each is removed as it is read."""
+        try:
+            names = sorted(n for n in os.listdir(self.control_dir) if n.endswith(".json"))
+        except FileNotFoundError:
+            return []
+        out = []
+        for name in names:
+            path = os.path.join(self.control_dir, name)
+            try:
+                with open(path) as f:
+                    out.append(json.load(f))
+            except (OSError, ValueError):
+                pass
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+        return out
 
     # --- kubeconfig -----------------------------------------------------------------------
 

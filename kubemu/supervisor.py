@@ -21,6 +21,9 @@ binary runtime:
 * **Stop in reverse.** On SIGTERM/SIGINT: the kubelets first (SIGTERM, up to 10 s, SIGKILL),
   then whatever containers they leave behind, then the controller manager, the scheduler, the
   apiserver and etcd; then supervisor.pid is removed and the process exits 0.
+* **Take requests.** ``kubemu chaos … --for`` and ``kubemu chaos restart`` ask the supervisor to
+  start a component again by dropping a request file into ``control/`` and sending SIGUSR1;
+  the main loop starts any named component that is not running (whatever the restart policy).
 
 The helpers that kill processes (:func:`stop_processes`, :func:`cleanup_node_containers`) are
 shared with ``kubemu down``, which uses them when the supervisor itself is gone.
@@ -574,6 +577,7 @@ class Supervisor:
         signal.signal(signal.SIGTERM, on_stop)
         signal.signal(signal.SIGINT, on_stop)
         signal.signal(signal.SIGCHLD, lambda *_: None)  # a Python handler, so SIGCHLD reaches the wakeup fd
+        signal.signal(signal.SIGUSR1, lambda *_: None)  # a control request is waiting in control/
         self.waker.install()
 
     # --- children -------------------------------------------------------------------------
@@ -679,6 +683,23 @@ class Supervisor:
         if changed:
             self.write_state()
 
+    def handle_requests(self) -> None:
+        """Start components named by request files in ``control/`` (from ``kubemu chaos``)."""
+        for request in self.cdir.take_control_requests():
+            name = request.get("start", "")
+            child = next((c for c in self.children if c.name == name), None)
+            if child is None:
+                log.warning("control request for unknown component %r ignored", name)
+                continue
+            if child.popen is not None and child.popen.poll() is None:
+                continue  # running (perhaps paused): nothing to start
+            if child.popen is not None:
+                self._record_exit(child)
+            child.restarts += 1
+            log.info("starting %s on request", name)
+            self.start(child)
+            self.write_state()
+
     def _next_timeout(self) -> float:
         timeout = 5.0
         now = time.monotonic()
@@ -708,6 +729,7 @@ class Supervisor:
                 self.waker.wait(self._next_timeout())
                 if not self.stopping:
                     self.check_children()
+                    self.handle_requests()
         else:
             self.phase = cluster.PHASE_FAILED if not self.stopping else cluster.PHASE_STOPPING
             if self.error:
