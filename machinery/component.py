@@ -17,6 +17,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
+from typing import Protocol
 
 from machinery.client import APIClient, Credentials
 from machinery.leaderelection import LeaderElectionConfig, LeaderElector
@@ -100,4 +101,57 @@ def run_leader_elected(client: APIClient, args: argparse.Namespace, identity: st
         return 1
     elector.stop()
     thread.join(timeout=2)
+    return 0
+
+
+class Worker(Protocol):
+    """What a leader-elected component runs while it leads: run() starts (may block), stop() ends it."""
+
+    def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def run_while_leading(client: APIClient, args: argparse.Namespace, identity: str, *, build: Callable[[], Worker],
+                      stop: threading.Event, publish: Callable[[LeaderElector], None] | None = None) -> int:
+    """Campaign for the lease; while leading, run a freshly built worker; on losing the lease,
+    stop and drop it and campaign again — until ``stop`` is set.
+
+    Kubernetes components exit when they lose their lease and rely on a supervisor to restart
+    them clean; kubemu's supervisor deliberately does not restart killed components, so the
+    process restarts its work itself: a new worker means new informers and caches, never state
+    from before the loss. Without ``--leader-elect`` the worker simply runs.
+    """
+    if not args.leader_elect:
+        worker = build()
+        threading.Thread(target=worker.run, daemon=True, name="run").start()
+        stop.wait()
+        worker.stop()
+        return 0
+    while not stop.is_set():
+        lost = threading.Event()
+        current: dict[str, Worker] = {}
+
+        def lead(current: dict[str, Worker] = current) -> None:
+            worker = current["worker"] = build()
+            worker.run()
+
+        elector = LeaderElector(client, LeaderElectionConfig(
+            args.leader_elect_resource_name, identity, args.leader_elect_resource_namespace,
+            args.leader_elect_lease_duration, args.leader_elect_renew_deadline, args.leader_elect_retry_period),
+            on_started_leading=lead, on_stopped_leading=lost.set)
+        if publish:
+            publish(elector)
+        thread = threading.Thread(target=elector.run, daemon=True, name="leader-election")
+        thread.start()
+        while not stop.is_set() and not lost.is_set():
+            stop.wait(0.5)
+        if not lost.is_set():
+            elector.stop()
+            thread.join(timeout=2)
+        worker = current.get("worker")
+        if worker is not None:
+            worker.stop()
+        if lost.is_set() and not stop.is_set():
+            log.error("leader election lost; stopped working with the old state, campaigning again")
     return 0
