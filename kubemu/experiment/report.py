@@ -157,8 +157,8 @@ def summary(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def timeline_html(report: dict) -> str:
-    """A self-contained HTML page with an SVG timeline: API availability, nodes, leaders, steps."""
+def timeline_svg(report: dict) -> str:
+    """The timeline as a standalone SVG image: API availability, steps, faults, nodes, leaders, pods."""
     duration = max(report["durationSeconds"], 1.0)
     width, left, lane_h = 1000, 170, 26
     entries = report["timeline"]
@@ -191,9 +191,22 @@ def timeline_html(report: dict) -> str:
         y = 30 + lanes.index(lane) * lane_h
         svg.append(f'<circle cx="{x(e["t"]):.1f}" cy="{y + 11}" r="4" fill="{colors.get(e["category"], "#333")}">'
                    f'<title>{e["t"]:.2f}s {html.escape(e["text"])}</title></circle>')
+        if e["category"] in ("fault", "heal", "node", "leader"):
+            label = e["text"] if e["category"] in ("fault", "heal") else e["text"].split(" ", 1)[-1]
+            svg.append(f'<text x="{x(e["t"]) + 6:.1f}" y="{y + 15}" font-size="10" '
+                       f'fill="{colors[e["category"]]}">{html.escape(label[:40])}</text>')
     for s in range(0, int(duration) + 1, max(1, int(duration // 10) or 1)):
         svg.append(f'<text x="{x(s):.1f}" y="{30 + len(lanes) * lane_h + 14}" font-size="10">{s}s</text>')
     height = 30 + len(lanes) * lane_h + 30
+    title = html.escape(f"{report['scenario']}: {'PASSED' if report['passed'] else 'FAILED'}")
+    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+            f"font-family='sans-serif'><rect width='100%' height='100%' fill='white'/>"
+            f"<text x='5' y='16' font-size='13' font-weight='bold'>{title}</text>{''.join(svg)}</svg>")
+
+
+def timeline_html(report: dict) -> str:
+    """A self-contained HTML page: the summary, the SVG timeline, the invariants and every entry."""
+    entries = report["timeline"]
     rows = "".join(f"<tr><td>{e['t']:.2f}s</td><td>{html.escape(e['category'])}</td>"
                    f"<td>{html.escape(e['text'])}</td></tr>" for e in entries)
     checks = "".join(f"<li>{'✓' if r['ok'] else '✗'} <b>{html.escape(r['invariant'])}</b>: "
@@ -203,18 +216,20 @@ def timeline_html(report: dict) -> str:
             "td{border-bottom:1px solid #eee;padding:2px 8px}</style></head><body>"
             f"<h1>{html.escape(report['scenario'])}: {'PASSED' if report['passed'] else 'FAILED'}</h1>"
             f"<pre>{html.escape(summary(report))}</pre>"
-            f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}'>{''.join(svg)}</svg>"
+            f"{timeline_svg(report)}"
             f"<h2>Invariants</h2><ul>{checks}</ul><h2>Timeline</h2><table>{rows}</table></body></html>")
 
 
 def write_report(report: dict, directory: str) -> dict[str, str]:
     os.makedirs(directory, exist_ok=True)
     paths = {"json": os.path.join(directory, "report.json"), "summary": os.path.join(directory, "summary.txt"),
-             "html": os.path.join(directory, "timeline.html")}
+             "html": os.path.join(directory, "timeline.html"), "svg": os.path.join(directory, "timeline.svg")}
     with open(paths["json"], "w") as f:
         json.dump(report, f, indent=2)
     with open(paths["summary"], "w") as f:
         f.write(summary(report))
     with open(paths["html"], "w") as f:
         f.write(timeline_html(report))
+    with open(paths["svg"], "w") as f:
+        f.write(timeline_svg(report))
     return paths
