@@ -494,7 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 epilog="kubemu kubectl ARGS...: a kubectl-like client (kubemu kubectl -h)")
     p.add_argument("--cluster-dir", default=None,
                    help=f"the cluster directory (default ${cluster.ENV_CLUSTER_DIR} or ~/.kubemu/clusters/default)")
-    sub = p.add_subparsers(dest="command", metavar="{up,down,status,chaos,kubectl}")
+    sub = p.add_subparsers(dest="command", metavar="{up,down,status,chaos,experiment,kubectl}")
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_text, description=help_text)
@@ -532,6 +532,13 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "kubelet NODE | leader scheduler|controller-manager")
     chaos.add_argument("--for", dest="duration", default="", metavar="DURATION",
                        help="undo after this long (e.g. 30s): restart what was killed, resume what was paused")
+    experiment = add("experiment", "run a fault-injection experiment and report what happened")
+    experiment.add_argument("action", choices=("run", "list"), help="run SCENARIO, or list the built-in ones")
+    experiment.add_argument("scenario", nargs="?", help="a scenario YAML file or a built-in name")
+    experiment.add_argument("--up", action="store_true",
+                            help="start a dedicated cluster with the scenario's topology and timings")
+    experiment.add_argument("--keep", action="store_true", help="with --up: leave the cluster running")
+    experiment.add_argument("-o", "--output", default="", help="report directory (default experiments/NAME-TIME)")
     sub.add_parser("kubectl", help="a kubectl-like client: kubemu kubectl get pods", add_help=False)
     return p
 
@@ -554,6 +561,17 @@ def _split_kubectl(argv: list[str]) -> tuple[str | None, list[str]] | None:
             return cluster_dir, argv[i + 1:]
         return None
     return None
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from kubemu import experiment
+
+    if args.action == "list":
+        return experiment.list_scenarios(say=_say)
+    if not args.scenario:
+        _err("error: experiment run needs a scenario file or built-in name (see kubemu experiment list)")
+        return 1
+    return experiment.run(args, say=_say)
 
 
 def cmd_chaos(args: argparse.Namespace) -> int:
@@ -579,7 +597,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 0
-    handlers = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "chaos": cmd_chaos}
+    handlers = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "chaos": cmd_chaos,
+                "experiment": cmd_experiment}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:
