@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                                    not_ready_toleration_s=args.default_not_ready_toleration_seconds,
                                    unreachable_toleration_s=args.default_unreachable_toleration_seconds))
     tokens = load_token_file(args.token_auth_file) if args.token_auth_file else {}
-    authenticator = Authenticator(tokens, client_certs=bool(args.client_ca_file))
+    authenticator = Authenticator(tokens, client_certs=bool(args.client_ca_file), token_file=args.token_auth_file)
     rbac_cache = ObjectCache(storage, ["roles", "rolebindings", "clusterroles", "clusterrolebindings"])
     api.authorizer = build_authorizer(args.authorization_mode or ("Node,RBAC" if authenticator.secured
                                                                   else "AlwaysAllow"), storage, rbac_cache)

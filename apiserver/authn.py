@@ -13,6 +13,9 @@ from __future__ import annotations
 import csv
 import hmac
 import logging
+import os
+import threading
+import time
 
 import grpc
 
@@ -40,9 +43,32 @@ def load_token_file(path: str) -> dict[str, UserInfo]:
 
 
 class Authenticator:
-    def __init__(self, tokens: dict[str, UserInfo] | None = None, *, client_certs: bool = False):
+    """``token_file``: re-read when it changes (checked at most once a second), so a node token
+    added by ``kubemu certs --node`` works without restarting the apiserver."""
+
+    def __init__(self, tokens: dict[str, UserInfo] | None = None, *, client_certs: bool = False,
+                 token_file: str = ""):
         self.tokens = tokens or {}
         self.client_certs = client_certs
+        self.token_file = token_file
+        self._mtime = os.stat(token_file).st_mtime_ns if token_file and os.path.exists(token_file) else 0
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+
+    def _maybe_reload(self) -> None:
+        if not self.token_file or time.monotonic() - self._checked < 1.0:
+            return
+        with self._lock:
+            self._checked = time.monotonic()
+            try:
+                mtime = os.stat(self.token_file).st_mtime_ns
+                if mtime == self._mtime:
+                    return
+                self.tokens = load_token_file(self.token_file)
+                self._mtime = mtime
+                log.info("reloaded %d tokens from %s", len(self.tokens), self.token_file)
+            except (OSError, ValueError) as e:
+                log.warning("keeping the old tokens: cannot reload %s: %s", self.token_file, e)
 
     @property
     def secured(self) -> bool:
@@ -51,6 +77,7 @@ class Authenticator:
     def authenticate(self, context: grpc.ServicerContext) -> UserInfo:
         if not self.secured:
             return UNSECURED_USER
+        self._maybe_reload()
         metadata = dict(context.invocation_metadata() or ())
         header = metadata.get("authorization", "")
         if header:

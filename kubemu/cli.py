@@ -494,7 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 epilog="kubemu kubectl ARGS...: a kubectl-like client (kubemu kubectl -h)")
     p.add_argument("--cluster-dir", default=None,
                    help=f"the cluster directory (default ${cluster.ENV_CLUSTER_DIR} or ~/.kubemu/clusters/default)")
-    sub = p.add_subparsers(dest="command", metavar="{up,down,status,chaos,experiment,kubectl}")
+    sub = p.add_subparsers(dest="command", metavar="{up,down,status,chaos,experiment,certs,kubectl}")
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_text, description=help_text)
@@ -539,6 +539,9 @@ def build_parser() -> argparse.ArgumentParser:
                             help="start a dedicated cluster with the scenario's topology and timings")
     experiment.add_argument("--keep", action="store_true", help="with --up: leave the cluster running")
     experiment.add_argument("-o", "--output", default="", help="report directory (default experiments/NAME-TIME)")
+    from kubemu import join
+
+    join.register(sub)
     sub.add_parser("kubectl", help="a kubectl-like client: kubemu kubectl get pods", add_help=False)
     return p
 
@@ -597,8 +600,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 0
+    from kubemu import join
+
     handlers = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "chaos": cmd_chaos,
-                "experiment": cmd_experiment}
+                "experiment": cmd_experiment, "certs": lambda a: join.run(a) or 0}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

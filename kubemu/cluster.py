@@ -297,7 +297,7 @@ class ClusterDir:
         servers, token = parse_kubeconfig(doc) or ([], "")
         if not servers:
             servers = (self.read_state() or {}).get("apiservers") or []
-        return APIClient(servers, client_credentials(doc), **kwargs)
+        return APIClient(servers, client_credentials(doc, self.path), **kwargs)
 
     def read_kubeconfig(self) -> tuple[list[str], str] | None:
         """``(servers, token)`` of the current context, or None when there is no kubeconfig."""
@@ -309,8 +309,12 @@ class ClusterDir:
         return parse_kubeconfig(doc)
 
 
-def client_credentials(doc: Any):
-    """The token and CA a kubeconfig document gives its current context's user and cluster."""
+def client_credentials(doc: Any, base_dir: str = ""):
+    """The token, CA and client certificate a kubeconfig document gives its current context.
+
+    Relative file paths are resolved against ``base_dir`` (the kubeconfig's directory), as
+    kubectl does.
+    """
     from machinery.client import Credentials
 
     parsed = parse_kubeconfig(doc)
@@ -319,8 +323,16 @@ def client_credentials(doc: Any):
     contexts = {c.get("name"): c.get("context") or {} for c in doc.get("contexts") or [] if isinstance(c, dict)}
     context = contexts.get(doc.get("current-context")) or next(iter(contexts.values()), {})
     clusters = {c.get("name"): c.get("cluster") or {} for c in doc.get("clusters") or [] if isinstance(c, dict)}
+    users = {u.get("name"): u.get("user") or {} for u in doc.get("users") or [] if isinstance(u, dict)}
     cluster = clusters.get(context.get("cluster")) or next(iter(clusters.values()), {})
-    return Credentials(token=parsed[1], ca_file=str(cluster.get("certificate-authority") or ""),
+    user = users.get(context.get("user")) or next(iter(users.values()), {})
+
+    def path(value) -> str:
+        value = str(value or "")
+        return os.path.join(base_dir, value) if value and base_dir and not os.path.isabs(value) else value
+
+    return Credentials(token=parsed[1], ca_file=path(cluster.get("certificate-authority")),
+                       cert_file=path(user.get("client-certificate")), key_file=path(user.get("client-key")),
                        tls_server_name=str(cluster.get("tls-server-name") or ""))
 
 

@@ -225,7 +225,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 _GLOBAL_VALUE_FLAGS = {"-n", "--namespace", "-s", "--server", "--token", "--cluster-dir", "--kubeconfig",
-                       "--request-timeout", "--certificate-authority"}
+                       "--request-timeout", "--certificate-authority", "--client-certificate", "--client-key"}
 _GLOBAL_SWITCHES: set[str] = set()
 
 
@@ -236,6 +236,8 @@ def _add_global_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--token", default=None, help=f"bearer token for the apiserver (env {ENV_TOKEN})")
     g.add_argument("--certificate-authority", default=None,
                    help=f"CA file to verify the apiserver with (TLS; env {ENV_CA}, else the kubeconfig)")
+    g.add_argument("--client-certificate", default=None, help="client certificate for mutual TLS (else the kubeconfig)")
+    g.add_argument("--client-key", default=None, help="client key for mutual TLS (else the kubeconfig)")
     g.add_argument("--kubeconfig", default=None, help="kubeconfig file to read the server and token from")
     g.add_argument("--cluster-dir", default=None, help="cluster directory whose kubeconfig.yaml to use")
     g.add_argument("--request-timeout", default="30s", help="how long one request may take (e.g. 30s, 1m)")
@@ -370,6 +372,8 @@ class Session:
     servers: list[str] = field(default_factory=list)
     token: str = ""
     ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
     request_timeout_s: float = 30.0
     client_factory: Callable[[], Any] | None = None
     _client: Any = None
@@ -384,8 +388,9 @@ class Session:
             if self.client_factory is not None:
                 self._client = self.client_factory()
             else:
-                self._client = APIClient(self.servers, Credentials(token=self.token, ca_file=self.ca_file),
-                                         user_agent="kubemu-kubectl",
+                creds = Credentials(token=self.token, ca_file=self.ca_file, cert_file=self.cert_file,
+                                    key_file=self.key_file)
+                self._client = APIClient(self.servers, creds, user_agent="kubemu-kubectl",
                                          request_timeout_s=self.request_timeout_s, retry_timeout_s=1.0)
         return self._client
 
@@ -433,22 +438,23 @@ def _resolve_server(args: argparse.Namespace, cluster_dir: str | None) -> tuple[
     return servers, token
 
 
-def _resolve_ca(args: argparse.Namespace, cluster_dir: str | None) -> str:
-    """The CA to verify the apiserver with: flag, env, else the kubeconfig's certificate-authority."""
-    from kubemu.cluster import ClusterDir, client_credentials
-
-    if args.certificate_authority is not None:
-        return args.certificate_authority
-    if os.environ.get(ENV_CA):
-        return os.environ[ENV_CA]
+def _resolve_tls(args: argparse.Namespace, cluster_dir: str | None) -> tuple[str, str, str]:
+    """(CA, client certificate, client key): flags, then env (CA), then the kubeconfig."""
     import yaml
+
+    from kubemu.cluster import ClusterDir, client_credentials
 
     path = args.kubeconfig or ClusterDir(args.cluster_dir or cluster_dir).kubeconfig_path
     try:
         with open(path) as f:
-            return client_credentials(yaml.safe_load(f)).ca_file
+            creds = client_credentials(yaml.safe_load(f), os.path.dirname(os.path.abspath(path)))
     except (OSError, yaml.YAMLError):
-        return ""
+        creds = Credentials()
+    ca = args.certificate_authority if args.certificate_authority is not None else \
+        os.environ.get(ENV_CA) or creds.ca_file
+    cert = args.client_certificate if args.client_certificate is not None else creds.cert_file
+    key = args.client_key if args.client_key is not None else creds.key_file
+    return ca, cert, key
 
 
 # --------------------------------------------------------------------------- shared steps
@@ -1019,7 +1025,7 @@ def run(argv: list[str], *, cluster_dir: str | None = None, client: Any = None, 
             session.client_factory = lambda: client
         elif not (command == "run" and args.dry_run == "client"):
             session.servers, session.token = _resolve_server(args, cluster_dir)
-            session.ca_file = _resolve_ca(args, cluster_dir)
+            session.ca_file, session.cert_file, session.key_file = _resolve_tls(args, cluster_dir)
         return handler(session, args)
     except KubectlError as e:
         session.error(e.render())

@@ -200,3 +200,15 @@ def test_default_roles_exist(admin):
     names = {r["metadata"]["name"] for r in admin.list("clusterroles").items}
     assert {"cluster-admin", "admin", "edit", "view", "system:kube-scheduler", "system:kube-controller-manager",
             "system:node"} <= names
+
+
+def test_token_file_changes_take_effect_without_a_restart(secured, etcd, tmp_path_factory):
+    from tests.helpers import wait_for as wait
+
+    token_file = next(p for p in tmp_path_factory.getbasetemp().glob("secured*/tokens.csv"))
+    newcomer = as_user(secured, "new-token")
+    with pytest.raises(errors.Unauthorized):
+        newcomer.list("nodes")
+    with open(token_file, "a") as f:
+        f.write('new-token,newcomer,9,"system:masters"\n')
+    wait(lambda: newcomer.list("nodes") is not None, timeout_s=10, message="the new token is accepted")

@@ -69,3 +69,33 @@ def test_server_tls_with_tokens_only(etcd, tmp_path):
             APIClient(address, Credentials(ca_file=f"{pki}/ca.crt"), retry_timeout_s=1).list("pods", "default")
     finally:
         proc.stop()
+
+
+def test_kubectl_with_client_certificates_from_flags_and_kubeconfig(tls_apiserver, tmp_path):
+    import io
+
+    import yaml
+
+    from kubemu import kubectl
+
+    address, pki, _ = tls_apiserver
+    out, err = io.StringIO(), io.StringIO()
+    code = kubectl.run(["--server", address, "--certificate-authority", f"{pki}/ca.crt", "--client-certificate",
+                        f"{pki}/admin.crt", "--client-key", f"{pki}/admin.key", "get", "namespaces", "default"],
+                       stdout=out, stderr=err)
+    assert code == 0, err.getvalue()
+    assert out.getvalue().startswith("NAME ")
+    # A kubeconfig with paths relative to itself, as `kubemu certs` and the compose stack write them.
+    import shutil
+
+    for name in ("ca.crt", "admin.crt", "admin.key"):
+        shutil.copy(f"{pki}/{name}", tmp_path / name)
+    (tmp_path / "kubeconfig.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": address, "certificate-authority": "ca.crt"}}],
+        "users": [{"name": "u", "user": {"client-certificate": "admin.crt", "client-key": "admin.key"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+    out, err = io.StringIO(), io.StringIO()
+    code = kubectl.run(["--kubeconfig", str(tmp_path / "kubeconfig.yaml"), "get", "namespaces"], stdout=out, stderr=err)
+    assert code == 0, err.getvalue()
+    assert "kube-system" in out.getvalue()
