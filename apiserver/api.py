@@ -359,10 +359,15 @@ class API:
     # --- delete ---------------------------------------------------------------------------
 
     def delete(self, user: UserInfo, resource: str, namespace: str, name: str, *, grace_period_s: int | None = None,
-               precondition_uid: str = "", precondition_rv: str = "") -> dict:
+               precondition_uid: str = "", precondition_rv: str = "", propagation_policy: str = "") -> dict:
+        """Delete, or start deleting. ``propagation_policy`` (what happens to dependents, done by the
+        garbage collector): Foreground keeps the object, with the ``foregroundDeletion`` finalizer,
+        until its blocking dependents are gone; Orphan adds the ``orphan`` finalizer, removed once
+        dependents no longer point at it; Background (or empty) deletes it now."""
         info, strategy = self.resource(resource)
         namespace = self._scope(info, namespace)
         self.authorize(user, "delete", info, namespace, name)
+        propagation_finalizer = _propagation_finalizer(propagation_policy)
         key = self._key(info, namespace, name)
         attrs = Attributes("DELETE", info.name, namespace, name, None, user=user)
         self.admission.validate(attrs)
@@ -377,12 +382,14 @@ class API:
                                       f"ResourceVersion in object meta: {m.get('resourceVersion')}",
                                       kind=info.name, name=name)
             grace = strategy.grace_period_s(obj, grace_period_s)
-            if grace == 0 and not m.get("finalizers") and not strategy.blocks_deletion(obj):
+            extra = [propagation_finalizer] if propagation_finalizer and not m.get("deletionTimestamp") and \
+                propagation_finalizer not in (m.get("finalizers") or []) else []
+            if grace == 0 and not m.get("finalizers") and not extra and not strategy.blocks_deletion(obj):
                 try:
                     return self._remove(info, key, name, int(m["resourceVersion"]))
                 except errors.Conflict:
                     continue
-            updated = self._mark_deleting(obj, grace)
+            updated = self._mark_deleting(obj, grace, extra)
             if updated is None:
                 return obj
             try:
@@ -394,8 +401,9 @@ class API:
         raise self._conflict(info, name)
 
     @staticmethod
-    def _mark_deleting(obj: dict, grace_s: int) -> dict | None:
-        """Set deletionTimestamp/GracePeriod; None when nothing changes (already shorter)."""
+    def _mark_deleting(obj: dict, grace_s: int, finalizers: list[str] | None = None) -> dict | None:
+        """Set deletionTimestamp/GracePeriod (and add ``finalizers`` on the first delete); None
+        when nothing changes (already shorter)."""
         m = obj["metadata"]
         current = m.get("deletionGracePeriodSeconds")
         if m.get("deletionTimestamp") and current is not None and current <= grace_s:
@@ -408,6 +416,8 @@ class API:
 
         new["metadata"]["deletionTimestamp"] = meta.format_time(now + dt.timedelta(seconds=grace_s))
         new["metadata"]["deletionGracePeriodSeconds"] = grace_s
+        if finalizers:
+            new["metadata"]["finalizers"] = list(new["metadata"].get("finalizers") or []) + finalizers
         if new.get("kind") == "Namespace":
             new.setdefault("status", {})["phase"] = "Terminating"
         return new
@@ -516,6 +526,18 @@ class ResourceWatch:
         if before:
             return "DELETED", event.object
         return None
+
+
+_PROPAGATION_FINALIZERS = {"": "", "Background": "", "Foreground": "foregroundDeletion", "Orphan": "orphan"}
+
+
+def _propagation_finalizer(policy: str) -> str:
+    """The finalizer a propagation policy puts on the object being deleted ("" for none)."""
+    if policy not in _PROPAGATION_FINALIZERS:
+        message = (f'propagationPolicy: Unsupported value: "{policy}": supported values: "Foreground", '
+                   f'"Background", "Orphan"')
+        raise errors.Invalid(message, causes=[errors.Cause("propagationPolicy", message, "FieldValueNotSupported")])
+    return _PROPAGATION_FINALIZERS[policy]
 
 
 def _parse_rv(value: str) -> int:

@@ -119,7 +119,8 @@ class APIServicer(api_pb2_grpc.APIServicer):
         grace = request.grace_period_seconds if request.HasField("grace_period_seconds") else None
         obj = self.api.delete(user, request.resource, request.namespace, request.name, grace_period_s=grace,
                               precondition_uid=request.precondition_uid,
-                              precondition_rv=request.precondition_resource_version)
+                              precondition_rv=request.precondition_resource_version,
+                              propagation_policy=request.propagation_policy)
         return api_pb2.ObjectResponse(object=_encode(obj))
 
     @_unary
@@ -152,6 +153,31 @@ class APIServicer(api_pb2_grpc.APIServicer):
             with self._watches_lock:
                 self._watches.discard(watch)
             watch.cancel()
+
+    # --- pods/log and pods/exec: relayed to the pod's kubelet (apiserver/proxy.py) ----------
+
+    def _kubelet_proxy(self):
+        proxy = getattr(self, "_proxy", None)
+        if proxy is None:
+            from apiserver.proxy import KubeletProxy
+
+            proxy = self._proxy = KubeletProxy(self.api)
+        return proxy
+
+    def PodLogs(self, request, context):
+        try:
+            user = self.authenticator.authenticate(context)
+            for data in self._kubelet_proxy().logs(user, request, context):
+                yield api_pb2.PodLogChunk(data=data)
+        except errors.APIError as e:
+            errors.abort(context, e)
+        except Exception:
+            log.exception("PodLogs of %s/%s failed unexpectedly", request.namespace, request.name)
+            errors.abort(context, errors.InternalError("internal error while reading logs"))
+
+    @_unary
+    def PodExec(self, request, context, user):
+        return self._kubelet_proxy().exec(user, request)
 
 
 def register(servicer: APIServicer):

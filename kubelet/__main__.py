@@ -4,7 +4,10 @@
         --root-dir /tmp/node-1 --pod-cidr 127.244.1.0/24
 
 Registers the Node, renews its Lease in kube-node-lease every 10 s, posts node status every
-10 s, and runs the pods bound to it as real OS processes.
+10 s, and runs the pods bound to it: as real OS processes (``--runtime process``, the default) or
+as in-memory simulations (``--runtime simulated``, for scale). Its gRPC port also serves the
+Kubelet service (container logs, exec, usage stats) that the apiserver proxies pods/log and
+pods/exec to. Every duration is a flag with Kubernetes' default; tests shorten them.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import threading
 from kubelet.images import load_catalog
 from kubelet.kubelet import Kubelet, KubeletTimings
 from kubelet.node_status import NodeConfig, NodeHeartbeat
+from kubelet.runtime.base import ContainerRuntime
 from kubelet.runtime.process import ProcessRuntime
+from kubelet.server import register as register_kubelet_service
 from machinery import component, config, errors, logs
 from machinery.server import ComponentServer
 
@@ -45,7 +50,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crash-loop-backoff", type=float, default=10.0,
                    help="first CrashLoopBackOff delay in seconds (doubles up to --crash-loop-backoff-max)")
     p.add_argument("--crash-loop-backoff-max", type=float, default=300.0)
+    p.add_argument("--crash-loop-backoff-reset", type=float, default=600.0,
+                   help="seconds a container must run before its backoff starts over (Kubernetes: 2x the max)")
+    p.add_argument("--image-pull-backoff", type=float, default=10.0,
+                   help="first ImagePullBackOff delay in seconds (doubles up to --image-pull-backoff-max)")
+    p.add_argument("--image-pull-backoff-max", type=float, default=300.0)
+    p.add_argument("--sync-frequency", type=float, default=60.0,
+                   help="seconds between full resyncs of every pod (refreshes configMap/secret volumes)")
+    p.add_argument("--pleg-relist-period", type=float, default=1.0, help="seconds between container state polls")
+    p.add_argument("--housekeeping-interval", type=float, default=1.0,
+                   help="seconds between container usage samples (memory limits are enforced on each)")
     p.add_argument("--pod-workers", type=int, default=8)
+    p.add_argument("--runtime", choices=("process", "simulated"), default="process",
+                   help="process: containers are OS processes; simulated: no processes (scale tests)")
+    p.add_argument("--simulated-behaviour", default="",
+                   help="YAML file of container behaviours for --runtime simulated (merged over the defaults)")
+    p.add_argument("--cni-conf-file", default="",
+                   help="CNI network config (.conf/.conflist): pod IPs come from CNI plugins, not host-local IPAM")
+    p.add_argument("--cni-bin-dir", default="/opt/cni/bin", help="where CNI plugin executables are (colon-separated)")
     return p
 
 
@@ -75,26 +97,32 @@ def main(argv: list[str] | None = None) -> int:
     client = component.client_from_args(args, f"kubemu-kubelet/{args.node_name}")
     cfg = NodeConfig(args.node_name, node_ip, root, args.pod_cidr, args.cpu, args.memory, args.max_pods,
                      _parse_labels(args.node_labels), _parse_taints(args.register_with_taints),
-                     kubelet_port=args.port)
+                     runtime=args.runtime, kubelet_port=args.port)
     heartbeat = NodeHeartbeat(client, cfg, lease_duration_s=args.node_lease_duration_seconds)
-    # The kubelet adopts and reaps orphaned grandchildren of containers (PID 1 may not reap them).
-    runtime = ProcessRuntime(os.path.join(root, "runtime"), load_catalog(args.image_catalog or None), subreaper=True)
+    runtime = build_runtime(args, root)
     cidr = {"value": args.pod_cidr}
 
     def pod_cidr() -> str:
         return cidr["value"]
 
     kubelet = Kubelet(client, runtime, args.node_name, node_ip, ipam_dir=os.path.join(root, "ipam"),
-                      pod_cidr_source=pod_cidr, workers=args.pod_workers,
+                      pod_cidr_source=pod_cidr, workers=args.pod_workers, root_dir=root,
+                      allocatable_source=cfg.capacity, network=build_network(args, root),
                       timings=KubeletTimings(crash_backoff_s=args.crash_loop_backoff,
-                                             crash_backoff_max_s=args.crash_loop_backoff_max))
+                                             crash_backoff_max_s=args.crash_loop_backoff_max,
+                                             crash_backoff_reset_s=args.crash_loop_backoff_reset,
+                                             image_pull_backoff_s=args.image_pull_backoff,
+                                             image_pull_backoff_max_s=args.image_pull_backoff_max,
+                                             pleg_period_s=args.pleg_relist_period, resync_s=args.sync_frequency,
+                                             housekeeping_s=args.housekeeping_interval))
 
     def details() -> dict:
         return {"node": args.node_name, "nodeIP": node_ip, "podCIDR": cidr["value"],
                 "lastLeaseRenew": heartbeat.last_lease_renew, "lastStatusUpdate": heartbeat.last_status_update,
                 **kubelet.stats()}
 
-    server = ComponentServer("kubelet", args.node_name, f"{args.bind_address}:{args.port}", details=details)
+    server = ComponentServer("kubelet", args.node_name, f"{args.bind_address}:{args.port}", details=details,
+                             register=register_kubelet_service(kubelet))
     server.start()
     server.set_serving(True)
     stop = component.stop_event_on_signals()
@@ -124,6 +152,24 @@ def main(argv: list[str] | None = None) -> int:
     kubelet.stop()
     server.stop()
     return 0
+
+
+def build_runtime(args: argparse.Namespace, root: str) -> ContainerRuntime:
+    if args.runtime == "simulated":
+        from kubelet.runtime.simulated import SimulatedRuntime, load_behaviours
+
+        return SimulatedRuntime(load_behaviours(args.simulated_behaviour or None))
+    # The kubelet adopts and reaps orphaned grandchildren of containers (PID 1 may not reap them).
+    return ProcessRuntime(os.path.join(root, "runtime"), load_catalog(args.image_catalog or None), subreaper=True)
+
+
+def build_network(args: argparse.Namespace, root: str):
+    """A CNINetwork when --cni-conf-file is given; None means the built-in host-local IPAM."""
+    if not args.cni_conf_file:
+        return None
+    from kubelet.cni import CNINetwork
+
+    return CNINetwork(args.cni_conf_file, args.cni_bin_dir.split(":"), os.path.join(root, "cni"))
 
 
 def _loop(stop: threading.Event, period_s: float, action, what: str) -> None:

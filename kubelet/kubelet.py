@@ -6,14 +6,19 @@ for one key at a time (the work queue never runs one key twice at once), which c
 runtime towards the pod:
 
 1. a pod the API no longer has, or has under a new uid: stop its containers, free its IP;
-2. a pod being deleted: stop the containers within its grace period, then confirm the
+2. a pod being deleted: ``preStop`` hooks, SIGTERM, the grace period, SIGKILL, then confirm the
    deletion to the API (delete with grace 0 and the uid as precondition);
-3. otherwise: sandbox with a pod IP from the node's CIDR (host-local IPAM) → pull each image
-   (events Pulling/Pulled) → create and start each container (Created/Started) → restart
-   exited containers per ``restartPolicy`` with CrashLoopBackOff backoff → write the status.
+3. otherwise: **admission** (the pod's requests must fit the node's allocatable next to the pods
+   already admitted, else it is Failed with OutOfcpu/OutOfmemory) → **sandbox** with a pod IP
+   (host-local IPAM or a CNI plugin) → **volumes** → **init containers** one at a time, each to
+   completion → **app containers**: pull the image (Pulling/Pulled, ErrImagePull →
+   ImagePullBackOff), resolve env (CreateContainerConfigError), create and start
+   (Created/Started, postStart hook), restart exited ones per ``restartPolicy`` with
+   CrashLoopBackOff backoff, kill those whose liveness/startup probe failed → write the status.
 
 A relist loop (the PLEG) polls the runtime every ``pleg_period_s`` and enqueues pods whose
-containers changed state, so exits and crashes are noticed without any API event. Status is
+containers changed state, and every pod once per ``resync_s``; probe workers (probes.py) and
+the resource monitor (resources.py: memory limits → OOMKilled) enqueue pods too. Status is
 written only when it differs from what the API has.
 """
 
@@ -21,13 +26,26 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
 
+from kubelet import envvars, handlers
+from kubelet.backoff import Backoff
+from kubelet.envvars import ConfigError
 from kubelet.ipam import HostLocalIPAM, IPAMError
-from kubelet.pod_status import Waiting, build_status, will_restart
-from kubelet.runtime.base import ContainerRuntime, ContainerSpec, ContainerState, ImagePullError, PodSandbox
+from kubelet.pod_status import REASON_POD_INITIALIZING, View, Waiting, build_status, init_done, is_sidecar, will_restart
+from kubelet.probes import ProbeManager
+from kubelet.resources import REASON_OOM, Rejection, ResourceMonitor, admit
+from kubelet.runtime.base import (
+    ContainerRuntime,
+    ContainerRuntimeError,
+    ContainerSpec,
+    ImagePullError,
+    PodSandbox,
+)
+from kubelet.volumes import MountError, VolumeManager
 from machinery import errors, meta
 from machinery.client import APIClient
 from machinery.events import EventRecorder
@@ -36,6 +54,15 @@ from machinery.workqueue import ShutDown, WorkQueue
 
 log = logging.getLogger(__name__)
 
+# Volume setup retries like the kubelet's volume operations: 500 ms doubling to 2 min 2 s.
+VOLUME_RETRY_INITIAL_S = 0.5
+VOLUME_RETRY_MAX_S = 122.0
+# The kubelet leaves at least this long between SIGTERM and SIGKILL after a slow preStop hook.
+MIN_GRACE_AFTER_HOOK_S = 2.0
+POST_START_TIMEOUT_S = 30.0
+# Describe (kubemu status) lists per-pod details for at most this many pods.
+MAX_DESCRIBED_PODS = 200
+
 
 @dataclass
 class KubeletTimings:
@@ -43,14 +70,21 @@ class KubeletTimings:
 
     # crash_backoff_s: first restart delay of a crashed container, doubling per crash …
     crash_backoff_s: float = 10.0
-    # … up to crash_backoff_max_s (Kubernetes: 10 s doubling to 5 min).
+    # … up to crash_backoff_max_s (Kubernetes: 10 s doubling to 5 min) …
     crash_backoff_max_s: float = 300.0
-    # image_pull_backoff_s: first retry delay after a failed pull, doubling to crash_backoff_max_s.
+    # … and forgotten once a container ran this long (Kubernetes: twice the maximum, 10 min).
+    crash_backoff_reset_s: float = 600.0
+    # image_pull_backoff_s: first retry delay after a failed pull, doubling to image_pull_backoff_max_s.
     image_pull_backoff_s: float = 10.0
+    image_pull_backoff_max_s: float = 300.0
     # pleg_period_s: how often container states are polled (Kubernetes' PLEG relist: 1 s).
     pleg_period_s: float = 1.0
-    # resync_s: every pod is synced at least this often even with no event (Kubernetes: 1 min).
+    # resync_s: every pod is synced at least this often even with no event (Kubernetes: 1 min);
+    # configMap/secret volumes are refreshed at this pace.
     resync_s: float = 60.0
+    # housekeeping_s: how often container usage is sampled and memory limits are enforced (cAdvisor
+    # housekeeping is 10 s, but the kernel's OOM killer acts at once: 1 s is kubemu's compromise).
+    housekeeping_s: float = 1.0
 
 
 @dataclass
@@ -62,32 +96,49 @@ class PodRecord:
     sandbox: PodSandbox | None = None
     start_time: str = ""
     pod: dict | None = None
+    admitted: bool = False
+    rejected: Rejection | None = None
     waiting: dict[str, Waiting] = field(default_factory=dict)
-    last_states: dict[str, ContainerState] = field(default_factory=dict)
-    retry_at: dict[str, float] = field(default_factory=dict)
-    backoff_s: dict[str, float] = field(default_factory=dict)
+    exited_at: dict[str, tuple[int, float]] = field(default_factory=dict)  # name -> (run, monotonic time seen)
+    pull_failed_at: dict[str, float] = field(default_factory=dict)
     pulled: set[str] = field(default_factory=set)
+    volume_paths: dict[str, str] | None = None
+    volumes_at: float = 0.0
+    volume_failed_at: float = 0.0
     seen_states: tuple = ()
 
 
 class Kubelet:
     def __init__(self, client: APIClient, runtime: ContainerRuntime, node_name: str, node_ip: str, *,
-                 ipam_dir: str, pod_cidr_source, timings: KubeletTimings | None = None, workers: int = 8):
+                 ipam_dir: str, pod_cidr_source, timings: KubeletTimings | None = None, workers: int = 8,
+                 root_dir: str | None = None, allocatable_source=None, network=None):
         self.client = client
         self.runtime = runtime
         self.node_name = node_name
         self.node_ip = node_ip
-        self.timings = timings or KubeletTimings()
+        self.timings = t = timings or KubeletTimings()
         self._ipam_dir = ipam_dir
         self._pod_cidr_source = pod_cidr_source  # callable -> current pod CIDR ("" while unknown)
         self._ipam: HostLocalIPAM | None = None
+        self._network = network  # a CNINetwork, replacing host-local IPAM when configured
+        if network is not None:
+            network.pod_info = self._pod_identity
+        self._allocatable = allocatable_source or dict  # callable -> {"cpu": "2", "memory": "4Gi", "pods": "110"}
         self.recorder = EventRecorder(client, "kubelet", node_name)
         self.pods = Informer(client, "pods", field_selector=f"spec.nodeName={node_name}", name="kubelet-pods")
         self.pods.add_handlers(Handlers(self._enqueue, lambda old, new: self._enqueue(new), self._enqueue))
         self.queue = WorkQueue("kubelet-pods", base_delay_s=0.2, max_delay_s=30)
         self.workers = workers
+        self.crash_backoff = Backoff(t.crash_backoff_s, t.crash_backoff_max_s, t.crash_backoff_reset_s)
+        self.pull_backoff = Backoff(t.image_pull_backoff_s, t.image_pull_backoff_max_s)
+        self.volume_backoff = Backoff(VOLUME_RETRY_INITIAL_S, VOLUME_RETRY_MAX_S)
+        self.volumes = VolumeManager(root_dir or os.path.dirname(os.path.abspath(ipam_dir)), self._lookup)
+        self.probes = ProbeManager(runtime, on_change=self.queue.add, event=self.recorder.event)
+        self.monitor = ResourceMonitor(runtime, targets=self._monitor_targets, on_oom=self._on_oom,
+                                       period_s=t.housekeeping_s)
         self._records: dict[str, PodRecord] = {}
         self._lock = threading.Lock()
+        self._admit_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -96,15 +147,17 @@ class Kubelet:
     def start(self) -> None:
         for sandbox in self.runtime.list_sandboxes():
             key = f"{sandbox.namespace}/{sandbox.name}"
-            self._records[sandbox.uid] = PodRecord(sandbox.uid, key, sandbox, meta.format_time())
+            self._records[sandbox.uid] = PodRecord(sandbox.uid, key, sandbox, meta.format_time(), admitted=True)
             log.info("found sandbox of %s (uid %s, ip %s) from an earlier run", key, sandbox.uid, sandbox.ip)
         self.pods.start()
         self.pods.wait_synced()
+        self._remove_orphaned_volumes()
         for record in list(self._records.values()):
             self.queue.add(record.key)
         for i in range(self.workers):
             self._spawn(self._worker, f"pod-worker-{i}")
         self._spawn(self._pleg_loop, "pleg")
+        self.monitor.start()
 
     def _spawn(self, target, name: str) -> None:
         thread = threading.Thread(target=target, daemon=True, name=name)
@@ -116,6 +169,8 @@ class Kubelet:
         self._stop.set()
         self.queue.shutdown()
         self.pods.stop()
+        self.probes.stop_all()
+        self.monitor.stop()
 
     def _enqueue(self, pod: dict) -> None:
         self.queue.add(meta.key_of(pod))
@@ -160,6 +215,8 @@ class Kubelet:
                     self.queue.add(record.key)
             if resync:
                 last_resync = time.monotonic()
+                self.crash_backoff.gc(lambda k: k[0] in self._records)
+                self.pull_backoff.gc(lambda k: k[0] in self._records)
 
     # --- sync -----------------------------------------------------------------------------
 
@@ -187,7 +244,9 @@ class Kubelet:
             record.pod = pod
             return record
 
-    def _ipam_for(self) -> HostLocalIPAM | None:
+    def _ipam_for(self):
+        if self._network is not None:
+            return self._network
         if self._ipam is None:
             cidr = self._pod_cidr_source()
             if cidr:
@@ -196,9 +255,67 @@ class Kubelet:
 
     def _sync_live(self, pod: dict) -> float | None:
         record = self._record_for(pod)
+        if record.rejected is not None:
+            return None  # a rejected pod is Failed for good, as in Kubernetes
         if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed") and record.sandbox is None:
-            return None  # finished before this kubelet (re)started: nothing to run
+            return None  # finished (or rejected) before this kubelet (re)started: nothing to run
+        if not record.admitted:
+            rejection = self._admit(pod, record)
+            if rejection is not None:
+                self._reject(pod, record, rejection)
+                return None
         if record.sandbox is None:
+            retry = self._create_sandbox(pod, record)
+            if retry is not None:
+                return retry
+        retry = self._sync_volumes(pod, record)
+        if retry is not None:
+            self._write_status(pod, record)
+            return retry
+        delays: list[float] = []
+        if self._sync_init(pod, record, delays):
+            policy = (pod.get("spec") or {}).get("restartPolicy", "Always")
+            for container in (pod.get("spec") or {}).get("containers") or []:
+                delay = self._sync_container(pod, record, container, policy)
+                if delay is not None:
+                    delays.append(delay)
+        self._write_status(pod, record)
+        return min(delays) if delays else None
+
+    # --- admission, sandbox, volumes ------------------------------------------------------
+
+    def _admit(self, pod: dict, record: PodRecord) -> Rejection | None:
+        """The kubelet's resource admission: one pod at a time against those admitted before."""
+        with self._admit_lock:
+            with self._lock:
+                others = [r.pod for r in self._records.values()
+                          if r.admitted and r.uid != record.uid and r.pod is not None and not _terminal(r.pod)]
+            rejection = admit(pod, others, self._allocatable())
+            if rejection is None:
+                record.admitted = True
+            return rejection
+
+    def _reject(self, pod: dict, record: PodRecord, rejection: Rejection) -> None:
+        record.rejected = rejection
+        message = f"Pod was rejected: {rejection.message}"
+        log.info("rejected %s: %s", record.key, rejection.message)
+        self.recorder.event(pod, "Warning", rejection.reason, rejection.message)
+
+        def change(fresh: dict) -> bool:
+            if fresh["metadata"].get("uid") != record.uid:
+                return False
+            status = fresh.setdefault("status", {})
+            if status.get("phase") == "Failed" and status.get("reason") == rejection.reason:
+                return False
+            status.update(phase="Failed", reason=rejection.reason, message=message, startTime=record.start_time)
+            return True
+
+        self.client.mutate("pods", pod["metadata"]["name"], pod["metadata"]["namespace"], change, status=True)
+
+    def _create_sandbox(self, pod: dict, record: PodRecord) -> float | None:
+        if (pod.get("spec") or {}).get("hostNetwork"):
+            ip = self.node_ip
+        else:
             ipam = self._ipam_for()
             if ipam is None:
                 self.recorder.event(pod, "Warning", "NetworkNotReady",
@@ -206,54 +323,123 @@ class Kubelet:
                 return 2.0
             try:
                 ip = ipam.allocate(record.uid)
-            except IPAMError as e:
+            except (IPAMError, OSError, ValueError) as e:
                 self.recorder.event(pod, "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {e}")
                 return 10.0
-            record.sandbox = self.runtime.run_sandbox(record.uid, pod["metadata"]["namespace"],
-                                                      pod["metadata"]["name"], ip)
-            log.info("created sandbox for %s with IP %s", record.key, ip)
-        retry_in = None
+        record.sandbox = self.runtime.run_sandbox(record.uid, pod["metadata"]["namespace"], pod["metadata"]["name"],
+                                                  ip)
+        log.info("created sandbox for %s with IP %s", record.key, ip)
+        return None
+
+    def _sync_volumes(self, pod: dict, record: PodRecord) -> float | None:
+        """Set up volumes once, refresh projected ones every resync; a failure retries with backoff."""
+        if record.volume_paths is not None and time.monotonic() - record.volumes_at < self.timings.resync_s:
+            return None
+        key = (record.uid, "volumes")
+        if record.volume_paths is None:
+            wait = self.volume_backoff.remaining(key, record.volume_failed_at)
+            if wait > 0:
+                return wait
+        try:
+            paths = self.volumes.setup(pod, pod_ip=record.sandbox.ip, host_ip=self.node_ip, node_name=self.node_name,
+                                       allocatable=self._allocatable())
+        except MountError as e:
+            record.volume_failed_at = time.monotonic()
+            backoff = self.volume_backoff.next(key, record.volume_failed_at)
+            self.recorder.event(pod, "Warning", "FailedMount", str(e))
+            if record.volume_paths is None:
+                return backoff
+            log.warning("refreshing volumes of %s failed: %s", record.key, e)
+            return None
+        record.volume_paths, record.volumes_at = paths, time.monotonic()
+        self.volume_backoff.reset(key)
+        return None
+
+    def _lookup(self, resource: str, namespace: str, name: str) -> dict | None:
+        try:
+            return self.client.get(resource, name, namespace)
+        except errors.NotFound:
+            return None
+
+    def _remove_orphaned_volumes(self) -> None:
+        live = {p["metadata"].get("uid") for p in self.pods.list()} | set(self._records)
+        for uid in self.volumes.pod_uids():
+            if uid not in live:
+                log.info("removing volumes of pod uid %s, which no longer exists", uid)
+                self.volumes.cleanup(uid)
+
+    # --- containers -----------------------------------------------------------------------
+
+    def _sync_init(self, pod: dict, record: PodRecord, delays: list[float]) -> bool:
+        """Run init containers one at a time; True once every one completed (sidecars: started)."""
         policy = (pod.get("spec") or {}).get("restartPolicy", "Always")
-        for container in (pod.get("spec") or {}).get("containers") or []:
-            delay = self._sync_container(pod, record, container, policy)
+        for container in (pod.get("spec") or {}).get("initContainers") or []:
+            if not isinstance(container, dict):
+                continue
+            sidecar = is_sidecar(container)
+            delay = self._sync_container(pod, record, container, "Always" if sidecar else
+                                         ("Never" if policy == "Never" else "OnFailure"))
             if delay is not None:
-                retry_in = delay if retry_in is None else min(retry_in, delay)
-        self._write_status(pod, record)
-        return retry_in
+                delays.append(delay)
+            state = self.runtime.container_status(record.sandbox, container["name"])
+            view = View(state=state if state.state != "waiting" else None,
+                        started=self.probes.started(record.uid, container["name"], container))
+            if not init_done(container, view):
+                return False
+        return True
 
     def _sync_container(self, pod: dict, record: PodRecord, container: dict, policy: str) -> float | None:
         name = container["name"]
         state = self.runtime.container_status(record.sandbox, name)
+        self.probes.sync(pod, record.sandbox, container, state)
         if state.state == "running":
-            record.waiting.pop(name, None)
-            return None
+            fatal = self.probes.fatal(record.uid, name, state)
+            if fatal is None:
+                record.waiting.pop(name, None)
+                return None
+            kind, spec = fatal
+            grace = spec.termination_grace_s if spec.termination_grace_s is not None else _grace_of(pod)
+            self._kill(pod, record, container, f"Container {name} failed {kind} probe, will be restarted", grace)
+            state = self.runtime.container_status(record.sandbox, name)
+            self.probes.sync(pod, record.sandbox, container, state)
         if state.state == "terminated":
+            seen = record.exited_at.get(name)
+            if seen is None or seen[0] != state.restart_count:
+                seen = record.exited_at[name] = (state.restart_count, time.monotonic())
             if not will_restart(policy, state):
                 record.waiting.pop(name, None)
                 return None
-            wait_s = record.retry_at.get(name, 0) - time.monotonic()
+            wait_s = self.crash_backoff.remaining((record.uid, name), seen[1])
             if wait_s > 0:
-                record.waiting[name] = Waiting("CrashLoopBackOff", f"back-off {_human(record.backoff_s[name])} "
-                                               f"restarting failed container={name} pod={pod['metadata']['name']}_"
+                backoff = self.crash_backoff.current((record.uid, name)) or wait_s
+                record.waiting[name] = Waiting("CrashLoopBackOff", f"back-off {_human(backoff)} restarting failed "
+                                               f"container={name} pod={pod['metadata']['name']}_"
                                                f"{pod['metadata']['namespace']}({record.uid})")
+                self.recorder.event(pod, "Warning", "BackOff", f"Back-off restarting failed container {name} in "
+                                                               f"pod {pod['metadata']['name']}_"
+                                                               f"{pod['metadata']['namespace']}({record.uid})")
                 return wait_s
-        if not record.waiting.get(name) or record.waiting[name].reason in ("ErrImagePull", "ImagePullBackOff"):
-            if record.retry_at.get(name, 0) > time.monotonic() and record.waiting.get(name):
-                record.waiting[name] = Waiting("ImagePullBackOff", f'Back-off pulling image "{container["image"]}"')
-                return record.retry_at[name] - time.monotonic()
+        waiting = record.waiting.get(name)
+        if waiting is not None and waiting.reason in ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull"):
+            wait_s = self.pull_backoff.remaining((record.uid, name), record.pull_failed_at.get(name, 0.0))
+            if wait_s > 0:
+                if waiting.reason != "ErrImageNeverPull":
+                    record.waiting[name] = Waiting("ImagePullBackOff", f'Back-off pulling image "{container["image"]}"')
+                    self.recorder.event(pod, "Normal", "BackOff", f'Back-off pulling image "{container["image"]}"')
+                return wait_s
         if not self._ensure_image(pod, record, container):
-            return record.retry_at[name] - time.monotonic()
+            return self.pull_backoff.remaining((record.uid, name), record.pull_failed_at.get(name, 0.0)) or 1.0
+        try:
+            spec = self._container_spec(pod, record, container)
+        except (ConfigError, MountError) as e:
+            record.waiting[name] = Waiting(envvars.REASON, str(e))
+            self.recorder.event(pod, "Warning", "Failed", f"Error: {e}")
+            record.pull_failed_at.pop(name, None)
+            return self.timings.pleg_period_s * 2
         if state.state == "terminated":
-            record.last_states[name] = state
-            self._schedule_backoff(record, name, self.timings.crash_backoff_s)
-        self._start(pod, record, container)
+            self.crash_backoff.next((record.uid, name), record.exited_at[name][1])
+        self._start(pod, record, container, spec)
         return None
-
-    def _schedule_backoff(self, record: PodRecord, name: str, initial_s: float) -> None:
-        current = record.backoff_s.get(name)
-        nxt = initial_s if current is None else min(current * 2, self.timings.crash_backoff_max_s)
-        record.backoff_s[name] = nxt
-        record.retry_at[name] = time.monotonic() + nxt
 
     def _ensure_image(self, pod: dict, record: PodRecord, container: dict) -> bool:
         image, name = container["image"], container["name"]
@@ -263,7 +449,8 @@ class Kubelet:
             record.waiting[name] = Waiting("ErrImageNeverPull", f'Container image "{image}" is not present with '
                                                                "pull policy of Never")
             self.recorder.event(pod, "Warning", "ErrImageNeverPull", record.waiting[name].message)
-            self._schedule_backoff(record, name, self.timings.image_pull_backoff_s)
+            record.pull_failed_at[name] = time.monotonic()
+            self.pull_backoff.next((record.uid, name))
             return False
         if present and (policy != "Always" or image in record.pulled):
             if image not in record.pulled:
@@ -279,60 +466,120 @@ class Kubelet:
             record.waiting[name] = Waiting("ErrImagePull", f'failed to pull image "{image}": {e}')
             self.recorder.event(pod, "Warning", "Failed", f'Failed to pull image "{image}": {e}')
             self.recorder.event(pod, "Warning", "Failed", "Error: ErrImagePull")
-            self._schedule_backoff(record, name, self.timings.image_pull_backoff_s)
+            record.pull_failed_at[name] = time.monotonic()
+            self.pull_backoff.next((record.uid, name))
             return False
         record.pulled.add(image)
-        record.backoff_s.pop(name, None)
+        self.pull_backoff.reset((record.uid, name))
+        record.pull_failed_at.pop(name, None)
         ms = int(result.duration_s * 1000)
         self.recorder.event(pod, "Normal", "Pulled",
                             f'Successfully pulled image "{image}" in {ms}ms ({ms}ms including waiting). '
                             f"Image size: {result.size_bytes} bytes.")
         return True
 
-    def _start(self, pod: dict, record: PodRecord, container: dict) -> None:
+    def _container_spec(self, pod: dict, record: PodRecord, container: dict) -> ContainerSpec:
+        """What the runtime needs: env resolved (configMap/secret refs), $(VAR) expanded, mounts."""
+        env = envvars.container_env(pod, container, lookup=self._lookup, pod_ip=record.sandbox.ip,
+                                    host_ip=self.node_ip, node_name=self.node_name, allocatable=self._allocatable())
+        env.setdefault("KUBEMU_NODE_NAME", self.node_name)
+        m = pod["metadata"]
+        return ContainerSpec(
+            name=container["name"], image=container["image"],
+            command=[envvars.expand(str(a), env) for a in container.get("command") or []],
+            args=[envvars.expand(str(a), env) for a in container.get("args") or []], env=env,
+            working_dir=container.get("workingDir"),
+            ports=[p["containerPort"] for p in container.get("ports") or []
+                   if isinstance(p, dict) and isinstance(p.get("containerPort"), int)],
+            mounts=self.volumes.mounts_for(container, record.volume_paths or {}),
+            pod_labels=dict(m.get("labels") or {}), pod_annotations=dict(m.get("annotations") or {}))
+
+    def _start(self, pod: dict, record: PodRecord, container: dict, spec: ContainerSpec) -> None:
         name = container["name"]
-        spec = ContainerSpec(name=name, image=container["image"], command=list(container.get("command") or []),
-                             args=list(container.get("args") or []), env=self._env(pod, record, container),
-                             working_dir=container.get("workingDir"),
-                             ports=[p["containerPort"] for p in container.get("ports") or []
-                                    if isinstance(p, dict) and isinstance(p.get("containerPort"), int)])
-        state = self.runtime.start_container(record.sandbox, spec)
+        try:
+            state = self.runtime.start_container(record.sandbox, spec)
+        except ContainerRuntimeError as e:
+            record.waiting[name] = Waiting("CreateContainerError", str(e))
+            self.recorder.event(pod, "Warning", "Failed", f"Error: {e}")
+            return
         record.waiting.pop(name, None)
         if state.state == "terminated" and state.reason == "StartError":
             self.recorder.event(pod, "Warning", "Failed", f"Error: {state.message or 'failed to start container'}")
             return
         self.recorder.event(pod, "Normal", "Created", f"Created container: {name}")
         self.recorder.event(pod, "Normal", "Started", f"Started container {name}")
+        hook = ((container.get("lifecycle") or {}).get("postStart"))
+        if isinstance(hook, dict):
+            result = handlers.run(hook, runtime=self.runtime, sandbox=record.sandbox, container=container,
+                                  timeout_s=POST_START_TIMEOUT_S)
+            if not result.ok:
+                message = f"PostStartHook failed: {result.message}".rstrip()
+                self.recorder.event(pod, "Warning", "FailedPostStartHook", message)
+                self._kill(pod, record, container, f"FailedPostStartHook: {result.message}", _grace_of(pod),
+                           pre_stop=True)
 
-    def _env(self, pod: dict, record: PodRecord, container: dict) -> dict[str, str]:
-        m = pod["metadata"]
-        fields = {"metadata.name": m["name"], "metadata.namespace": m["namespace"], "metadata.uid": m["uid"],
-                  "spec.nodeName": self.node_name, "spec.serviceAccountName":
-                      (pod.get("spec") or {}).get("serviceAccountName", ""),
-                  "status.podIP": record.sandbox.ip, "status.hostIP": self.node_ip}
-        env = {"HOSTNAME": m["name"], "KUBEMU_POD_NAME": m["name"], "KUBEMU_POD_NAMESPACE": m["namespace"],
-               "KUBEMU_POD_IP": record.sandbox.ip, "KUBEMU_NODE_NAME": self.node_name}
-        for var in container.get("env") or []:
-            if not isinstance(var, dict) or not var.get("name"):
-                continue
-            if "value" in var:
-                env[var["name"]] = str(var["value"])
-            else:
-                ref = ((var.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
-                if ref in fields:
-                    env[var["name"]] = fields[ref]
-        return env
+    def _kill(self, pod: dict, record: PodRecord, container: dict, why: str, grace_s: float, *,
+              pre_stop: bool = True) -> None:
+        """Stop one container like the kubelet's killContainer: event, preStop hook, SIGTERM, grace, SIGKILL."""
+        self.recorder.event(pod, "Normal", "Killing", why)
+        deadline = time.monotonic() + max(0.0, grace_s)
+        if pre_stop:
+            self._pre_stop(pod, record, container, deadline)
+        remaining = deadline - time.monotonic()
+        self.runtime.stop_container(record.sandbox, container["name"], max(remaining, 0.0 if grace_s <= 0 else
+                                                                           min(MIN_GRACE_AFTER_HOOK_S, grace_s)))
+
+    def _pre_stop(self, pod: dict, record: PodRecord, container: dict, deadline: float) -> None:
+        hook = (container.get("lifecycle") or {}).get("preStop")
+        if not isinstance(hook, dict):
+            return
+        result = handlers.run(hook, runtime=self.runtime, sandbox=record.sandbox, container=container,
+                              timeout_s=max(0.0, deadline - time.monotonic()), stop=self._stop)
+        if not result.ok:
+            self.recorder.event(pod, "Warning", "FailedPreStopHook",
+                                f"PreStopHook failed: {result.message}".rstrip())
+
+    def _on_oom(self, sandbox: PodSandbox, pod: dict, name: str, usage: int, limit: int) -> None:
+        """Called by the resource monitor: what the kernel's OOM killer would do to the container."""
+        log.info("container %s of %s uses %d bytes, over its memory limit of %d: OOM-killing it",
+                 name, meta.key_of(pod), usage, limit)
+        self.runtime.stop_container(sandbox, name, 0.0, reason=REASON_OOM)
+        self.queue.add(meta.key_of(pod))
+
+    def _monitor_targets(self) -> list[tuple[PodSandbox, dict]]:
+        with self._lock:
+            return [(r.sandbox, r.pod) for r in self._records.values() if r.sandbox is not None and r.pod]
+
+    # --- status ---------------------------------------------------------------------------
+
+    def _views(self, pod: dict, record: PodRecord) -> tuple[dict[str, View], dict[str, View]]:
+        spec = pod.get("spec") or {}
+        inits = [c for c in spec.get("initContainers") or [] if isinstance(c, dict)]
+        apps = [c for c in spec.get("containers") or [] if isinstance(c, dict)]
+        init_views, app_views = {}, {}
+        initializing = False
+        for c in inits:
+            init_views[c["name"]] = view = self._view(record, c)
+            if view.state is None and view.waiting is None:
+                view.waiting = Waiting(REASON_POD_INITIALIZING)
+            initializing = initializing or not init_done(c, view)
+        for c in apps:
+            app_views[c["name"]] = view = self._view(record, c)
+            if initializing and view.state is None and view.waiting is None:
+                view.waiting = Waiting(REASON_POD_INITIALIZING)
+        return init_views, app_views
+
+    def _view(self, record: PodRecord, container: dict) -> View:
+        name = container["name"]
+        state = self.runtime.container_status(record.sandbox, name) if record.sandbox else None
+        return View(state=None if state is None or state.state == "waiting" else state,
+                    waiting=record.waiting.get(name), ready=self.probes.ready(record.uid, name, container),
+                    started=self.probes.started(record.uid, name, container), image_id=_image_id(container))
 
     def _write_status(self, pod: dict, record: PodRecord) -> None:
-        states = {}
-        image_ids = {}
-        for container in (pod.get("spec") or {}).get("containers") or []:
-            state = self.runtime.container_status(record.sandbox, container["name"]) if record.sandbox else None
-            states[container["name"]] = None if state is None or state.state == "waiting" else state
-            image_ids[container["name"]] = _image_id(container.get("image", ""))
+        init_views, app_views = self._views(pod, record)
         status = build_status(pod, pod_ip=record.sandbox.ip if record.sandbox else "", host_ip=self.node_ip,
-                              states=states, waiting=record.waiting, last_states=record.last_states,
-                              image_ids=image_ids, start_time=record.start_time)
+                              app=app_views, init=init_views, start_time=record.start_time)
 
         def change(fresh: dict) -> bool:
             if fresh["metadata"].get("uid") != record.uid:
@@ -354,15 +601,13 @@ class Kubelet:
     # --- stopping -------------------------------------------------------------------------
 
     def _terminate(self, pod: dict) -> None:
-        """Graceful deletion: stop every container within the grace period, then confirm."""
+        """Graceful deletion: preStop hooks and SIGTERM within the grace period, SIGKILL, then confirm."""
         record = self._record_for(pod)
         grace = pod["metadata"].get("deletionGracePeriodSeconds")
         grace = _grace_of(pod) if grace is None else grace
         if record.sandbox is not None:
-            for state in self.runtime.list_containers(record.sandbox):
-                if state.state == "running":
-                    self.recorder.event(pod, "Normal", "Killing", f"Stopping container {state.name}")
-            self.runtime.stop_sandbox(record.sandbox, grace_period_s=float(grace))
+            self._stop_pod(pod, record, float(grace))
+        self.probes.forget_pod(record.uid)
         try:
             self.client.delete("pods", pod["metadata"]["name"], pod["metadata"]["namespace"], grace_period_s=0,
                                precondition_uid=record.uid)
@@ -373,8 +618,32 @@ class Kubelet:
             log.info("pod %s was replaced while it stopped", record.key)
         self._release(record)
 
+    def _stop_pod(self, pod: dict, record: PodRecord, grace_s: float) -> None:
+        """Every running container at once, as the kubelet's killPodWithSyncResult: its preStop hook
+        (in parallel, within the grace period), then SIGTERM, the rest of the grace period, SIGKILL."""
+        spec = pod.get("spec") or {}
+        containers = {c["name"]: c for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])
+                      if isinstance(c, dict) and c.get("name")}
+        running = [s.name for s in self.runtime.list_containers(record.sandbox) if s.state == "running"]
+        deadline = time.monotonic() + max(0.0, grace_s)
+        hooks = []
+        for name in running:
+            self.recorder.event(pod, "Normal", "Killing", f"Stopping container {name}")
+            if name in containers and isinstance((containers[name].get("lifecycle") or {}).get("preStop"), dict):
+                thread = threading.Thread(target=self._pre_stop, args=(pod, record, containers[name], deadline),
+                                          daemon=True, name=f"prestop-{name}")
+                thread.start()
+                hooks.append(thread)
+        for thread in hooks:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        remaining = deadline - time.monotonic()
+        if hooks and grace_s > 0:
+            remaining = max(remaining, min(MIN_GRACE_AFTER_HOOK_S, grace_s))
+        self.runtime.stop_sandbox(record.sandbox, grace_period_s=max(0.0, remaining))
+
     def _teardown(self, record: PodRecord, grace_s: float, *, reason: str) -> None:
         log.info("tearing down %s (uid %s): %s", record.key, record.uid, reason)
+        self.probes.forget_pod(record.uid)
         if record.sandbox is not None:
             self.runtime.stop_sandbox(record.sandbox, grace_period_s=float(grace_s))
         self._release(record)
@@ -382,19 +651,59 @@ class Kubelet:
     def _release(self, record: PodRecord) -> None:
         if record.sandbox is not None:
             self.runtime.remove_sandbox(record.sandbox)
+        self.volumes.cleanup(record.uid)
         ipam = self._ipam_for()
-        if ipam is not None:
-            ipam.release(record.uid)
+        if ipam is not None and record.sandbox is not None:
+            try:
+                ipam.release(record.uid)
+            except (IPAMError, OSError) as e:
+                log.warning("releasing the IP of %s failed: %s", record.key, e)
         with self._lock:
             self._records.pop(record.uid, None)
 
-    # --- introspection --------------------------------------------------------------------
+    # --- introspection (Describe, the kubelet's gRPC service) ------------------------------
+
+    def find_pod(self, namespace: str, name: str, uid: str = "") -> tuple[dict, PodSandbox] | None:
+        key = f"{namespace}/{name}"
+        with self._lock:
+            for record in self._records.values():
+                if record.key == key and record.sandbox is not None and record.pod is not None \
+                        and (not uid or record.uid == uid):
+                    return record.pod, record.sandbox
+        return None
+
+    def _pod_identity(self, uid: str) -> tuple[str, str]:
+        with self._lock:
+            record = self._records.get(uid)
+        return meta.split_key(record.key) if record else ("", "")
+
+    def running_pods(self) -> list[tuple[dict, PodSandbox]]:
+        with self._lock:
+            return [(r.pod, r.sandbox) for r in self._records.values() if r.sandbox is not None and r.pod]
+
+    def waiting_reason(self, pod: dict, name: str) -> str:
+        with self._lock:
+            record = self._records.get(pod["metadata"].get("uid", ""))
+        waiting = record.waiting.get(name) if record else None
+        return waiting.reason if waiting else "ContainerCreating"
 
     def stats(self) -> dict:
         with self._lock:
             records = list(self._records.values())
-        return {"pods": len(records), "queue": len(self.queue),
-                "podIPs": {r.key: r.sandbox.ip for r in records if r.sandbox}}
+        usage = {}
+        for r in records[:MAX_DESCRIBED_PODS]:
+            per = self.monitor.pod_usage(r.uid)
+            if per:
+                usage[r.key] = {name: {"cpuMillicores": u.cpu_millis, "memoryBytes": u.memory_bytes}
+                                for name, u in per.items()}
+        return {"pods": len(records), "queue": len(self.queue), "runtime": self.runtime.name,
+                "podIPs": {r.key: r.sandbox.ip for r in records[:MAX_DESCRIBED_PODS] if r.sandbox},
+                "rejected": {r.key: r.rejected.reason for r in records if r.rejected},
+                "usage": usage, "probes": self.probes.summary()}
+
+
+def _terminal(pod: dict) -> bool:
+    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
 
 
 def _grace_of(pod: dict | None) -> int:
@@ -402,11 +711,11 @@ def _grace_of(pod: dict | None) -> int:
     return value if isinstance(value, int) and value >= 0 else 30
 
 
-def _image_id(image: str) -> str:
+def _image_id(container: dict) -> str:
     from kubelet.images import parse_image
 
     try:
-        ref = parse_image(image)
+        ref = parse_image(container.get("image", ""))
     except ValueError:
         return ""
     digest = hashlib.sha256(ref.canonical.encode()).hexdigest()

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from apiserver.registry.apps import (
+    DaemonSetStrategy,
+    DeploymentStrategy,
+    JobStrategy,
+    ReplicaSetStrategy,
+    StatefulSetStrategy,
+)
 from apiserver.registry.base import Strategy
 from apiserver.registry.namespaces import NamespaceStrategy
 from apiserver.registry.nodes import NodeStrategy
@@ -17,6 +24,11 @@ _SPECIAL: dict[str, type[Strategy]] = {
     "clusterroles": RoleStrategy,
     "rolebindings": BindingStrategy,
     "clusterrolebindings": BindingStrategy,
+    "deployments": DeploymentStrategy,
+    "replicasets": ReplicaSetStrategy,
+    "statefulsets": StatefulSetStrategy,
+    "daemonsets": DaemonSetStrategy,
+    "jobs": JobStrategy,
 }
 
 STRATEGIES: dict[str, Strategy] = {

@@ -28,7 +28,7 @@ MAX_PULL_DELAY_S = 300.0
 MAX_CATALOG_BYTES = 1_000_000
 DEFAULT_REGISTRY = "docker.io"
 
-_FIELDS = {"kind", "pullDelaySeconds", "sizeBytes", "port", "fallbackPort", "defaultCommand"}
+_FIELDS = {"kind", "pullDelaySeconds", "sizeBytes", "port", "fallbackPort", "defaultCommand", "docRoot"}
 
 
 class CatalogError(ValueError):
@@ -90,6 +90,9 @@ class ImageEntry:
     port: int | None = None
     fallback_port: int | None = None
     default_command: list[str] | None = field(default=None, hash=False)
+    # doc_root: where the image keeps the files it serves (/usr/share/nginx/html); a volume mounted
+    # there (or above) is served instead of the built-in welcome page.
+    doc_root: str | None = None
 
 
 @dataclass
@@ -171,7 +174,8 @@ def _entry(name: str, spec: Any, delay: float, size: int, source: str) -> ImageE
                        default_command=_command(spec.get("defaultCommand"), source, where))
     if kind == "http-server":
         entry = replace(entry, port=_port(spec.get("port", DEFAULT_HTTP_PORT), source, where),
-                        fallback_port=_port(spec.get("fallbackPort", DEFAULT_FALLBACK_PORT), source, where))
+                        fallback_port=_port(spec.get("fallbackPort", DEFAULT_FALLBACK_PORT), source, where),
+                        doc_root=_doc_root(spec.get("docRoot"), source, where))
     return entry
 
 
@@ -190,6 +194,14 @@ def _size(value: Any, source: str, where: str) -> int:
 def _port(value: Any, source: str, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
         raise CatalogError(f"{source}: {where} port {value!r} must be an integer in [1, 65535]")
+    return value
+
+
+def _doc_root(value: Any, source: str, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise CatalogError(f"{source}: {where}.docRoot must be an absolute path")
     return value
 
 

@@ -1,8 +1,10 @@
 """The program an ``http-server`` container (nginx, httpd) runs: a tiny web server on the pod IP.
 
-``python -m kubelet.images.http_server --host IP --port P [--fallback-port F] [--name N]``
+``python -m kubelet.images.http_server --host IP --port P [--fallback-port F] [--name N] [--root DIR]``
 
-It answers ``GET /`` with a page in the spirit of nginx's "Welcome to nginx!" that also names the pod
+With ``--root`` (a volume mounted at the image's docRoot) it serves the files under DIR, ``index.html``
+for a directory, and falls back to the built-in pages for paths that are not there. It answers
+``GET /`` with a page in the spirit of nginx's "Welcome to nginx!" that also names the pod
 (from ``KUBEMU_POD_NAME``/``KUBEMU_POD_NAMESPACE``/``KUBEMU_POD_IP``, or the downward-API style
 ``POD_NAME``/``POD_NAMESPACE``/``POD_IP``), ``GET /healthz`` with ``ok`` (for probes), anything else
 with 404, and writes one access-log line per request to stdout, flushed, in nginx's combined format so
@@ -16,14 +18,17 @@ from __future__ import annotations
 import argparse
 import errno
 import html
+import mimetypes
 import os
 import signal
 import sys
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY_LOG_CHARS = 200
+MAX_FILE_BYTES = 16 * 1024 * 1024
 POLL_INTERVAL_S = 0.1
 
 
@@ -60,6 +65,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "nginx/1.25.3"
     protocol_version = "HTTP/1.1"
     server_name_label = "nginx"
+    doc_root: str | None = None
     _size = 0
 
     def version_string(self) -> str:
@@ -73,7 +79,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _respond(self, include_body: bool) -> None:
         path = self.path.split("?", 1)[0]
-        if path in ("/", "/index.html"):
+        served = self._file(path)
+        if served is not None:
+            status, body, ctype = 200, served, _content_type(path)
+        elif path in ("/", "/index.html"):
             status, body, ctype = 200, welcome_page(self.server_name_label), "text/html"
         elif path in ("/healthz", "/readyz", "/livez"):
             status, body, ctype = 200, b"ok", "text/plain"
@@ -87,6 +96,24 @@ class Handler(BaseHTTPRequestHandler):
         if include_body:
             self.wfile.write(body)
 
+    def _file(self, path: str) -> bytes | None:
+        """The file under ``doc_root`` for ``path`` (index.html for a directory), never outside it."""
+        if not self.doc_root:
+            return None
+        root = os.path.realpath(self.doc_root)
+        target = os.path.realpath(os.path.join(root, urllib.parse.unquote(path).lstrip("/")))
+        if target != root and not target.startswith(root + os.sep):
+            return None
+        if os.path.isdir(target):
+            target = os.path.join(target, "index.html")
+        try:
+            if os.path.getsize(target) > MAX_FILE_BYTES:
+                return None
+            with open(target, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """One nginx "combined" access-log line per request."""
         when = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime())
@@ -98,6 +125,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         log(f"[error] {(format % args)[:MAX_BODY_LOG_CHARS]}")
+
+
+def _content_type(path: str) -> str:
+    if path.endswith("/") or path.endswith((".html", ".htm")):
+        return "text/html"
+    return mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
 def bind(host: str, port: int, fallback_port: int | None) -> ThreadingHTTPServer:
@@ -118,12 +151,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=80)
     p.add_argument("--fallback-port", type=int, default=None)
     p.add_argument("--name", default="nginx", help="the server it imitates (nginx, httpd)")
+    p.add_argument("--root", default=None, help="directory of files to serve (a volume at the docRoot)")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     Handler.server_name_label = args.name
+    Handler.doc_root = args.root
     Handler.server_version = "nginx/1.25.3" if args.name == "nginx" else f"{args.name}/kubemu"
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,12 +1,16 @@
-"""The container runtime layer: the CRI-like interface (base) and the process-based runtime (process)."""
+"""The container runtime layer: the CRI-like interface (base), the process-based runtime (process) and the
+simulated one (simulated, imported on demand: ``--runtime simulated``)."""
 
 from kubelet.runtime.base import (
     ContainerRuntime,
     ContainerRuntimeError,
     ContainerSpec,
     ContainerState,
+    ContainerStats,
+    ExecResult,
     ImagePullError,
     ImagePullResult,
+    Mount,
     PodSandbox,
 )
 from kubelet.runtime.process import ProcessRuntime
@@ -16,8 +20,11 @@ __all__ = [
     "ContainerRuntimeError",
     "ContainerSpec",
     "ContainerState",
+    "ContainerStats",
+    "ExecResult",
     "ImagePullError",
     "ImagePullResult",
+    "Mount",
     "PodSandbox",
     "ProcessRuntime",
 ]

@@ -1,10 +1,13 @@
 """The container runtime interface the kubelet drives, in the shape of the CRI, minus gRPC.
 
 As in Kubernetes, a pod is first given a *sandbox* (its IP and a directory holding its state and
-logs), then the kubelet pulls each image and starts each container inside the sandbox, polls the
-containers' states, and finally stops the containers (SIGTERM, a grace period, SIGKILL) and removes
-the sandbox. The kubelet only ever talks to ``ContainerRuntime``; ``ProcessRuntime`` (process.py) is
-the implementation that runs every container as a real OS process.
+logs), then the kubelet pulls each image and starts each container inside the sandbox (with its
+environment resolved and its volumes as ``Mount``s), polls the containers' states, runs commands in
+them (``exec_sync``: exec probes, hooks, ``kubectl exec``), samples their usage (``stats``: memory
+limits, CPU), and finally stops the containers (SIGTERM, a grace period, SIGKILL) and removes the
+sandbox. The kubelet only ever talks to ``ContainerRuntime``; ``ProcessRuntime`` (process.py) runs
+every container as a real OS process, ``SimulatedRuntime`` (simulated.py) runs none and follows
+behaviours given as data. docs/kubelet.md has the table of calls and their contracts.
 
 States follow the CRI/Kubernetes conventions: ``waiting`` (never started), ``running`` and
 ``terminated`` with an exit code (128+signal when killed: 143 for SIGTERM, 137 for SIGKILL) and a
@@ -53,6 +56,17 @@ class PodSandbox:
 
 
 @dataclass
+class Mount:
+    """A volume as one container sees it: the volume's directory (or file) on the host, and the path
+    the container expects it at. The kubelet prepares ``host_path`` (kubelet/volumes.py)."""
+
+    volume: str
+    host_path: str
+    mount_path: str
+    read_only: bool = False
+
+
+@dataclass
 class ContainerSpec:
     """What to run: the parts of a pod's container spec the runtime needs (env already resolved)."""
 
@@ -63,6 +77,10 @@ class ContainerSpec:
     env: dict[str, str] = field(default_factory=dict)
     working_dir: str | None = None
     ports: list[int] = field(default_factory=list)
+    mounts: list[Mount] = field(default_factory=list)
+    # The pod's labels and annotations, as the CRI passes them (the simulated runtime matches on them).
+    pod_labels: dict[str, str] = field(default_factory=dict)
+    pod_annotations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -78,6 +96,28 @@ class ContainerState:
     finished_at: str | None = None
     restart_count: int = 0
     message: str = ""
+    # last: how the previous run ended (the API's lastState.terminated), if there was one.
+    last: ContainerState | None = None
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """The outcome of a command run in a container's context (exec probes, hooks, kubectl exec)."""
+
+    exit_code: int
+    stdout: bytes = b""
+    stderr: bytes = b""
+    timed_out: bool = False
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class ContainerStats:
+    """Resource usage of one container's process tree: resident memory and cumulative CPU time."""
+
+    memory_bytes: int = 0
+    cpu_seconds: float = 0.0
+    processes: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,6 +138,17 @@ def exit_reason(exit_code: int) -> str:
 
 class ContainerRuntime(ABC):
     """Sandboxes, images and containers of the pods on one node."""
+
+    # name: reported in the Node's nodeInfo.containerRuntimeVersion (kubemu-<name>://<version>).
+    name = "process"
+    # simulated: no real processes or sockets, so the kubelet's network probes are not attempted
+    # (the runtime's probe() answers them).
+    simulated = False
+
+    def probe(self, sandbox: PodSandbox, name: str, kind: str) -> bool | None:
+        """A simulated runtime's verdict for a ``kind`` (liveness/readiness/startup) probe; None means
+        "probe for real"."""
+        return None
 
     # -- sandboxes -------------------------------------------------------------------------------
 
@@ -134,8 +185,10 @@ class ContainerRuntime(ABC):
         """Start ``spec`` in the sandbox; starting a name again is a restart (restart_count + 1)."""
 
     @abstractmethod
-    def stop_container(self, sandbox: PodSandbox, name: str, grace_period_s: float) -> ContainerState:
-        """SIGTERM the container, SIGKILL it after ``grace_period_s``; returns its terminated state."""
+    def stop_container(self, sandbox: PodSandbox, name: str, grace_period_s: float,
+                       reason: str = "") -> ContainerState:
+        """SIGTERM the container, SIGKILL it after ``grace_period_s``; returns its terminated state.
+        A ``reason`` (``OOMKilled``) replaces the one its exit code would give."""
 
     @abstractmethod
     def container_status(self, sandbox: PodSandbox, name: str) -> ContainerState:
@@ -148,6 +201,22 @@ class ContainerRuntime(ABC):
     @abstractmethod
     def container_log_path(self, sandbox: PodSandbox, name: str, previous: bool = False) -> str | None:
         """The log file of the container's current (or previous) run, if it exists."""
+
+    def log_index(self, sandbox: PodSandbox, name: str, previous: bool = False) -> list[tuple[int, float]]:
+        """``(byte offset, unix time)`` pairs: the log had reached that size by that time (for
+        ``--since`` and ``--timestamps``); empty when the runtime keeps no index."""
+        return []
+
+    @abstractmethod
+    def exec_sync(self, sandbox: PodSandbox, name: str, argv: list[str], *, stdin: bytes = b"",
+                  timeout_s: float = 60.0) -> ExecResult:
+        """Run ``argv`` in the running container's context (its environment, working directory, pod IP
+        and mounts) and wait for it; a command still running after ``timeout_s`` is killed
+        (``timed_out``). Raises ContainerRuntimeError if the container is not running."""
+
+    @abstractmethod
+    def stats(self, sandboxes: list[PodSandbox]) -> dict[tuple[str, str], ContainerStats]:
+        """Usage of every running container of ``sandboxes``, by ``(pod uid, container name)``."""
 
     # -- node ------------------------------------------------------------------------------------
 

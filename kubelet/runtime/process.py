@@ -6,6 +6,8 @@ Layout under ``root_dir`` (the node's state dir)::
     pods/<uid>/sandbox.json                       uid, namespace, name, ip, ready
     pods/<uid>/containers/<name>/container.json   pid, create_time, restart count, argv, exit state
     pods/<uid>/containers/<name>/<restart>.log    stdout+stderr of each run (the last few are kept)
+    pods/<uid>/containers/<name>/<restart>.idx    (log size, time) observations of that run's log
+    pods/<uid>/containers/<name>/rootfs/          the container's mounts as symlinks
 
 What a container runs comes from the image catalog (kubelet/images): ``http-server`` images run
 ``python -m kubelet.images.http_server`` on the pod IP, ``shell`` images run the container's command
@@ -29,6 +31,19 @@ With ``subreaper=True`` (meant for the kubelet process, it is process-wide) this
 child subreaper, like containerd's shim: orphans are reparented to it, and it reaps the zombies of
 its containers' process groups (``reap_orphans``, also run after every container exit).
 
+There are no namespaces, so a container's view of the pod is emulated (docs/kubelet.md says how far
+it goes): every container of a pod binds the pod's IP, and literal ``localhost``/``127.0.0.1``/``0.0.0.0``
+in its command, args and env values are rewritten to that IP (``KUBEMU_LOCALHOST`` holds it too);
+literal volume ``mountPath``s in command, args, env values and workingDir are rewritten to the volume's
+host directory, ``KUBEMU_MOUNT_<VOLUME>`` names it, and ``containers/<name>/rootfs`` holds a symlink per
+mount. The rewrites, the environment and the working directory are kept in ``container.json`` (0600: it
+may hold secrets) so ``exec_sync`` runs commands in the same context, after a kubelet restart too.
+``stats`` sums RSS and CPU time per process group in one psutil pass (the kubelet enforces memory
+limits with it); ``stop_container(reason="OOMKilled")`` records why a container was killed; each
+container's record keeps how its previous run ended (the API's ``lastState``). Since the containers
+write their logs directly, ``container_status`` also appends ``(size, time)`` to ``<run>.idx`` when a
+log grew, which gives log lines their times (``kubectl logs --since/--timestamps``).
+
 Everything is bounded: logs are truncated to their last half past ``max_log_bytes`` (checked when the
 status is polled; the file is opened ``O_APPEND`` so the writer follows the truncation), only the last
 ``max_log_files`` runs' logs are kept, JSON files are read up to a size limit, waits have deadlines.
@@ -37,8 +52,6 @@ status is polled; the file is opened ``O_APPEND`` so the writer follows the trun
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
 import json
 import logging
 import os
@@ -47,6 +60,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -67,12 +81,28 @@ from kubelet.runtime.base import (
     ContainerRuntimeError,
     ContainerSpec,
     ContainerState,
+    ContainerStats,
+    ExecResult,
     ImagePullError,
     ImagePullResult,
     PodSandbox,
     exit_reason,
     rfc3339,
 )
+from kubelet.runtime.procgroup import (
+    CREATE_TIME_TOLERANCE_S,
+    POLL_INTERVAL_S,
+    children,
+    enable_subreaper,
+    exit_code_of,
+    idle_argv,
+    kill_remnants,
+    process_create_time,
+    reap_if_child,
+    same_process,
+    signal_group,
+)
+from kubelet.runtime.view import LOCAL_HOSTS, doc_root, env_name, rewrite_text, rewritten
 
 log = logging.getLogger(__name__)
 
@@ -82,20 +112,19 @@ IMAGES_FILE = "images.json"
 HTTP_SERVER_MODULE = "kubelet.images.http_server"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_FALLBACK_PORT = 8080
-POLL_INTERVAL_S = 0.02
 KILL_WAIT_S = 5.0
-REMNANT_WAIT_S = 2.0
-CREATE_TIME_TOLERANCE_S = 0.1
 MAX_LOG_BYTES = 10 * 1024 * 1024
 MAX_LOG_FILES = 5
 MAX_JSON_BYTES = 1_000_000
 MAX_GRACE_PERIOD_S = 24 * 3600.0
 MAX_KNOWN_GROUPS = 4096
-PR_SET_CHILD_SUBREAPER = 36
+MAX_INDEX_BYTES = 4 * 1024 * 1024
+MAX_EXEC_OUTPUT_BYTES = 4 * 1024 * 1024
+EXIT_EXEC_NOT_FOUND = 127
 
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
-_LOG_NAME = re.compile(r"^(\d+)\.log$")
+_LOG_NAME = re.compile(r"^(\d+)\.(log|idx)$")
 _SHELLS = frozenset({"sh", "ash", "dash", "bash"})
 _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
 _Key = tuple[str, str]
@@ -117,6 +146,12 @@ class _Record:
     exit_code: int | None = None
     reason: str = ""
     message: str = ""
+    # The context exec and probes run in (kept on disk so a restarted kubelet can exec too).
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str = ""
+    rewrites: list[list[str]] = field(default_factory=list)
+    # last: how the previous run ended (exit_code, reason, message, started_at, finished_at).
+    last: dict[str, Any] | None = None
 
     @property
     def running(self) -> bool:
@@ -127,7 +162,21 @@ class _Record:
                               reason="" if self.running else self.reason, exit_code=self.exit_code,
                               pid=self.pid if self.running else None, started_at=self.started_at,
                               finished_at=self.finished_at, restart_count=self.restart_count,
-                              message=self.message)
+                              message=self.message, last=self._last_state())
+
+    def _last_state(self) -> ContainerState | None:
+        if not isinstance(self.last, dict):
+            return None
+        last = self.last
+        return ContainerState(name=self.name, state="terminated", reason=str(last.get("reason", "")),
+                              exit_code=last.get("exit_code"), started_at=last.get("started_at"),
+                              finished_at=last.get("finished_at"), message=str(last.get("message", "")),
+                              restart_count=max(0, self.restart_count - 1))
+
+    def summary(self) -> dict[str, Any]:
+        """This (ended) run as the next run's ``last``."""
+        return {"exit_code": self.exit_code, "reason": self.reason, "message": self.message,
+                "started_at": self.started_at, "finished_at": self.finished_at}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> _Record:
@@ -150,6 +199,8 @@ class ProcessRuntime(ContainerRuntime):
         self._lock = threading.RLock()
         self._procs: dict[_Key, subprocess.Popen[bytes]] = {}
         self._signalled: dict[_Key, int] = {}
+        self._reasons: dict[_Key, str] = {}  # reasons forced by stop_container (OOMKilled)
+        self._indexed: dict[_Key, tuple[int, int]] = {}  # (restart count, log size) last indexed
         self._groups: dict[int, None] = {}  # container process groups seen, oldest first (bounded)
         self.subreaper = subreaper and enable_subreaper()
         os.makedirs(self._pods_dir, exist_ok=True)
@@ -233,16 +284,21 @@ class ProcessRuntime(ContainerRuntime):
             cdir = self._container_dir(sandbox, spec.name)
             os.makedirs(cdir, exist_ok=True)
             rec = _Record(name=spec.name, image=spec.image, restart_count=restart_count,
-                          log_path=os.path.join(cdir, f"{restart_count}.log"))
+                          log_path=os.path.join(cdir, f"{restart_count}.log"),
+                          last=previous.summary() if previous is not None else None)
             self._launch(sandbox, spec, entry, rec)
             self._save_record(sandbox, rec)
         self._prune_logs(cdir, restart_count)
         return rec.state()
 
-    def stop_container(self, sandbox: PodSandbox, name: str, grace_period_s: float) -> ContainerState:
+    def stop_container(self, sandbox: PodSandbox, name: str, grace_period_s: float,
+                       reason: str = "") -> ContainerState:
         rec = self._load_record(sandbox, name)
         if rec is None:
             return ContainerState(name=name, state="waiting", reason=REASON_CREATING)
+        if reason and rec.running:
+            with self._lock:
+                self._reasons[(sandbox.uid, name)] = reason
         [(_, rec)] = self._stop_many([(sandbox, rec)], grace_period_s)
         return rec.state()
 
@@ -251,7 +307,9 @@ class ProcessRuntime(ContainerRuntime):
         if rec is None:
             return ContainerState(name=name, state="waiting", reason=REASON_CREATING)
         rec = self._refresh(sandbox, rec)
-        self._bound_log(rec.log_path)
+        if self._bound_log(rec.log_path):
+            self._reset_index(sandbox, rec)
+        self._index_log(sandbox, rec)
         return rec.state()
 
     def list_containers(self, sandbox: PodSandbox) -> list[ContainerState]:
@@ -264,6 +322,112 @@ class ProcessRuntime(ContainerRuntime):
         run = rec.restart_count - (1 if previous else 0)
         path = os.path.join(self._container_dir(sandbox, name), f"{run}.log")
         return path if run >= 0 and os.path.isfile(path) else None
+
+    def log_index(self, sandbox: PodSandbox, name: str, previous: bool = False) -> list[tuple[int, float]]:
+        path = self.container_log_path(sandbox, name, previous)
+        return _read_index(path) if path is not None else []
+
+    def _index_log(self, sandbox: PodSandbox, rec: _Record) -> None:
+        """Note "the log had reached N bytes by now" whenever it grew since the last look.
+
+        The log file is written by the container directly (so it survives a kubelet restart), which
+        leaves no per-line times; this index gives ``--since`` and ``--timestamps`` a time for every
+        line, as precise as the polling (one PLEG period)."""
+        key = (sandbox.uid, rec.name)
+        try:
+            size = os.path.getsize(rec.log_path)
+        except OSError:
+            return
+        with self._lock:
+            run, seen = self._indexed.get(key, (-1, -1))
+            if run == rec.restart_count and size <= seen:
+                return
+            if run != rec.restart_count:  # first look at this run in this process: read what is on disk
+                seen = max((o for o, _ in self._index_entries(rec)), default=-1)
+                if size <= seen:
+                    self._indexed[key] = (rec.restart_count, seen)
+                    return
+            self._indexed[key] = (rec.restart_count, size)
+        with contextlib.suppress(OSError), open(rec.log_path[: -len(".log")] + ".idx", "a", encoding="ascii") as f:
+            if f.tell() < MAX_INDEX_BYTES:
+                f.write(f"{size} {time.time():.3f}\n")
+
+    def _index_entries(self, rec: _Record) -> list[tuple[int, float]]:
+        return _read_index(rec.log_path)
+
+    def _reset_index(self, sandbox: PodSandbox, rec: _Record) -> None:
+        """After truncation the old offsets mean nothing: start the index again from the kept tail."""
+        with self._lock:
+            self._indexed.pop((sandbox.uid, rec.name), None)
+        with contextlib.suppress(OSError):
+            size = os.path.getsize(rec.log_path)
+            with open(rec.log_path[: -len(".log")] + ".idx", "w", encoding="ascii") as f:
+                f.write(f"{size} {time.time():.3f}\n")
+
+    # -- exec and stats --------------------------------------------------------------------------
+
+    def exec_sync(self, sandbox: PodSandbox, name: str, argv: list[str], *, stdin: bytes = b"",
+                  timeout_s: float = 60.0) -> ExecResult:
+        rec = self._load_record(sandbox, name)
+        if rec is None or not self._refresh(sandbox, rec).running:
+            raise ContainerRuntimeError(f"container {name} of pod {sandbox.namespace}/{sandbox.name} is not running")
+        if not argv:
+            raise ContainerRuntimeError("no command given")
+        rewrites = [(r[0], r[1]) for r in rec.rewrites if isinstance(r, list) and len(r) == 2]
+        command = self._command([rewrite_text(a, rewrites) for a in argv])
+        env = rec.env or {"PATH": DEFAULT_PATH}
+        cwd = rec.cwd if rec.cwd and os.path.isdir(rec.cwd) else sandbox.dir
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            try:
+                proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out, stderr=err, cwd=cwd, env=env,
+                                        start_new_session=True, close_fds=True)
+            except OSError as e:
+                return ExecResult(exit_code=EXIT_EXEC_NOT_FOUND if isinstance(e, FileNotFoundError) else
+                                  EXIT_START_ERROR, stderr=f"kubemu: {_start_error(command, e)}\n".encode())
+            timed_out = False
+            try:
+                proc.communicate(stdin, timeout=max(0.0, timeout_s))
+            except subprocess.TimeoutExpired:
+                timed_out = True
+            finally:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)  # the command and anything it left behind
+                proc.wait()
+            stdout, cut_out = _read_bounded(out)
+            stderr, cut_err = _read_bounded(err)
+        return ExecResult(exit_code=exit_code_of(proc.returncode), stdout=stdout, stderr=stderr, timed_out=timed_out,
+                          truncated=cut_out or cut_err)
+
+    def stats(self, sandboxes: list[PodSandbox]) -> dict[tuple[str, str], ContainerStats]:
+        """One pass over the machine's processes, each summed into the container whose process group
+        it is in (psutil RSS, user+system CPU time including reaped children)."""
+        groups: dict[int, tuple[_Key, float]] = {}
+        for sandbox in sandboxes:
+            for rec in self._records(sandbox):
+                if rec.running and rec.pid is not None:
+                    groups[rec.pid] = ((sandbox.uid, rec.name), (rec.create_time or 0.0) - CREATE_TIME_TOLERANCE_S)
+        totals: dict[_Key, list[float]] = {key: [0, 0.0, 0] for key, _ in groups.values()}
+        if not groups:
+            return {}
+        for proc in psutil.process_iter(["memory_info", "cpu_times", "create_time", "status"]):
+            info = proc.info
+            if info["status"] == psutil.STATUS_ZOMBIE or info["memory_info"] is None:
+                continue
+            try:
+                pgid = os.getpgid(proc.pid)
+            except OSError:
+                continue
+            group = groups.get(pgid)
+            if group is None or (info["create_time"] or 0.0) < group[1]:
+                continue
+            total, cpu = totals[group[0]], info["cpu_times"]
+            total[0] += info["memory_info"].rss
+            if cpu is not None:
+                total[1] += cpu.user + cpu.system + getattr(cpu, "children_user", 0.0) + \
+                    getattr(cpu, "children_system", 0.0)
+            total[2] += 1
+        return {key: ContainerStats(memory_bytes=int(t[0]), cpu_seconds=t[1], processes=int(t[2]))
+                for key, t in totals.items()}
 
     # -- node ------------------------------------------------------------------------------------
 
@@ -287,7 +451,7 @@ class ProcessRuntime(ContainerRuntime):
         with self._lock:
             groups = set(self._groups)
         reaped = 0
-        for child in _children():
+        for child in children():
             with contextlib.suppress(psutil.Error, OSError):
                 if child.status() != psutil.STATUS_ZOMBIE:
                     continue
@@ -308,7 +472,7 @@ class ProcessRuntime(ContainerRuntime):
     def _end_group(self, rec: _Record) -> None:
         """Once a container's main process is gone: SIGKILL what is left of its group, reap orphans."""
         self._remember_group(rec.pid)
-        _kill_remnants(rec)
+        kill_remnants(rec)
         if self.subreaper:
             self.reap_orphans()
 
@@ -318,9 +482,12 @@ class ProcessRuntime(ContainerRuntime):
         """Start the process of ``rec`` (or record a StartError in it and in its log)."""
         key = (sandbox.uid, spec.name)
         try:
+            rewrites = self._rewrites(sandbox, spec)
+            spec = rewritten(spec, rewrites)
             rec.argv = self._argv(sandbox, spec, entry)
             env = self._env(sandbox, spec, entry)
             cwd = self._workdir(sandbox, spec)
+            rec.env, rec.cwd, rec.rewrites = env, cwd, [list(r) for r in rewrites]
             with open(rec.log_path, "ab") as logf:
                 popen = subprocess.Popen(rec.argv, stdin=subprocess.DEVNULL, stdout=logf,
                                          stderr=subprocess.STDOUT, cwd=cwd, env=env,
@@ -334,7 +501,7 @@ class ProcessRuntime(ContainerRuntime):
                 logf.write(f"kubemu: {rec.message}\n".encode())
             return
         rec.pid, rec.started_at = popen.pid, rfc3339()
-        rec.create_time = _create_time(popen.pid)
+        rec.create_time = process_create_time(popen.pid)
         self._procs[key] = popen
         self._remember_group(popen.pid)
         self._signalled.pop(key, None)
@@ -346,14 +513,16 @@ class ProcessRuntime(ContainerRuntime):
                 return self._command(user)
             port = spec.ports[0] if spec.ports else (entry.port or 80)
             fallback = entry.fallback_port or DEFAULT_FALLBACK_PORT
-            return [self.python, "-m", HTTP_SERVER_MODULE, "--host", sandbox.ip or "127.0.0.1",
+            argv = [self.python, "-m", HTTP_SERVER_MODULE, "--host", sandbox.ip or "127.0.0.1",
                     "--port", str(port), "--fallback-port", str(fallback), "--name", entry.name]
+            root = doc_root(spec, entry)
+            return argv + (["--root", root] if root else [])
         if entry.kind == "shell":
             if user:
                 return self._command(user)
             if entry.default_command:
                 return self._command(entry.default_command)
-        return _idle_argv(self.python)
+        return idle_argv(self.python)
 
     def _command(self, argv: list[str]) -> list[str]:
         """Map a container command onto the host: shell form via /bin/sh -c, shells and python resolved."""
@@ -376,11 +545,40 @@ class ProcessRuntime(ContainerRuntime):
             "KUBEMU_POD_NAMESPACE": sandbox.namespace,
             "KUBEMU_POD_IP": sandbox.ip,
             "KUBEMU_POD_UID": sandbox.uid,
+            "KUBEMU_CONTAINER_NAME": spec.name,
         }
+        env["KUBEMU_LOCALHOST"] = sandbox.ip or "127.0.0.1"
+        env["KUBEMU_ROOTFS"] = self._rootfs(sandbox, spec)
+        for mount in spec.mounts:
+            env[f"KUBEMU_MOUNT_{env_name(mount.volume)}"] = mount.host_path
         env.update({str(k): str(v) for k, v in spec.env.items()})
         if entry.kind == "http-server":
             env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
         return env
+
+    def _rewrites(self, sandbox: PodSandbox, spec: ContainerSpec) -> list[tuple[str, str]]:
+        """What a container's literal paths and addresses mean on the host (see the module docstring):
+        each mountPath → the volume's host path (longest first), localhost/127.0.0.1/0.0.0.0 → pod IP."""
+        out = [(m.mount_path.rstrip("/"), m.host_path) for m in spec.mounts if m.mount_path.rstrip("/")]
+        out.sort(key=lambda r: len(r[0]), reverse=True)
+        if sandbox.ip:
+            out += [(host, sandbox.ip) for host in LOCAL_HOSTS]
+        return out
+
+    def _rootfs(self, sandbox: PodSandbox, spec: ContainerSpec) -> str:
+        """The container's view of its mounts: ``containers/<name>/rootfs/<mountPath>`` → the volume."""
+        rootfs = os.path.join(self._container_dir(sandbox, spec.name), "rootfs")
+        os.makedirs(rootfs, exist_ok=True)
+        for mount in spec.mounts:
+            link = os.path.normpath(os.path.join(rootfs, mount.mount_path.lstrip("/")))
+            if not link.startswith(rootfs + os.sep):
+                continue
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(link)
+            with contextlib.suppress(OSError):
+                os.symlink(mount.host_path, link)
+        return rootfs
 
     def _workdir(self, sandbox: PodSandbox, spec: ContainerSpec) -> str:
         """``workingDir`` if it exists on the host, else the same path inside the sandbox's ``rootfs``."""
@@ -410,14 +608,14 @@ class ProcessRuntime(ContainerRuntime):
         popen = self._procs.get(key)
         if popen is not None and popen.pid == rec.pid:
             rc = popen.poll()
-            return rc is None, None if rc is None else _exit_code(rc)
+            return rc is None, None if rc is None else exit_code_of(rc)
         try:
             proc = psutil.Process(rec.pid)
-            if not _same_process(proc, rec):
+            if not same_process(proc, rec):
                 return False, None
             if proc.status() != psutil.STATUS_ZOMBIE:
                 return True, None
-            return False, _reap_if_child(proc)
+            return False, reap_if_child(proc)
         except psutil.NoSuchProcess:
             return False, None
         except psutil.AccessDenied:
@@ -438,6 +636,7 @@ class ProcessRuntime(ContainerRuntime):
             if current is not None and current.restart_count == rec.restart_count and not current.running:
                 return current
             signalled = self._signalled.pop(key, None)
+            forced = self._reasons.pop(key, "")
             rec.reason, rec.message = "", ""
             if exit_code is None and signalled in (signal.SIGTERM, signal.SIGKILL):
                 exit_code = EXIT_SIGTERM if signalled == signal.SIGTERM else EXIT_SIGKILL
@@ -445,7 +644,7 @@ class ProcessRuntime(ContainerRuntime):
                 exit_code, rec.reason = EXIT_SIGKILL, REASON_UNKNOWN
                 rec.message = "the container's process exited while no kubelet watched it: exit code unknown"
             rec.exit_code, rec.finished_at = exit_code, rfc3339()
-            rec.reason = rec.reason or exit_reason(exit_code)
+            rec.reason = forced or rec.reason or exit_reason(exit_code)
             self._procs.pop(key, None)
             if current is None or current.restart_count == rec.restart_count:
                 with contextlib.suppress(FileNotFoundError):  # the sandbox was removed meanwhile
@@ -457,12 +656,14 @@ class ProcessRuntime(ContainerRuntime):
 
     def _stop_many(self, items: list[tuple[PodSandbox, _Record]],
                    grace_period_s: float) -> list[tuple[PodSandbox, _Record]]:
-        """Stop all ``items`` together: SIGTERM, wait out the grace period, SIGKILL, wait; kill leftovers."""
+        """Stop all ``items`` together: SIGTERM, wait out the grace period (none: straight to SIGKILL),
+        SIGKILL, wait; kill leftovers."""
         items = [(sb, self._refresh(sb, rec)) for sb, rec in items]
         live = [(sb, rec) for sb, rec in items if rec.running]
         was_over = {(sb.uid, rec.name) for sb, rec in items if not rec.running}
-        self._signal_all(live, signal.SIGTERM)
-        live = self._wait_exit(live, min(max(0.0, grace_period_s), MAX_GRACE_PERIOD_S))
+        if grace_period_s > 0:  # a zero grace period is a plain SIGKILL, as CRI's StopContainer(timeout=0)
+            self._signal_all(live, signal.SIGTERM)
+            live = self._wait_exit(live, min(grace_period_s, MAX_GRACE_PERIOD_S))
         if live:
             self._signal_all(live, signal.SIGKILL)
             live = self._wait_exit(live, KILL_WAIT_S)
@@ -480,7 +681,7 @@ class ProcessRuntime(ContainerRuntime):
         for sb, rec in items:
             with self._lock:
                 self._signalled[(sb.uid, rec.name)] = sig
-            _signal_group(rec, sig)
+            signal_group(rec, sig)
 
     def _wait_exit(self, items: list[tuple[PodSandbox, _Record]],
                    timeout_s: float) -> list[tuple[PodSandbox, _Record]]:
@@ -558,11 +759,12 @@ class ProcessRuntime(ContainerRuntime):
 
     # -- logs ------------------------------------------------------------------------------------
 
-    def _bound_log(self, path: str) -> None:
-        """Past ``max_log_bytes``, keep the last half of the log (from a line start), copytruncate style."""
+    def _bound_log(self, path: str) -> bool:
+        """Past ``max_log_bytes``, keep the last half of the log (from a line start), copytruncate style;
+        returns whether it truncated."""
         try:
             if os.path.getsize(path) <= self.max_log_bytes:
-                return
+                return False
             keep = self.max_log_bytes // 2
             with open(path, "r+b") as f:
                 f.seek(-keep, os.SEEK_END)
@@ -571,8 +773,10 @@ class ProcessRuntime(ContainerRuntime):
                 f.seek(0)
                 f.truncate()
                 f.write(b"[kubemu] log truncated to its last %d bytes\n" % len(tail) + tail)
+            return True
         except OSError as e:
             log.warning("could not bound log %s: %s", path, e)
+            return False
 
     def _prune_logs(self, cdir: str, restart_count: int) -> None:
         """Delete the logs of runs older than the last ``max_log_files``."""
@@ -581,134 +785,6 @@ class ProcessRuntime(ContainerRuntime):
             if m and int(m.group(1)) <= restart_count - self.max_log_files:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(cdir, name))
-
-
-# -- process helpers -----------------------------------------------------------------------------
-
-
-def _exit_code(returncode: int) -> int:
-    """Popen's returncode (negative for a signal) as a container exit code (128 + signal)."""
-    return 128 - returncode if returncode < 0 else returncode
-
-
-def _create_time(pid: int) -> float | None:
-    try:
-        return psutil.Process(pid).create_time()
-    except psutil.Error:
-        return None
-
-
-def _same_process(proc: psutil.Process, rec: _Record) -> bool:
-    """Whether ``proc`` is the process ``rec`` started, not a later one that reused its pid."""
-    if rec.create_time is None:
-        return False
-    return abs(proc.create_time() - rec.create_time) <= CREATE_TIME_TOLERANCE_S
-
-
-def _leader_present(rec: _Record) -> bool:
-    """Whether the group leader still holds its pid (possibly as a zombie), so killpg is safe."""
-    if rec.pid is None:
-        return False
-    try:
-        return _same_process(psutil.Process(rec.pid), rec)
-    except psutil.Error:
-        return False
-
-
-def _reap_if_child(proc: psutil.Process) -> int | None:
-    """Reap a zombie that is our child (started by another runtime object in this process)."""
-    try:
-        if proc.ppid() != os.getpid():
-            return None
-        pid, status = os.waitpid(proc.pid, os.WNOHANG)
-    except (psutil.Error, ChildProcessError):
-        return None
-    return _exit_code(os.waitstatus_to_exitcode(status)) if pid else None
-
-
-def _group_members(rec: _Record) -> list[int]:
-    """Live (non-zombie) processes of the container's process group, created no earlier than its leader.
-
-    If the group's number now belongs to a different leader (the pid was freed and reused by a
-    process that made its own group), the group is a stranger's and nothing is returned.
-    """
-    if rec.pid is None:
-        return []
-    pgid = rec.pid
-    try:
-        if not _same_process(psutil.Process(pgid), rec):
-            return []
-    except psutil.NoSuchProcess:
-        pass  # the leader is gone; its group lives on while any member does
-    except psutil.Error:
-        return []
-    floor = (rec.create_time or 0.0) - CREATE_TIME_TOLERANCE_S
-    members = []
-    for proc in psutil.process_iter(["create_time", "status"]):
-        if proc.info["status"] == psutil.STATUS_ZOMBIE or (proc.info["create_time"] or 0.0) < floor:
-            continue
-        with contextlib.suppress(OSError):
-            if os.getpgid(proc.pid) == pgid:
-                members.append(proc.pid)
-    return members
-
-
-def _signal_group(rec: _Record, sig: int) -> None:
-    """Signal the container's whole process group, never a stranger's group that reused the number."""
-    if rec.pid is None:
-        return
-    if _leader_present(rec):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(rec.pid, sig)
-        return
-    for pid in _group_members(rec):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, sig)
-
-
-def _kill_remnants(rec: _Record) -> None:
-    """SIGKILL what is left of a container's process group once its main process has exited."""
-    if rec.pid is None:
-        return
-    deadline = time.monotonic() + REMNANT_WAIT_S
-    while members := _group_members(rec):
-        for pid in members:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        if time.monotonic() >= deadline:
-            log.warning("processes %s of container %s survived SIGKILL", members, rec.name)
-            return
-        time.sleep(POLL_INTERVAL_S)
-
-
-def enable_subreaper() -> bool:
-    """Make this process a child subreaper (Linux): orphaned descendants are reparented to it."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
-
-
-def _children() -> list[psutil.Process]:
-    try:
-        return psutil.Process().children()
-    except psutil.Error:
-        return []
-
-
-@functools.cache
-def _idle_argv(python: str) -> list[str]:
-    """``sleep infinity`` where sleep understands it (GNU coreutils), else a Python pause loop."""
-    sleep = shutil.which("sleep")
-    if sleep:
-        try:
-            out = subprocess.run([sleep, "--version"], capture_output=True, timeout=5, check=False).stdout
-        except (OSError, subprocess.SubprocessError):
-            out = b""
-        if b"coreutils" in out:
-            return [sleep, "infinity"]
-    return [python, "-c", "import signal\nwhile True:\n    signal.pause()"]
 
 
 # -- small helpers -------------------------------------------------------------------------------
@@ -732,6 +808,28 @@ def _start_error(argv: list[str], error: Exception) -> str:
     return f"failed to start container process: {error}"
 
 
+def _read_index(log_path: str) -> list[tuple[int, float]]:
+    """The ``(offset, unix time)`` entries of a log's ``.idx`` file (see ``_index_log``)."""
+    try:
+        with open(log_path[: -len(".log")] + ".idx", encoding="ascii") as f:
+            lines = f.read(MAX_INDEX_BYTES).splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    out = []
+    for line in lines:
+        offset, _, when = line.partition(" ")
+        with contextlib.suppress(ValueError):
+            out.append((int(offset), float(when)))
+    return out
+
+
+def _read_bounded(f: Any) -> tuple[bytes, bool]:
+    """The first MAX_EXEC_OUTPUT_BYTES of a temporary file, and whether there was more."""
+    f.seek(0)
+    data = f.read(MAX_EXEC_OUTPUT_BYTES + 1)
+    return data[:MAX_EXEC_OUTPUT_BYTES], len(data) > MAX_EXEC_OUTPUT_BYTES
+
+
 def _read_json(path: str) -> dict[str, Any] | None:
     try:
         with open(path, encoding="utf-8") as f:
@@ -745,8 +843,9 @@ def _read_json(path: str) -> dict[str, Any] | None:
 
 
 def _write_json(path: str, data: dict[str, Any]) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same dir, then rename)."""
+    """Write ``data`` to ``path`` atomically (temp file in the same dir, then rename), readable by its
+    owner only (a container's record holds its environment, secrets included)."""
     tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
         json.dump(data, f, indent=1, sort_keys=True)
     os.replace(tmp, path)

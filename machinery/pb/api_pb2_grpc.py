@@ -78,6 +78,16 @@ class APIStub:
                 request_serializer=kubemu_dot_v1_dot_api__pb2.BindRequest.SerializeToString,
                 response_deserializer=kubemu_dot_v1_dot_api__pb2.ObjectResponse.FromString,
                 _registered_method=True)
+        self.PodLogs = channel.unary_stream(
+                '/kubemu.v1.API/PodLogs',
+                request_serializer=kubemu_dot_v1_dot_api__pb2.PodLogsRequest.SerializeToString,
+                response_deserializer=kubemu_dot_v1_dot_api__pb2.PodLogChunk.FromString,
+                _registered_method=True)
+        self.PodExec = channel.unary_unary(
+                '/kubemu.v1.API/PodExec',
+                request_serializer=kubemu_dot_v1_dot_api__pb2.PodExecRequest.SerializeToString,
+                response_deserializer=kubemu_dot_v1_dot_api__pb2.PodExecResponse.FromString,
+                _registered_method=True)
 
 
 class APIServicer:
@@ -161,6 +171,30 @@ class APIServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PodLogs(self, request, context):
+        """PodLogs is the pods/log subresource (authorized as verb "get" on "pods/log"): the apiserver
+        finds the pod's node, dials that kubelet (node status InternalIP and
+        daemonEndpoints.kubeletEndpoint.Port) and relays its Kubelet.ContainerLogs stream. Fails with
+        NotFound for a missing pod or container, BadRequest when the container is not named and the
+        pod has several, or has not started yet (with `previous`: has not restarted), and
+        Unavailable when the kubelet cannot be reached. With `follow` the stream stays open until the
+        container's current run ends or the client cancels.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PodExec(self, request, context):
+        """PodExec is the pods/exec subresource (authorized as verb "create" on "pods/exec"): runs
+        `command` in a running container's context (its environment, working directory, pod IP and
+        volumes) through the pod's kubelet and returns its output and exit code. Not interactive:
+        stdin is sent whole, output comes back when the command ends or `timeout_seconds` passes.
+        Fails like PodLogs, and with BadRequest when the container is not running.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_APIServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -203,6 +237,16 @@ def add_APIServicer_to_server(servicer, server):
                     servicer.Bind,
                     request_deserializer=kubemu_dot_v1_dot_api__pb2.BindRequest.FromString,
                     response_serializer=kubemu_dot_v1_dot_api__pb2.ObjectResponse.SerializeToString,
+            ),
+            'PodLogs': grpc.unary_stream_rpc_method_handler(
+                    servicer.PodLogs,
+                    request_deserializer=kubemu_dot_v1_dot_api__pb2.PodLogsRequest.FromString,
+                    response_serializer=kubemu_dot_v1_dot_api__pb2.PodLogChunk.SerializeToString,
+            ),
+            'PodExec': grpc.unary_unary_rpc_method_handler(
+                    servicer.PodExec,
+                    request_deserializer=kubemu_dot_v1_dot_api__pb2.PodExecRequest.FromString,
+                    response_serializer=kubemu_dot_v1_dot_api__pb2.PodExecResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -424,6 +468,60 @@ class API:
             '/kubemu.v1.API/Bind',
             kubemu_dot_v1_dot_api__pb2.BindRequest.SerializeToString,
             kubemu_dot_v1_dot_api__pb2.ObjectResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PodLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/kubemu.v1.API/PodLogs',
+            kubemu_dot_v1_dot_api__pb2.PodLogsRequest.SerializeToString,
+            kubemu_dot_v1_dot_api__pb2.PodLogChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PodExec(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kubemu.v1.API/PodExec',
+            kubemu_dot_v1_dot_api__pb2.PodExecRequest.SerializeToString,
+            kubemu_dot_v1_dot_api__pb2.PodExecResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,112 @@
+"""ProcessRuntime additions for the kubelet: mounts and localhost as a container sees them, exec in the
+container's context, usage stats, forced stop reasons, log indexes, last state, served doc roots."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+import urllib.request
+
+import pytest
+
+from kubelet.images import load_catalog
+from kubelet.runtime import ContainerSpec, ProcessRuntime
+from kubelet.runtime.base import ContainerRuntimeError, Mount
+from kubelet.runtime.process import rewrite_text
+from tests.helpers import wait_for
+
+
+def pod_ip() -> str:
+    return f"127.{random.randint(100, 250)}.{random.randint(0, 255)}.{random.randint(2, 254)}"
+
+
+@pytest.fixture
+def rt(tmp_path):
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("defaults: {pullDelaySeconds: 0}\nimages:\n  nginx: {pullDelaySeconds: 0}\n")
+    runtime = ProcessRuntime(str(tmp_path / "node"), load_catalog(str(catalog)))
+    yield runtime
+    runtime.cleanup_all(grace_period_s=0, remove=True)
+
+
+def read(path) -> str:
+    with open(path) as f:
+        return f.read()
+
+
+def done(rt, sb, name):
+    state = rt.container_status(sb, name)
+    return state if state.state == "terminated" else None
+
+
+def test_rewrite_text_matches_whole_paths_and_hosts():
+    rewrites = [("/data", "/host/vol"), ("localhost", "127.9.0.1"), ("127.0.0.1", "127.9.0.1")]
+    assert rewrite_text("cat /data/x /database /mnt/data >/data", rewrites) == \
+        "cat /host/vol/x /database /mnt/data >/host/vol"
+    assert rewrite_text("http://localhost:80/ 127.0.0.1 127.0.0.10 localhost.example", rewrites) == \
+        "http://127.9.0.1:80/ 127.9.0.1 127.0.0.10 localhost.example"
+
+
+def test_mounts_localhost_and_env_as_the_container_sees_them(rt, tmp_path):
+    ip = pod_ip()
+    volume = tmp_path / "vol"
+    volume.mkdir()
+    sb = rt.run_sandbox("uid-m", "ns", "m-0", ip)
+    script = ("echo hi > /data/out; echo $TARGET; echo $KUBEMU_MOUNT_SHARED_DATA $KUBEMU_LOCALHOST; "
+              "ls $KUBEMU_ROOTFS/data; pwd")
+    rt.start_container(sb, ContainerSpec("c", "busybox", command=["sh", "-c", script], working_dir="/data",
+                                         env={"TARGET": "http://localhost:8080/data"},
+                                         mounts=[Mount("shared-data", str(volume), "/data")]))
+    assert wait_for(lambda: done(rt, sb, "c"), timeout_s=10).exit_code == 0
+    assert read(volume / "out") == "hi\n"
+    lines = read(rt.container_log_path(sb, "c")).splitlines()
+    assert lines == [f"http://{ip}:8080/data", f"{volume} {ip}", "out", str(volume)]
+
+
+def test_exec_runs_in_the_container_context(rt):
+    ip = pod_ip()
+    sb = rt.run_sandbox("uid-e", "ns", "e-0", ip)
+    rt.start_container(sb, ContainerSpec("c", "busybox", command=["sleep", "3600"], env={"COLOR": "blue"}))
+    result = rt.exec_sync(sb, "c", ["sh", "-c", "echo $COLOR $KUBEMU_POD_IP; cat; echo err >&2; exit 3"],
+                          stdin=b"from stdin\n")
+    assert (result.exit_code, result.stdout, result.stderr) == (3, f"blue {ip}\nfrom stdin\n".encode(), b"err\n")
+    began = time.monotonic()
+    slow = rt.exec_sync(sb, "c", ["sleep", "30"], timeout_s=0.3)
+    assert slow.timed_out and slow.exit_code == 137 and time.monotonic() - began < 5
+    missing = rt.exec_sync(sb, "c", ["kubemu-no-such-command"])
+    assert missing.exit_code == 127 and b"executable file not found" in missing.stderr
+    rt.stop_container(sb, "c", 0)
+    with pytest.raises(ContainerRuntimeError, match="not running"):
+        rt.exec_sync(sb, "c", ["true"])
+
+
+def test_stats_forced_reason_and_last_state(rt):
+    sb = rt.run_sandbox("uid-s", "ns", "s-0", pod_ip())
+    hog = "x = b'a' * (40 * 1024 * 1024)\nimport time\nprint('ready', flush=True)\ntime.sleep(3600)\n"
+    rt.start_container(sb, ContainerSpec("hog", "python", command=["python", "-c", hog]))
+    wait_for(lambda: "ready" in read(rt.container_log_path(sb, "hog")), timeout_s=10)
+    stats = rt.stats([sb])[("uid-s", "hog")]
+    assert stats.memory_bytes > 40 * 1024 * 1024 and stats.processes == 1 and stats.cpu_seconds > 0
+    killed = rt.stop_container(sb, "hog", 0, reason="OOMKilled")
+    assert (killed.exit_code, killed.reason) == (137, "OOMKilled")
+    assert rt.stats([sb]) == {}
+    again = rt.start_container(sb, ContainerSpec("hog", "busybox", command=["sh", "-c", "echo one; exit 0"]))
+    assert again.last.reason == "OOMKilled" and again.last.exit_code == 137
+    wait_for(lambda: done(rt, sb, "hog"), timeout_s=10)
+    index = rt.log_index(sb, "hog")
+    assert index and index[-1][0] == os.path.getsize(rt.container_log_path(sb, "hog"))
+    assert abs(index[-1][1] - time.time()) < 30
+
+
+def test_nginx_serves_a_volume_at_its_doc_root(rt, tmp_path):
+    html = tmp_path / "html"
+    html.mkdir()
+    (html / "index.html").write_text("<p>from a volume</p>")
+    ip = pod_ip()
+    sb = rt.run_sandbox("uid-n", "ns", "n-0", ip)
+    rt.start_container(sb, ContainerSpec("web", "nginx", ports=[8081],
+                                         mounts=[Mount("html", str(html), "/usr/share/nginx/html")]))
+    body = wait_for(lambda: urllib.request.urlopen(f"http://{ip}:8081/", timeout=2).read().decode(), timeout_s=10)
+    assert body == "<p>from a volume</p>"
+    assert urllib.request.urlopen(f"http://{ip}:8081/healthz", timeout=2).read() == b"ok"

@@ -1,0 +1,180 @@
+"""The pod loop's sync (kubelet/kubelet.py) on the simulated runtime with an in-memory API: init
+sequencing, restart policies, CrashLoopBackOff, admission, env errors and deletion — no processes."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from kubelet.kubelet import Kubelet, KubeletTimings
+from kubelet.runtime.simulated import SimulatedRuntime
+from machinery import errors
+
+
+class FakeAPI:
+    """Just enough of APIClient for the kubelet: objects by (resource, ns, name), events recorded."""
+
+    def __init__(self):
+        self.objects: dict[tuple[str, str, str], dict] = {}
+        self.events: list[dict] = []
+        self.deleted: list[tuple[str, str]] = []
+
+    def get(self, resource, name, namespace=""):
+        try:
+            return copy.deepcopy(self.objects[(resource, namespace, name)])
+        except KeyError:
+            raise errors.NotFound(f'{resource} "{name}" not found') from None
+
+    def create(self, resource, obj, namespace=""):
+        if resource == "events":
+            self.events.append(obj)
+            return obj
+        self.objects[(resource, namespace or obj["metadata"].get("namespace", ""), obj["metadata"]["name"])] = obj
+        return obj
+
+    def mutate(self, resource, name, namespace, change, *, status=False, attempts=10):
+        try:
+            obj = self.get(resource, name, namespace)
+        except errors.NotFound:
+            return None
+        if change(obj) is False:
+            return None
+        self.objects[(resource, namespace, name)] = obj
+        return copy.deepcopy(obj)
+
+    def delete(self, resource, name, namespace="", **kw):
+        self.objects.pop((resource, namespace, name), None)
+        self.deleted.append((namespace, name))
+        return {}
+
+    def reasons(self, name: str) -> list[str]:
+        return [e["reason"] for e in self.events if e["involvedObject"]["name"] == name]
+
+
+class Pods:
+    """Stands in for the kubelet's informer: reads straight from the fake API."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def get(self, key):
+        ns, name = key.split("/")
+        return copy.deepcopy(self.api.objects.get(("pods", ns, name)))
+
+    def list(self):
+        return [copy.deepcopy(o) for (r, _, _), o in self.api.objects.items() if r == "pods"]
+
+
+@pytest.fixture
+def kubelet(tmp_path):
+    api = FakeAPI()
+    k = Kubelet(api, SimulatedRuntime(), "node-1", "127.1.0.1", ipam_dir=str(tmp_path / "ipam"),
+                pod_cidr_source=lambda: "127.250.0.0/24", root_dir=str(tmp_path),
+                allocatable_source=lambda: {"cpu": "2", "memory": "4Gi", "pods": "110"},
+                timings=KubeletTimings(crash_backoff_s=10, crash_backoff_max_s=40))
+    k.pods = Pods(api)
+    yield k
+    k.probes.stop_all()
+
+
+def add_pod(kubelet, name: str, containers: list[dict], *, behaviour: dict | None = None, **spec) -> str:
+    annotations = {f"simulated.kubemu.io/behaviour.{c}": json.dumps(b) for c, b in (behaviour or {}).items()}
+    kubelet.client.create("pods", {"apiVersion": "v1", "kind": "Pod",
+                                   "metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}",
+                                                "annotations": annotations},
+                                   "spec": {"nodeName": "node-1", "containers": containers, **spec}, "status": {}})
+    return f"ns/{name}"
+
+
+def status(kubelet, name: str) -> dict:
+    return kubelet.client.objects[("pods", "ns", name)]["status"]
+
+
+def test_init_containers_run_in_order_before_the_app(kubelet):
+    key = add_pod(kubelet, "p", [{"name": "app", "image": "nginx"}],
+                  initContainers=[{"name": "one", "image": "busybox"}, {"name": "two", "image": "busybox"}],
+                  behaviour={"one": {"runSeconds": 0}, "two": {"runSeconds": 3600}})
+    kubelet.sync(key)
+    s = status(kubelet, "p")
+    assert s["phase"] == "Pending"
+    assert [list(c["state"]) for c in s["initContainerStatuses"]] == [["terminated"], ["running"]]
+    assert s["containerStatuses"][0]["state"]["waiting"]["reason"] == "PodInitializing"
+    assert kubelet.runtime.container_status(kubelet._records["uid-p"].sandbox, "app").state == "waiting"
+    # "two" finishes: the app starts on the next sync.
+    sandbox = kubelet._records["uid-p"].sandbox
+    kubelet.runtime.stop_container(sandbox, "two", 0)
+    kubelet.runtime._containers[("uid-p", "two")].exit_code = 0
+    kubelet.sync(key)
+    s = status(kubelet, "p")
+    assert s["phase"] == "Running" and s["podIP"].startswith("127.250.0.")
+    assert {c["type"]: c["status"] for c in s["conditions"]}["Initialized"] == "True"
+    assert kubelet.client.reasons("p").count("Started") == 3
+
+
+def test_init_failure_under_never_fails_the_pod(kubelet):
+    key = add_pod(kubelet, "p", [{"name": "app", "image": "nginx"}], restartPolicy="Never",
+                  initContainers=[{"name": "bad", "image": "busybox"}],
+                  behaviour={"bad": {"runSeconds": 0, "exitCode": 2}})
+    kubelet.sync(key)
+    kubelet.sync(key)
+    s = status(kubelet, "p")
+    assert s["phase"] == "Failed" and s["initContainerStatuses"][0]["restartCount"] == 0
+
+
+def test_crash_loop_back_off_and_never_policy(kubelet):
+    key = add_pod(kubelet, "crash", [{"name": "c", "image": "busybox"}],
+                  behaviour={"c": {"runSeconds": 0, "exitCode": 1}})
+    assert kubelet.sync(key) is None          # started
+    assert kubelet.sync(key) is None          # exited: first restart at once
+    retry = kubelet.sync(key)                 # exited again: back off 10 s
+    assert 9 < retry <= 10
+    cs = status(kubelet, "crash")["containerStatuses"][0]
+    assert cs["state"]["waiting"]["reason"] == "CrashLoopBackOff" and cs["restartCount"] == 1
+    assert cs["lastState"]["terminated"]["exitCode"] == 1
+    assert status(kubelet, "crash")["phase"] == "Running"
+    assert "BackOff" in kubelet.client.reasons("crash")
+    once = add_pod(kubelet, "once", [{"name": "c", "image": "busybox"}], restartPolicy="Never",
+                   behaviour={"c": {"runSeconds": 0, "exitCode": 0}})
+    kubelet.sync(once)
+    kubelet.sync(once)
+    assert status(kubelet, "once")["phase"] == "Succeeded"
+
+
+def test_admission_rejects_pods_beyond_allocatable(kubelet):
+    fits = add_pod(kubelet, "fits", [{"name": "c", "image": "pause", "resources": {"requests": {"cpu": "1500m"}}}])
+    big = add_pod(kubelet, "big", [{"name": "c", "image": "pause", "resources": {"requests": {"cpu": "1"}}}])
+    kubelet.sync(fits)
+    kubelet.sync(big)
+    s = status(kubelet, "big")
+    assert (s["phase"], s["reason"]) == ("Failed", "OutOfcpu")
+    assert s["message"] == ("Pod was rejected: Node didn't have enough resource: cpu, requested: 1000, used: 1500, "
+                            "capacity: 2000")
+    assert kubelet._records["uid-big"].sandbox is None
+    assert status(kubelet, "fits")["phase"] == "Running"
+
+
+def test_missing_config_map_waits_then_recovers(kubelet):
+    key = add_pod(kubelet, "cfg", [{"name": "c", "image": "busybox", "env": [
+        {"name": "X", "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "x"}}}]}])
+    kubelet.sync(key)
+    waiting = status(kubelet, "cfg")["containerStatuses"][0]["state"]["waiting"]
+    assert waiting == {"reason": "CreateContainerConfigError", "message": 'configmap "settings" not found'}
+    kubelet.client.create("configmaps", {"metadata": {"name": "settings", "namespace": "ns"}, "data": {"x": "1"}})
+    kubelet.sync(key)
+    assert status(kubelet, "cfg")["phase"] == "Running"
+
+
+def test_deletion_stops_confirms_and_frees_everything(kubelet, tmp_path):
+    key = add_pod(kubelet, "gone", [{"name": "c", "image": "nginx"}], volumes=[{"name": "v", "emptyDir": {}}])
+    kubelet.sync(key)
+    volume = tmp_path / "pods" / "uid-gone" / "volumes" / "v"
+    assert volume.is_dir()
+    pod = kubelet.client.objects[("pods", "ns", "gone")]
+    pod["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z"
+    pod["metadata"]["deletionGracePeriodSeconds"] = 0
+    kubelet.sync(key)
+    assert kubelet.client.deleted == [("ns", "gone")]
+    assert not volume.exists() and kubelet.runtime.list_sandboxes() == [] and "uid-gone" not in kubelet._records
+    assert kubelet._ipam_for().allocated() == {}
