@@ -1,18 +1,28 @@
 """kubemu-scheduler: assigns pending pods to nodes, active/standby through a Lease.
 
-    kubemu-scheduler --apiserver 127.0.0.1:6443 --port 10259
+    kubemu-scheduler --apiserver 127.0.0.1:6443 --port 10259 [--scheduler-config sched.yaml]
+
+Profiles come from ``--scheduler-config`` (a KubeSchedulerConfiguration, see
+:mod:`scheduler.profile`); without it one default profile named ``--scheduler-name`` with
+``--scoring-strategy`` for NodeResourcesFit. The gRPC port serves Health, Component/Describe and
+Scheduler/Explain; the leader writes its address (``--advertise-address``, else the bind
+address) into the Lease ``kube-system/kube-scheduler`` so ``kubemu kubectl explain-schedule``
+finds it.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import threading
 
 from machinery import component, config, logs
+from machinery.pb import scheduler_pb2_grpc
 from machinery.server import ComponentServer
-from scheduler.profile import default_framework
+from scheduler.profile import DEFAULT_SCHEDULER_NAME, ConfigError, build_frameworks, load_config
 from scheduler.queue import SchedulingQueue
-from scheduler.scheduler import DEFAULT_SCHEDULER_NAME, Scheduler
+from scheduler.scheduler import Scheduler
+from scheduler.service import SchedulerServicer, advertise, advertised_address
 
 log = logging.getLogger("scheduler")
 
@@ -22,9 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     component.add_client_flags(p, default_port=10259)
     component.add_leader_election_flags(p, lease_name="kube-scheduler")
-    p.add_argument("--scheduler-name", default=DEFAULT_SCHEDULER_NAME, help="pods' spec.schedulerName to serve")
+    p.add_argument("--scheduler-config", default="",
+                   help="KubeSchedulerConfiguration YAML file with the scheduling profiles")
+    p.add_argument("--scheduler-name", default=DEFAULT_SCHEDULER_NAME,
+                   help="pods' spec.schedulerName to serve (without --scheduler-config)")
     p.add_argument("--scoring-strategy", default="LeastAllocated", choices=["LeastAllocated", "MostAllocated"],
-                   help="NodeResourcesFit scoring")
+                   help="NodeResourcesFit scoring (without --scheduler-config)")
+    p.add_argument("--advertise-address", default="",
+                   help="host[:port] clients use to reach this scheduler's gRPC service (default: bind address)")
     p.add_argument("--pod-initial-backoff-seconds", type=float, default=1.0)
     p.add_argument("--pod-max-backoff-seconds", type=float, default=10.0)
     p.add_argument("--pod-max-in-unschedulable-pods-duration", type=float, default=300.0,
@@ -32,29 +47,55 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def profiles_from_args(args: argparse.Namespace) -> list[dict]:
+    if args.scheduler_config:
+        return load_config(args.scheduler_config)
+    return [{"schedulerName": args.scheduler_name,
+             "pluginConfig": [{"name": "NodeResourcesFit",
+                               "args": {"scoringStrategy": {"type": args.scoring_strategy}}}]}]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = config.parse(build_parser(), argv)
     logs.setup("scheduler", args.v)
+    try:
+        profiles = profiles_from_args(args)
+        build_frameworks(profiles)  # validate before touching the network
+    except ConfigError as e:
+        log.error("%s", e)
+        return 2
     identity = component.default_identity(args)
     client = component.client_from_args(args, "kubemu-scheduler")
     queue = SchedulingQueue(initial_backoff_s=args.pod_initial_backoff_seconds,
                             max_backoff_s=args.pod_max_backoff_seconds,
                             max_unschedulable_s=args.pod_max_in_unschedulable_pods_duration)
-    sched = Scheduler(client, default_framework(args.scoring_strategy), scheduler_name=args.scheduler_name,
-                      queue=queue)
-    elector_box = {}
+    sched = Scheduler(client, profiles, queue=queue, identity=identity)
+    elector_box: dict = {}
+
+    def leader() -> tuple[bool, str]:
+        elector = elector_box.get("elector")
+        if elector is None:  # --no-leader-elect
+            return sched.running, identity
+        return elector.is_leader and sched.running, elector.holder
 
     def details() -> dict:
         elector = elector_box.get("elector")
         return {"leader": elector.is_leader if elector else True, "holder": elector.holder if elector else identity,
-                **sched.stats()}
+                "schedulerNames": sched.scheduler_names, **sched.stats()}
 
-    server = ComponentServer("scheduler", identity, f"{args.bind_address}:{args.port}", details=details)
+    server = ComponentServer("scheduler", identity, f"{args.bind_address}:{args.port}", details=details,
+                             register=lambda s: scheduler_pb2_grpc.add_SchedulerServicer_to_server(
+                                 SchedulerServicer(sched, identity, leader), s))
     server.start()
     server.set_serving(True)
+    address = advertised_address(args.bind_address, server.port, args.advertise_address)
     stop = component.stop_event_on_signals()
 
     def lead() -> None:
+        if args.leader_elect:
+            threading.Thread(target=advertise, name="advertise", daemon=True,
+                             args=(client, args.leader_elect_resource_namespace, args.leader_elect_resource_name,
+                                   identity, address)).start()
         sched.start_informers()
         sched.run()
 

@@ -32,26 +32,40 @@ class SchedulerCache:
         with self._lock:
             info = self._nodes.get(name)
             if info is None:
-                info = NodeInfo(node)
-                # Pods seen before their node arrived.
-                self._nodes[name] = info
-            else:
+                self._nodes[name] = NodeInfo(node)
+            else:  # also a placeholder for pods seen before their node arrived, or after it was deleted
                 info.node = node
+                info.placeholder = False
 
     def remove_node(self, name: str) -> None:
+        """The Node object is gone, but pods still bound to it keep counting: a node deleted and
+        re-registered by its kubelet must not look empty (kube-scheduler keeps it as a ghost)."""
         with self._lock:
-            self._nodes.pop(name, None)
+            info = self._nodes.get(name)
+            if info is None:
+                return
+            if info.pods:
+                info.node = {"metadata": {"name": name}, "status": {}}
+                info.placeholder = True
+            else:
+                del self._nodes[name]
 
     def _place(self, key: str, pod: dict, node_name: str) -> None:
         current = self._pod_node.get(key)
         if current and current != node_name and current in self._nodes:
-            self._nodes[current].remove_pod(key)
+            self._remove_from(current, key)
         self._pod_node[key] = node_name
         info = self._nodes.get(node_name)
         if info is None:
-            info = self._nodes[node_name] = NodeInfo({"metadata": {"name": node_name}, "status": {}})
-            info.node["_placeholder"] = True
+            info = self._nodes[node_name] = NodeInfo({"metadata": {"name": node_name}, "status": {}},
+                                                     placeholder=True)
         info.add_pod(key, pod)
+
+    def _remove_from(self, node_name: str, key: str) -> None:
+        info = self._nodes[node_name]
+        info.remove_pod(key)
+        if info.placeholder and not info.pods:
+            del self._nodes[node_name]
 
     def update_pod(self, key: str, pod: dict) -> None:
         """A pod from the informer: bound and running pods count against their node."""
@@ -84,7 +98,7 @@ class SchedulerCache:
     def _forget_locked(self, key: str) -> None:
         node_name = self._pod_node.pop(key, None)
         if node_name and node_name in self._nodes:
-            self._nodes[node_name].remove_pod(key)
+            self._remove_from(node_name, key)
 
     def is_assumed(self, key: str) -> bool:
         with self._lock:
@@ -98,16 +112,10 @@ class SchedulerCache:
                 if expires <= now:
                     del self._assumed[key]
                     self._forget_locked(key)
-            out = []
-            for info in self._nodes.values():
-                if info.node.get("_placeholder"):
-                    continue
-                copy = NodeInfo(info.node, dict(info.pods))
-                copy.requested.add(info.requested)
-                out.append(copy)
+            out = [info.clone() for info in self._nodes.values() if not info.placeholder]
             return sorted(out, key=lambda n: n.name)
 
     def stats(self) -> dict:
         with self._lock:
-            return {"nodes": sum(1 for n in self._nodes.values() if not n.node.get("_placeholder")),
+            return {"nodes": sum(1 for n in self._nodes.values() if not n.placeholder),
                     "pods": len(self._pod_node), "assumed": len(self._assumed)}

@@ -1,19 +1,26 @@
 """The scheduler: watches for pods without a node, picks the best node, and binds them.
 
-Informer handlers only feed the cache and the queue. One scheduling loop pops a pod key,
-re-reads the pod from the informer store, runs the framework over a cache snapshot, assumes
-the pod on the chosen node, and hands the bind to a small thread pool so the next pod's
-cycle can start at once (kube-scheduler's schedule_one.go). Outcomes are visible to users:
-a ``Scheduled`` event on success; on failure a ``FailedScheduling`` event and the pod's
-``PodScheduled=False`` condition with reason Unschedulable and kube-scheduler's message
-(``0/3 nodes are available: 3 Insufficient cpu.``). The last decision per pod is kept so
-``explain`` can show every node's filter verdict and scores.
+Informer handlers only feed the cache and the queue (and turn what they see into cluster
+events that retry unschedulable pods). One scheduling loop pops a pod key, re-reads the pod
+from the informer store, runs its profile's framework (by ``spec.schedulerName``) over a cache
+snapshot, assumes the pod on the chosen node, runs the Reserve plugins and hands PreBind / Bind
+/ PostBind to a small thread pool so the next pod's cycle can start at once (kube-scheduler's
+schedule_one.go). A failed bind unreserves, forgets the assumption and backs off.
+
+When no node fits, the PostFilter plugins run (DefaultPreemption may evict lower-priority pods
+and nominate a node; pods nominated to a node count there for pods of lower or equal priority
+until they are bound). Outcomes are visible to users: a ``Scheduled`` event on success; on
+failure a ``FailedScheduling`` event and the pod's ``PodScheduled=False`` condition with reason
+Unschedulable and kube-scheduler's message (``0/3 nodes are available: 3 Insufficient cpu.``).
+The last decision per pod is kept so :meth:`Scheduler.explain` can show every node's filter
+verdict and scores, or dry-run a cycle for a pending pod.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,96 +29,187 @@ from machinery.client import APIClient
 from machinery.events import EventRecorder
 from machinery.informer import Handlers, Informer
 from scheduler.cache import TERMINAL_PHASES, SchedulerCache
-from scheduler.framework import CycleResult, Framework
+from scheduler.framework import (
+    ASSIGNED_POD_ADD,
+    ASSIGNED_POD_DELETE,
+    ASSIGNED_POD_UPDATE,
+    NODE_ADD,
+    NODE_DELETE,
+    NODE_UPDATE,
+    CycleResult,
+    Framework,
+    Handle,
+    NodeInfo,
+)
+from scheduler.profile import DEFAULT_SCHEDULER_NAME, build_frameworks
 from scheduler.queue import SchedulingQueue
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SCHEDULER_NAME = "default-scheduler"
+__all__ = ["DEFAULT_SCHEDULER_NAME", "MAX_REMEMBERED_DECISIONS", "Scheduler"]
+
 # Decisions remembered for `explain` (bounded, oldest dropped first).
 MAX_REMEMBERED_DECISIONS = 1000
 
 
 class Scheduler:
-    def __init__(self, client: APIClient, framework: Framework, *, scheduler_name: str = DEFAULT_SCHEDULER_NAME,
-                 queue: SchedulingQueue | None = None, bind_workers: int = 16):
+    """Schedules the pods of one or more profiles (``profiles``: KubeSchedulerConfiguration
+    ``profiles[]`` items; or ready ``frameworks`` by schedulerName, for tests)."""
+
+    def __init__(self, client: APIClient, profiles: list[dict] | None = None, *,
+                 frameworks: dict[str, Framework] | None = None, queue: SchedulingQueue | None = None,
+                 bind_workers: int = 16, identity: str = ""):
         self.client = client
-        self.framework = framework
-        self.scheduler_name = scheduler_name
-        self.queue = queue or SchedulingQueue()
-        self.cache = SchedulerCache()
-        self.recorder = EventRecorder(client, scheduler_name)
+        self.identity = identity
         self.pods = Informer(client, "pods", field_selector="status.phase!=Succeeded,status.phase!=Failed",
                              name="scheduler-pods")
         self.nodes = Informer(client, "nodes", name="scheduler-nodes")
+        self.namespaces = Informer(client, "namespaces", name="scheduler-namespaces")
+        self.cache = SchedulerCache()
+        self.recorders: dict[str, EventRecorder] = {}
+        self.frameworks = frameworks if frameworks is not None else build_frameworks(profiles or [{}],
+                                                                                      self.handle_for)
+        if not self.frameworks:
+            raise ValueError("a scheduler needs at least one profile")
+        self.queue = queue or SchedulingQueue()
+        sort = next(iter(self.frameworks.values())).queue_sort
+        if sort is not None:
+            self.queue.set_less(sort.less)
         self.pods.add_handlers(Handlers(self._pod_added, self._pod_updated, self._pod_deleted))
         self.nodes.add_handlers(Handlers(self._node_added, self._node_updated, self._node_deleted))
         self._binder = ThreadPoolExecutor(max_workers=bind_workers, thread_name_prefix="bind")
         self._stop = threading.Event()
+        self._running = threading.Event()
         self._decisions: OrderedDict[str, dict] = OrderedDict()
         self._decisions_lock = threading.Lock()
+        self._nominated: dict[str, tuple[str, dict]] = {}  # pod key -> (node, pod) awaiting room there
+        self._nominated_lock = threading.Lock()
         self.scheduled = 0
         self.failed_attempts = 0
+        self.cycles = 0
+        self.cycle_seconds = 0.0
+
+    @property
+    def scheduler_names(self) -> list[str]:
+        return list(self.frameworks)
+
+    def handle_for(self, profile: str) -> Handle:
+        """The Handle a profile's plugins get: this scheduler's client, recorder and caches."""
+        recorder = self.recorders.setdefault(profile, EventRecorder(self.client, profile))
+        return Handle(client=self.client, recorder=recorder, namespace_labels=self._namespace_labels,
+                      get_pod=self.pods.get, scheduler_name=profile)
+
+    def _recorder(self, profile: str) -> EventRecorder:
+        return self.recorders.setdefault(profile, EventRecorder(self.client, profile))
+
+    def _namespace_labels(self, namespace: str) -> dict | None:
+        ns = self.namespaces.get(namespace)
+        return ((ns or {}).get("metadata") or {}).get("labels") or {} if ns is not None else None
+
+    def _plugins_for(self, event: str) -> set[str]:
+        out: set[str] = set()
+        for fw in self.frameworks.values():
+            out |= fw.plugins_for_event(event)
+        return out
+
+    def _event(self, event: str) -> None:
+        """A cluster event: retry the unschedulable pods a plugin interested in it rejected."""
+        moved = self.queue.move_all_to_active(event, self._plugins_for(event))
+        if moved:
+            log.debug("%s: %d unschedulable pod(s) to retry", event, moved)
 
     # --- informer handlers: only cache and queue updates ------------------------------------
 
     def _responsible_for(self, pod: dict) -> bool:
         spec = pod.get("spec") or {}
-        return (not spec.get("nodeName") and spec.get("schedulerName", DEFAULT_SCHEDULER_NAME) == self.scheduler_name
+        return (not spec.get("nodeName") and spec.get("schedulerName", DEFAULT_SCHEDULER_NAME) in self.frameworks
                 and not pod["metadata"].get("deletionTimestamp")
                 and (pod.get("status") or {}).get("phase") not in TERMINAL_PHASES)
 
+    def _track_nomination(self, key: str, pod: dict | None) -> None:
+        with self._nominated_lock:
+            node = ((pod or {}).get("status") or {}).get("nominatedNodeName")
+            if pod is not None and node and not (pod.get("spec") or {}).get("nodeName") and self._responsible_for(pod):
+                self._nominated[key] = (node, pod)
+            else:
+                self._nominated.pop(key, None)
+
     def _pod_added(self, pod: dict) -> None:
         key = meta.key_of(pod)
+        self._track_nomination(key, pod)
         if self._responsible_for(pod):
-            self.queue.add(key, _priority(pod))
-        else:
-            self.queue.remove(key)
-            self.cache.update_pod(key, pod)
-
-    def _pod_updated(self, old: dict, pod: dict) -> None:
-        key = meta.key_of(pod)
-        if self._responsible_for(pod):
-            if (old.get("spec"), old["metadata"].get("labels")) != (pod.get("spec"), pod["metadata"].get("labels")):
-                self.queue.add(key, _priority(pod))
+            if _gated(pod):
+                self.queue.remove(key)
+            else:
+                self.queue.add(key, _priority(pod), pod)
             return
         self.queue.remove(key)
         self.cache.update_pod(key, pod)
+        if (pod.get("spec") or {}).get("nodeName"):
+            self._event(ASSIGNED_POD_ADD)
+
+    def _pod_updated(self, old: dict, pod: dict) -> None:
+        key = meta.key_of(pod)
+        self._track_nomination(key, pod)
+        if self._responsible_for(pod):
+            if _gated(pod):
+                self.queue.remove(key)
+            elif (old.get("spec"), old["metadata"].get("labels")) != (pod.get("spec"), pod["metadata"].get("labels")):
+                self.queue.add(key, _priority(pod), pod)
+            return
+        self.queue.remove(key)
+        self.cache.update_pod(key, pod)
+        if not (pod.get("spec") or {}).get("nodeName"):
+            return
         if (pod.get("status") or {}).get("phase") in TERMINAL_PHASES:
-            self.queue.move_all_to_active()
+            self._event(ASSIGNED_POD_DELETE)  # a finished pod frees its room
+        elif not (old.get("spec") or {}).get("nodeName"):
+            self._event(ASSIGNED_POD_ADD)
+        elif old["metadata"].get("labels") != pod["metadata"].get("labels"):
+            self._event(ASSIGNED_POD_UPDATE)
 
     def _pod_deleted(self, pod: dict) -> None:
         key = meta.key_of(pod)
+        self._track_nomination(key, None)
         self.queue.remove(key)
         if (pod.get("spec") or {}).get("nodeName"):
             self.cache.remove_pod(key)
-            self.queue.move_all_to_active()
+            self._event(ASSIGNED_POD_DELETE)
 
     def _node_added(self, node: dict) -> None:
         self.cache.set_node(node)
-        self.queue.move_all_to_active()
+        self._event(NODE_ADD)
 
     def _node_updated(self, old: dict, node: dict) -> None:
         self.cache.set_node(node)
         if _schedulable_view(old) != _schedulable_view(node):
-            self.queue.move_all_to_active()
+            self._event(NODE_UPDATE)
 
     def _node_deleted(self, node: dict) -> None:
         self.cache.remove_node(node["metadata"]["name"])
+        self._event(NODE_DELETE)
 
     # --- lifecycle ------------------------------------------------------------------------
 
     def start_informers(self) -> None:
+        self.namespaces.start()
         self.nodes.start()
         self.pods.start()
 
+    def wait_synced(self, timeout_s: float | None = None) -> bool:
+        return all(i.wait_synced(timeout_s) for i in (self.namespaces, self.nodes, self.pods))
+
+    @property
+    def running(self) -> bool:
+        return self._running.is_set()
+
     def run(self) -> None:
         """Block: schedule pods until stop(). Call after this replica became leader."""
-        self.nodes.wait_synced()
-        self.pods.wait_synced()
+        self.wait_synced()
         for pod in self.pods.list():
             self._pod_added(pod)
-        log.info("scheduler %s started: %s", self.scheduler_name, self.cache.stats())
+        self._running.set()
+        log.info("scheduler started (profiles %s): %s", ", ".join(self.frameworks), self.cache.stats())
         while not self._stop.is_set():
             key = self.queue.pop(timeout_s=1.0)
             if key is None:
@@ -124,56 +222,119 @@ class Scheduler:
 
     def stop(self) -> None:
         self._stop.set()
+        self._running.clear()
         self.queue.close()
-        self.pods.stop()
-        self.nodes.stop()
+        for informer in (self.pods, self.nodes, self.namespaces):
+            informer.stop()
         self._binder.shutdown(wait=False, cancel_futures=True)
 
     # --- one cycle ------------------------------------------------------------------------
 
+    def framework_for(self, pod: dict) -> Framework | None:
+        return self.frameworks.get((pod.get("spec") or {}).get("schedulerName", DEFAULT_SCHEDULER_NAME))
+
+    def snapshot_for(self, key: str, pod: dict) -> list[NodeInfo]:
+        """The cache snapshot, with pods nominated elsewhere (of at least this pod's priority) counted
+        on their nominated nodes, so preempted room is kept for the preemptor."""
+        nodes = self.cache.snapshot()
+        with self._nominated_lock:
+            nominated = [(k, n, p) for k, (n, p) in self._nominated.items() if k != key]
+        if nominated:
+            by_name = {n.name: n for n in nodes}
+            for other_key, node, other in nominated:
+                if node in by_name and _priority(other) >= _priority(pod) and not self.cache.is_assumed(other_key):
+                    by_name[node].add_pod(other_key, other)
+        return nodes
+
     def schedule_one(self, key: str) -> CycleResult | None:
         pod = self.pods.get(key)
-        if pod is None or not self._responsible_for(pod) or self.cache.is_assumed(key):
+        if pod is None or not self._responsible_for(pod) or _gated(pod):
+            self.queue.remove(key)
             return None
-        result = self.framework.run(key, pod, self.cache.snapshot())
-        self._remember(key, result)
+        if self.cache.is_assumed(key):
+            self.queue.done(key)
+            return None
+        fw = self.framework_for(pod)
+        started = time.monotonic()
+        nodes = self.snapshot_for(key, pod)
+        result = fw.run(key, pod, nodes)
+        self.cycles += 1
         if not result.selected:
-            self.failed_attempts += 1
-            self.queue.unschedulable(key)
-            message = result.failure_message()
-            log.info("unable to schedule %s: %s", key, message)
-            self.recorder.event(pod, "Warning", "FailedScheduling", message)
-            self._set_unschedulable_condition(pod, message)
+            self._post_filter(fw, pod, result, nodes)
+            self.cycle_seconds += time.monotonic() - started
+            self._failed(fw, key, pod, result)
             return result
         self.cache.assume(key, pod, result.selected)
-        self._binder.submit(self._bind, key, pod, result.selected)
+        status = fw.run_reserve(pod, result.selected, result.state)
+        self.cycle_seconds += time.monotonic() - started
+        if not status.ok:
+            self.cache.forget(key)
+            self._remember(key, result, error=f"running Reserve plugin {status.plugin}: {status.message}")
+            self.failed_attempts += 1
+            self._recorder(fw.name).event(pod, "Warning", "FailedScheduling",
+                                          f"running Reserve plugin {status.plugin}: {status.message}")
+            self.queue.backoff(key)
+            return result
+        self.queue.done(key)
+        self._remember(key, result)
+        self._binder.submit(self._bind, fw, key, pod, result)
         return result
 
-    def _bind(self, key: str, pod: dict, node_name: str) -> None:
-        m = pod["metadata"]
-        try:
-            self.client.bind(m["namespace"], m["name"], node_name, uid=m.get("uid", ""))
-        except errors.NotFound:
-            self.cache.forget(key)
-            self.queue.remove(key)
+    def _post_filter(self, fw: Framework, pod: dict, result: CycleResult, nodes: list[NodeInfo]) -> None:
+        if not fw.post_filters or not nodes:
             return
-        except errors.APIError as e:
+        nominated, status = fw.run_post_filters(pod, result, nodes)
+        if status.ok and nominated:
+            result.nominated_node = nominated
+            key = meta.key_of(pod)
+            with self._nominated_lock:
+                self._nominated[key] = (nominated, pod)
+        elif status.reasons:
+            result.post_filter_message = status.message
+
+    def _failed(self, fw: Framework, key: str, pod: dict, result: CycleResult) -> None:
+        self.failed_attempts += 1
+        self._remember(key, result)
+        message = result.failure_message()
+        log.info("unable to schedule %s: %s", key, message)
+        self._recorder(fw.name).event(pod, "Warning", "FailedScheduling", message)
+        self._set_unschedulable(pod, message, result.nominated_node)
+        self.queue.unschedulable(key, result.unschedulable_plugins)
+
+    def _bind(self, fw: Framework, key: str, pod: dict, result: CycleResult) -> None:
+        node_name, state = result.selected, result.state
+        status = fw.run_pre_bind(pod, node_name, state)
+        if status.ok:
+            status = fw.run_bind(pod, node_name, state)
+        if not status.ok:
+            fw.run_unreserve(pod, node_name, state)
             self.cache.forget(key)
-            log.warning("binding %s to %s failed: %s", key, node_name, e)
-            if not isinstance(e, errors.Conflict):
+            cause = status.cause
+            if isinstance(cause, errors.NotFound):
+                self.queue.remove(key)
+                return
+            log.warning("binding %s to %s failed: %s", key, node_name, status.message)
+            if not isinstance(cause, errors.Conflict):  # Conflict: bound already; the informer will show it
+                self._recorder(fw.name).event(pod, "Warning", "FailedScheduling",
+                                              f"Binding rejected: {cause or status.message}")
                 self.queue.backoff(key)
             return
         self.scheduled += 1
         self.queue.forget(key)
+        fw.run_post_bind(pod, node_name, state)
         log.info("successfully bound %s to %s", key, node_name)
-        self.recorder.event(pod, "Normal", "Scheduled", f"Successfully assigned {key} to {node_name}")
+        self._recorder(fw.name).event(pod, "Normal", "Scheduled", f"Successfully assigned {key} to {node_name}")
 
-    def _set_unschedulable_condition(self, pod: dict, message: str) -> None:
+    def _set_unschedulable(self, pod: dict, message: str, nominated: str) -> None:
         def change(obj: dict) -> bool:
             if (obj.get("spec") or {}).get("nodeName"):
                 return False
-            return meta.set_condition(obj.setdefault("status", {}), "PodScheduled", "False", "Unschedulable",
-                                      message)
+            status = obj.setdefault("status", {})
+            changed = meta.set_condition(status, "PodScheduled", "False", "Unschedulable", message)
+            if nominated and status.get("nominatedNodeName") != nominated:
+                status["nominatedNodeName"] = nominated
+                changed = True
+            return changed
 
         try:
             self.client.mutate("pods", pod["metadata"]["name"], pod["metadata"]["namespace"], change, status=True)
@@ -182,26 +343,52 @@ class Scheduler:
 
     # --- explanation ----------------------------------------------------------------------
 
-    def _remember(self, key: str, result: CycleResult) -> None:
+    def _remember(self, key: str, result: CycleResult, *, error: str = "") -> None:
+        info = self.queue.info(key)
+        record = {"time": meta.format_time(), "dryRun": False, **result.to_dict()}
+        if info is not None:
+            record["attempts"] = info.attempts + (0 if result.selected else 1)
+        if error:
+            record["message"] = error
         with self._decisions_lock:
-            self._decisions[key] = {"time": meta.format_time(), **result.to_dict()}
+            self._decisions[key] = record
             self._decisions.move_to_end(key)
             while len(self._decisions) > MAX_REMEMBERED_DECISIONS:
                 self._decisions.popitem(last=False)
 
-    def explain(self, key: str) -> dict | None:
-        """The last decision about a pod, or a fresh dry-run cycle if it is still pending."""
-        pod = self.pods.get(key)
-        if pod is not None and self._responsible_for(pod):
-            result = self.framework.run(key, pod, self.cache.snapshot())
-            return {"time": meta.format_time(), "dryRun": True, "message": result.failure_message()
-                    if not result.selected else "", **result.to_dict()}
+    def last_decision(self, key: str) -> dict | None:
         with self._decisions_lock:
             return self._decisions.get(key)
 
+    def explain(self, key: str, *, last_only: bool = False) -> dict | None:
+        """A fresh dry-run cycle for a pending pod of ours (with the last real decision attached),
+        else the last decision recorded for it; None when neither exists."""
+        pod = self.pods.get(key)
+        last = self.last_decision(key)
+        # An assumed pod is placed already (its bind is in flight): its decision is the answer.
+        if pod is None or last_only or not self._responsible_for(pod) or self.cache.is_assumed(key):
+            if last is None and pod is not None and (pod.get("spec") or {}).get("nodeName"):
+                return {"pod": key, "selected": pod["spec"]["nodeName"], "nodes": [], "weights": {},
+                        "message": "bound before this scheduler replica started: no decision recorded"}
+            return last
+        if _gated(pod):
+            gates = [g.get("name") for g in pod["spec"]["schedulingGates"] if isinstance(g, dict)]
+            return {"pod": key, "nodes": [], "weights": {}, "selected": "",
+                    "message": f"waiting for scheduling gates: {', '.join(map(str, gates))}"}
+        fw = self.framework_for(pod)
+        result = fw.run(key, pod, self.snapshot_for(key, pod))
+        out = {"time": meta.format_time(), "dryRun": True, **result.to_dict()}
+        if last is not None:
+            out["lastDecision"] = {k: last[k] for k in ("time", "selected", "message", "attempts", "nominatedNode")
+                                   if k in last}
+        return out
+
     def stats(self) -> dict:
-        return {"queue": self.queue.stats(), "cache": self.cache.stats(), "scheduled": self.scheduled,
-                "failedAttempts": self.failed_attempts}
+        return {"profiles": {name: fw.describe() for name, fw in self.frameworks.items()},
+                "queue": self.queue.stats(), "cache": self.cache.stats(), "scheduled": self.scheduled,
+                "failedAttempts": self.failed_attempts, "cycles": self.cycles,
+                "meanCycleMs": round(1000 * self.cycle_seconds / self.cycles, 3) if self.cycles else 0.0,
+                "nominated": len(self._nominated)}
 
 
 def _priority(pod: dict) -> int:
@@ -209,9 +396,15 @@ def _priority(pod: dict) -> int:
     return value if isinstance(value, int) else 0
 
 
+def _gated(pod: dict) -> bool:
+    """``spec.schedulingGates``: the pod is not ready to be scheduled until they are all removed."""
+    return bool((pod.get("spec") or {}).get("schedulingGates"))
+
+
 def _schedulable_view(node: dict) -> tuple:
     """The parts of a node whose change may let a waiting pod fit."""
     status = node.get("status") or {}
     ready = meta.condition(node, "Ready") or {}
     return (status.get("allocatable"), (node.get("spec") or {}).get("taints"),
-            (node.get("spec") or {}).get("unschedulable"), node["metadata"].get("labels"), ready.get("status"))
+            (node.get("spec") or {}).get("unschedulable"), node["metadata"].get("labels"), ready.get("status"),
+            status.get("images"))

@@ -3,13 +3,14 @@ normally bound already; this covers the queue's view of them)."""
 
 from __future__ import annotations
 
-from scheduler.framework import SUCCESS, NodeInfo, Status
+from scheduler.framework import NODE_ADD, SUCCESS, NodeInfo, Plugin, Status
 
 
-class NodeName:
+class NodeName(Plugin):
     name = "NodeName"
+    events = frozenset({NODE_ADD})
 
-    def filter(self, pod: dict, node: NodeInfo) -> Status:
+    def filter(self, pod: dict, node: NodeInfo, state=None) -> Status:
         wanted = (pod.get("spec") or {}).get("nodeName")
         if wanted and wanted != node.name:
             return Status.unschedulable("node(s) didn't match the requested node name", unresolvable=True)

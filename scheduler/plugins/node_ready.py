@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from machinery.meta import condition
 from machinery.taints import tolerates
-from scheduler.framework import SUCCESS, NodeInfo, Status
+from scheduler.framework import NODE_ADD, NODE_UPDATE, SUCCESS, NodeInfo, Plugin, Status
 
 _NOT_READY = {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}
 
 
-class NodeReady:
+class NodeReady(Plugin):
     name = "NodeReady"
+    events = frozenset({NODE_ADD, NODE_UPDATE})
 
-    def filter(self, pod: dict, node: NodeInfo) -> Status:
+    def filter(self, pod: dict, node: NodeInfo, state=None) -> Status:
         ready = condition(node.node, "Ready")
         if ready and ready.get("status") == "True":
             return SUCCESS

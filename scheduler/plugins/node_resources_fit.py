@@ -1,24 +1,67 @@
 """NodeResourcesFit: a pod fits where its CPU and memory requests, and one more pod slot, fit
-in the node's allocatable minus what bound and assumed pods already request. Scores nodes
-by LeastAllocated (prefer emptier nodes, spreading pods) or MostAllocated (bin packing)."""
+in the node's allocatable minus what bound and assumed pods already request.
+
+Score (kube-scheduler's scoring strategies, configured through ``pluginConfig``)::
+
+    LeastAllocated            per resource (allocatable − requested) × 100 / allocatable: spread pods
+    MostAllocated             per resource requested × 100 / allocatable: bin-pack
+    RequestedToCapacityRatio  a piecewise-linear ``shape`` of utilisation (0..100) → score (0..10)
+
+then the weighted mean over ``resources`` (default cpu and memory, weight 1 each). Requested
+amounts for scoring count request-less containers as 100m / 200Mi, so best-effort pods spread.
+"""
 
 from __future__ import annotations
 
-from scheduler.framework import MAX_NODE_SCORE, SUCCESS, NodeInfo, Status, pod_requests
+from scheduler.framework import (
+    ASSIGNED_POD_DELETE,
+    ASSIGNED_POD_UPDATE,
+    MAX_NODE_SCORE,
+    NODE_ADD,
+    NODE_UPDATE,
+    SUCCESS,
+    Handle,
+    NodeInfo,
+    Plugin,
+    Status,
+    requests_in_cycle,
+)
+
+STRATEGIES = ("LeastAllocated", "MostAllocated", "RequestedToCapacityRatio")
+SCORED_RESOURCES = ("cpu", "memory")
+MAX_CUSTOM_SCORE = 10  # a RequestedToCapacityRatio shape's scores run 0..10
 
 
-class NodeResourcesFit:
+class NodeResourcesFit(Plugin):
     name = "NodeResourcesFit"
+    events = frozenset({NODE_ADD, NODE_UPDATE, ASSIGNED_POD_DELETE, ASSIGNED_POD_UPDATE})
 
-    def __init__(self, scoring_strategy: str = "LeastAllocated"):
-        if scoring_strategy not in ("LeastAllocated", "MostAllocated"):
-            raise ValueError(f"unknown NodeResourcesFit scoring strategy {scoring_strategy!r}")
+    def __init__(self, scoring_strategy: str = "LeastAllocated", resources: list[dict] | None = None,
+                 shape: list[dict] | None = None):
+        if scoring_strategy not in STRATEGIES:
+            raise ValueError(f"unknown NodeResourcesFit scoring strategy {scoring_strategy!r} "
+                             f"(one of {', '.join(STRATEGIES)})")
         self.strategy = scoring_strategy
+        self.resources = _resource_weights(resources)
+        self.shape = _shape(shape) if scoring_strategy == "RequestedToCapacityRatio" else []
 
-    def filter(self, pod: dict, node: NodeInfo) -> Status:
-        want, alloc, used = pod_requests(pod), node.allocatable, node.requested
+    @classmethod
+    def new(cls, args: dict | None, handle: Handle) -> NodeResourcesFit:
+        args = dict(args or {})
+        strategy = args.pop("scoringStrategy", None) or {}
+        for ignored in ("ignoredResources", "ignoredResourceGroups"):  # extended resources: none in kubemu
+            args.pop(ignored, None)
+        if args:
+            raise ValueError(f"NodeResourcesFit args: unknown keys {', '.join(sorted(args))}")
+        if not isinstance(strategy, dict):
+            raise ValueError("NodeResourcesFit args: scoringStrategy must be a mapping")
+        shape = (strategy.get("requestedToCapacityRatio") or {}).get("shape")
+        return cls(strategy.get("type") or "LeastAllocated", strategy.get("resources"), shape)
+
+    def filter(self, pod: dict, node: NodeInfo, state=None) -> Status:
+        want, alloc, used = requests_in_cycle(pod, state), node.allocatable, node.requested
         reasons = []
-        if used.pods + 1 > alloc.pods:
+        if len(node.pods) + 1 > alloc.pods:
             reasons.append("Too many pods")
         if want.milli_cpu and used.milli_cpu + want.milli_cpu > alloc.milli_cpu:
             reasons.append("Insufficient cpu")
@@ -26,15 +69,59 @@ class NodeResourcesFit:
             reasons.append("Insufficient memory")
         return Status.unschedulable(*reasons) if reasons else SUCCESS
 
-    def score(self, pod: dict, node: NodeInfo) -> int:
-        want, alloc, used = pod_requests(pod), node.allocatable, node.requested
-        fractions = []
-        for requested, capacity in ((used.milli_cpu + want.milli_cpu, alloc.milli_cpu),
-                                    (used.memory + want.memory, alloc.memory)):
+    def score(self, pod: dict, node: NodeInfo, state=None) -> int:
+        want, alloc, used = requests_in_cycle(pod, state, non_zero=True), node.allocatable, node.non_zero_requested
+        amounts = {"cpu": (used.milli_cpu + want.milli_cpu, alloc.milli_cpu),
+                   "memory": (used.memory + want.memory, alloc.memory)}
+        total = weights = 0
+        for resource, weight in self.resources:
+            requested, capacity = amounts[resource]
             if capacity <= 0:
                 continue
-            fraction = min(requested / capacity, 1.0)
-            fractions.append(fraction if self.strategy == "MostAllocated" else 1.0 - fraction)
-        if not fractions:
-            return 0
-        return int(MAX_NODE_SCORE * sum(fractions) / len(fractions))
+            total += self._resource_score(requested, capacity) * weight
+            weights += weight
+        return total // weights if weights else 0
+
+    def _resource_score(self, requested: int, capacity: int) -> int:
+        if self.strategy == "LeastAllocated":
+            return 0 if requested > capacity else (capacity - requested) * MAX_NODE_SCORE // capacity
+        if self.strategy == "MostAllocated":
+            return min(requested, capacity) * MAX_NODE_SCORE // capacity
+        utilization = 100 if requested > capacity else requested * 100 // capacity
+        return _piecewise(self.shape, utilization)
+
+
+def _resource_weights(resources: list[dict] | None) -> list[tuple[str, int]]:
+    if not resources:
+        return [("cpu", 1), ("memory", 1)]
+    out = []
+    for r in resources:
+        name, weight = (r or {}).get("name"), (r or {}).get("weight", 1)
+        if name not in SCORED_RESOURCES:
+            raise ValueError(f"NodeResourcesFit: cannot score resource {name!r} (kubemu scores cpu and memory)")
+        if not isinstance(weight, int) or not 1 <= weight <= 100:
+            raise ValueError(f"NodeResourcesFit: resource {name} weight must be an integer in 1..100")
+        out.append((name, weight))
+    return out
+
+
+def _shape(shape: list[dict] | None) -> list[tuple[int, int]]:
+    points = [(int(p.get("utilization", -1)), int(p.get("score", -1))) for p in shape or []]
+    if not points:
+        raise ValueError("NodeResourcesFit: RequestedToCapacityRatio needs a non-empty shape")
+    for i, (u, s) in enumerate(points):
+        if not 0 <= u <= 100 or not 0 <= s <= MAX_CUSTOM_SCORE:
+            raise ValueError("NodeResourcesFit: shape points need utilization 0..100 and score 0..10")
+        if i and u <= points[i - 1][0]:
+            raise ValueError("NodeResourcesFit: shape utilizations must increase")
+    return [(u, s * MAX_NODE_SCORE // MAX_CUSTOM_SCORE) for u, s in points]
+
+
+def _piecewise(points: list[tuple[int, int]], x: int) -> int:
+    """Linear interpolation between the shape's points, flat beyond its ends."""
+    if x <= points[0][0]:
+        return points[0][1]
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        if x <= x1:
+            return y0 + (y1 - y0) * (x - x0) // (x1 - x0)
+    return points[-1][1]

@@ -4,15 +4,16 @@ pod tolerates the ``node.kubernetes.io/unschedulable`` NoSchedule taint."""
 from __future__ import annotations
 
 from machinery.taints import tolerates
-from scheduler.framework import SUCCESS, NodeInfo, Status
+from scheduler.framework import NODE_ADD, NODE_UPDATE, SUCCESS, NodeInfo, Plugin, Status
 
 _TAINT = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
 
 
-class NodeUnschedulable:
+class NodeUnschedulable(Plugin):
     name = "NodeUnschedulable"
+    events = frozenset({NODE_ADD, NODE_UPDATE})
 
-    def filter(self, pod: dict, node: NodeInfo) -> Status:
+    def filter(self, pod: dict, node: NodeInfo, state=None) -> Status:
         if not (node.node.get("spec") or {}).get("unschedulable"):
             return SUCCESS
         if any(tolerates(t, _TAINT) for t in (pod.get("spec") or {}).get("tolerations") or []):

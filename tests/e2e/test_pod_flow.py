@@ -82,7 +82,8 @@ def test_impossible_cpu_request_stays_pending_with_reason(cluster, api, ns):
         return events[0] if events else None
 
     event = wait_for(failed_event, timeout_s=20, message="FailedScheduling event")
-    assert event["message"] == "0/2 nodes are available: 2 Insufficient cpu."
+    assert event["message"] == ("0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: "
+                                "2 No preemption victims found for incoming pod.")
     pod = api.get("pods", "huge", ns)
     assert pod["status"]["phase"] == "Pending" and not pod["spec"].get("nodeName")
     cond = next(c for c in pod["status"]["conditions"] if c["type"] == "PodScheduled")

@@ -160,9 +160,6 @@ def test_a_snapshot_is_a_copy_the_cycle_may_change_freely(cache):
     assert requested(cache, "n1") == (0, 0, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: remove_node drops the node's pods from the cache, so a node "
-                                       "deleted and re-registered (its pods still bound) looks empty and is "
-                                       "overcommitted (scheduler/cache.py remove_node)")
 def test_pods_still_bound_to_a_re_registered_node_keep_counting(cache):
     cache.update_pod("default/db", pod("db", cpu="1", node_name="n1", phase="Running"))
     cache.remove_node("n1")  # `kubectl delete node n1`; the kubelet re-registers it

@@ -172,8 +172,6 @@ def test_failure_message_with_no_nodes_at_all():
     assert schedule(pod(), []).failure_message() == "no nodes available to schedule pods"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: failure_message sorts by reason text; kube-scheduler sorts the "
-                                       "whole 'N reason' strings (sort.Strings), so counts order first")
 def test_failure_message_orders_entries_as_kube_scheduler_does():
     # kube-scheduler (pkg/scheduler/framework/types.go, FitError.Error) formats each entry as
     # "<count> <reason>" and then sort.Strings() the entries, e.g. a real cluster prints
@@ -230,9 +228,6 @@ def test_prefer_no_schedule_taints_never_filter_but_the_untainted_node_wins():
     assert TaintToleration().score(tolerant, NodeInfo(soft)) == TaintToleration().score(tolerant, NodeInfo(plain))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: TaintToleration scores are not normalised like kube-scheduler "
-                                       "(reverse DefaultNormalizeScore), so a PreferNoSchedule taint costs 30 "
-                                       "points instead of 300 and a busier untainted node loses")
 def test_prefer_no_schedule_outweighs_resource_spreading_as_in_kube_scheduler():
     # kube-scheduler: TaintToleration scores the count of untolerated PreferNoSchedule taints and
     # NormalizeScore reverses it to 0..100, weight 3: the untainted node gets 300 more points,
@@ -310,9 +305,6 @@ def test_preferred_node_affinity_picks_the_node_with_the_heaviest_matching_prefe
     assert scores == {"a-hdd": 20, "b-ssd": 50, "c": 0}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: NodeAffinity scores are not normalised to 0..100 like "
-                                       "kube-scheduler's DefaultNormalizeScore, so a low-weight preference "
-                                       "adds 2 points and loses to resource spreading")
 def test_a_preferred_node_wins_over_a_slightly_emptier_node_as_in_kube_scheduler():
     # kube-scheduler normalises NodeAffinity scores so the best-matching node gets 100 (×2 weight):
     # any matching preference beats a LeastAllocated difference (×1, at most 100).

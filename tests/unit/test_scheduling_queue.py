@@ -196,9 +196,6 @@ def test_a_removed_pod_added_again_is_queued_once(queue):
     assert pop_all(queue) == ["ns/a"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: remove() leaves the old heap entry, which a re-added pod "
-                                       "of the same name reuses, so it is popped with its old priority "
-                                       "and arrival time (scheduler/queue.py pop/remove)")
 def test_a_pod_recreated_with_a_lower_priority_waits_its_turn(queue, clock):
     queue.add("ns/web-0", priority=1000)
     queue.remove("ns/web-0")  # deleted
