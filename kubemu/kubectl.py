@@ -271,8 +271,11 @@ def _create_parser() -> _Parser:
                 "Create resources from files, or a namespace, role or binding.")
     p.add_argument("-f", "--filename", action="append", default=[], help="file, directory or - for stdin")
     _add_output_flag(p, ("", "name", "yaml", "json"))
-    p.add_argument("args", nargs="*", help="namespace NAME | role NAME | …")
+    p.add_argument("args", nargs="*", help="namespace NAME | deployment NAME --image=I | role NAME | …")
     kubectl_rbac.add_create_flags(p)
+    from kubemu import kubectl_workloads
+
+    kubectl_workloads.add_create_flags(p)
     return p
 
 
@@ -355,6 +358,9 @@ def _delete_parser() -> _Parser:
     p.add_argument("--timeout", default="0s", help="how long to wait (0: the grace period plus a minute)")
     p.add_argument("--ignore-not-found", action="store_true")
     p.add_argument("-o", "--output", default="", choices=("", "name"))
+    from kubemu import kubectl_workloads
+
+    kubectl_workloads.add_cascade_flag(p)
     return p
 
 
@@ -634,8 +640,12 @@ def cmd_create(session: Session, args: argparse.Namespace) -> int:
                 continue
             _print_objects(session, info, [created], args.output, "created")
         return rc
-    from kubemu import kubectl_rbac
+    from kubemu import kubectl_rbac, kubectl_workloads
 
+    if args.args and args.args[0] in ("deployment", "deploy", "deployments"):
+        args.command = "create"
+        args.namespace = session.namespace
+        return kubectl_workloads.run(args, session.client, out=session.out, err=session.err) or 0
     if len(args.args) == 2 and args.args[0] in kubectl_rbac.CREATE_KINDS:
         try:
             resource, obj = kubectl_rbac.build_object(args.args[0], args.args[1], session.namespace, args)
@@ -715,8 +725,22 @@ def _fill_type(info: ResourceInfo, obj: dict) -> dict:
     return {"apiVersion": info.api_version, "kind": info.kind, **obj}
 
 
+_WORKLOAD_TABLES = ("deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "controllerrevisions")
+
+
+def _format_table(resource: str, objects: list[dict], *, wide: bool, all_namespaces: bool) -> str:
+    """kubectl's columns: workloads from kubectl_workloads, everything else from printers."""
+    if resource in _WORKLOAD_TABLES:
+        from kubemu.kubectl_workloads import format_workloads
+
+        return format_workloads(resource, objects, wide, all_namespaces)
+    from kubemu.printers import format_table
+
+    return format_table(resource, objects, wide=wide, all_namespaces=all_namespaces)
+
+
 def cmd_get(session: Session, args: argparse.Namespace) -> int:
-    from kubemu.printers import format_table, no_resources_message, to_json, to_yaml
+    from kubemu.printers import no_resources_message, to_json, to_yaml
 
     if not args.args:
         raise KubectlError("Required resource not specified.\nUse \"kubemu kubectl get -h\" for the resource types "
@@ -756,7 +780,7 @@ def cmd_get(session: Session, args: argparse.Namespace) -> int:
             for obj in objects:
                 session.print(f"{type_name(info)}/{obj['metadata']['name']}")
         elif objects:
-            session.print(format_table(info.name, objects, wide=output == "wide", all_namespaces=all_ns))
+            session.print(_format_table(info.name, objects, wide=output == "wide", all_namespaces=all_ns))
         elif not named:
             session.error(no_resources_message(namespace if info.namespaced else None))
     if (args.watch or args.watch_only) and not named:
@@ -767,7 +791,7 @@ def cmd_get(session: Session, args: argparse.Namespace) -> int:
 def _watch(session: Session, info: ResourceInfo, namespace: str, args: argparse.Namespace, resource_version: str,
            all_ns: bool, *, header_printed: bool) -> int:
     """``get -w``: print a row per change until interrupted; relist when the watch is too old."""
-    from kubemu.printers import format_table, to_json, to_yaml
+    from kubemu.printers import to_json, to_yaml
 
     try:
         while True:
@@ -787,7 +811,7 @@ def _watch(session: Session, info: ResourceInfo, namespace: str, args: argparse.
                     elif args.output == "name":
                         session.print(f"{type_name(info)}/{meta.get('name', '')}")
                     else:
-                        table = format_table(info.name, [obj], wide=args.output == "wide", all_namespaces=all_ns)
+                        table = _format_table(info.name, [obj], wide=args.output == "wide", all_namespaces=all_ns)
                         lines = table.splitlines()
                         session.print("\n".join(lines if not header_printed else lines[1:]))
                         header_printed = True
@@ -901,11 +925,18 @@ def cmd_delete(session: Session, args: argparse.Namespace) -> int:
             items.extend((info, (o.get("metadata") or {}).get("namespace", ""), o["metadata"]["name"], "")
                          for o in listed)
 
+    from kubemu import kubectl_workloads
+
+    try:
+        policy = kubectl_workloads.propagation_policy(args.cascade)
+    except kubectl_workloads.WorkloadError as e:
+        raise KubectlError(str(e)) from None
     rc = 0
     pending: list[tuple[ResourceInfo, str, str, str]] = []  # info, namespace, name, uid
     for info, namespace, name, _source in items:
         try:
-            gone = session.client.delete(info.name, name, namespace, grace_period_s=grace)
+            gone = session.client.delete(info.name, name, namespace, grace_period_s=grace,
+                                         propagation_policy=policy if info.group or info.name != "pods" else "")
         except errors.NotFound as e:
             if not args.ignore_not_found:
                 session.error(format_api_error(e))
@@ -955,6 +986,57 @@ COMMANDS: dict[str, tuple[Callable[[], _Parser], Callable[[Session, argparse.Nam
     "delete": (_delete_parser, cmd_delete, "Delete resources by file names, stdin, resources and names"),
     "auth": (_auth_parser, cmd_auth, "Inspect authorization (auth can-i)"),
 }
+
+
+# --------------------------------------------------------------------------- extension modules
+#
+# Commands implemented in their own modules (kubectl_pods, kubectl_workloads, kubectl_scheduling)
+# register argparse sub-parsers; the global flags come in as a parent parser.
+
+_EXTENSIONS = {"logs": "kubectl_pods", "exec": "kubectl_pods", "scale": "kubectl_workloads",
+               "set": "kubectl_workloads", "rollout": "kubectl_workloads",
+               "explain-schedule": "kubectl_scheduling"}
+_EXTENSION_HELP = {"logs": "Print the logs for a container in a pod", "exec": "Execute a command in a container",
+                   "scale": "Set a new size for a deployment, replica set or stateful set",
+                   "set": "Set specific features on objects (set image)",
+                   "rollout": "Manage the rollout of a resource (status, history, undo, restart, pause, resume)",
+                   "explain-schedule": "Show why the scheduler placed a pod where it did, or why it cannot"}
+
+
+def _extension(command: str):
+    import importlib
+
+    return importlib.import_module(f"kubemu.{_EXTENSIONS[command]}")
+
+
+def _extension_parser(command: str) -> argparse.ArgumentParser:
+    module = _extension(command)
+    root = _Parser(prog="kubemu kubectl", add_help=False)
+    sub = root.add_subparsers(parser_class=_Parser)
+    parent = argparse.ArgumentParser(add_help=False)
+    _add_global_flags(parent)
+    if command == "explain-schedule":
+        parser = _Parser(prog=f"kubemu kubectl {command}", usage=f"kubemu kubectl {command} POD [-n NS]",
+                         description=_EXTENSION_HELP[command], conflict_handler="resolve")
+        module.add_arguments(parser)
+        _add_global_flags(parser)  # added last, so the global -n wins
+        return parser
+    module.register(sub, parents=(parent,))
+    parser = sub.choices[command]
+    parser.prog = f"kubemu kubectl {command}"
+    return parser
+
+
+def _extension_handler(command: str):
+    def handle(session: Session, args: argparse.Namespace) -> int:
+        code = _extension(command).run(args, session.client, out=session.out, err=session.err)
+        return 1 if code is None else code
+
+    return handle
+
+
+for _name, _module in _EXTENSIONS.items():
+    COMMANDS[_name] = (lambda n=_name: _extension_parser(n), _extension_handler(_name), _EXTENSION_HELP[_name])
 
 
 def usage() -> str:
@@ -1016,7 +1098,7 @@ def run(argv: list[str], *, cluster_dir: str | None = None, client: Any = None, 
         except SystemExit as e:  # -h printed help
             return int(e.code or 0)
         args.extra = extra
-        if extra and command != "run":
+        if extra and command not in ("run", "exec"):
             raise _UsageError(f"unexpected arguments after --: {extra}")
         session.namespace = args.namespace or "default"
         session.namespace_explicit = bool(args.namespace)
