@@ -2,7 +2,9 @@
 
     kubemu-controller-manager --apiserver 127.0.0.1:6443 --port 10257
 
-Only the replica holding ``kube-system/kube-controller-manager`` runs controllers.
+Only the replica holding ``kube-system/kube-controller-manager`` runs controllers. Timings
+that are long in Kubernetes are flags with Kubernetes' defaults, so tests can shorten them
+(``--node-monitor-grace-period 6s``). The controllers are described in docs/controllers.md.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from controller_manager.manager import ControllerManager
+from controller_manager.manager import ALL_CONTROLLERS, ControllerManager, ControllerOptions
+from controller_manager.nodelifecycle import NodeLifecycleConfig
 from machinery import component, config, logs
 from machinery.server import ComponentServer
 
@@ -22,9 +25,61 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     component.add_client_flags(p, default_port=10257)
     component.add_leader_election_flags(p, lease_name="kube-controller-manager")
-    p.add_argument("--controllers", default="*", help="controllers to run: * or a comma-separated list")
+    p.add_argument("--controllers", default="*",
+                   help="controllers to run: * for all, names, -name to leave one out (e.g. '*,-podgc'); "
+                        f"known: {', '.join(ALL_CONTROLLERS)}")
     p.add_argument("--concurrent-syncs", type=int, default=5, help="workers per controller")
+    g = p.add_argument_group("node lifecycle")
+    g.add_argument("--node-monitor-period", type=duration_s, default=5.0,
+                   help="how often node health is checked (seconds or 5s, 1m)")
+    g.add_argument("--node-monitor-grace-period", type=duration_s, default=50.0,
+                   help="how long a node may stay silent before it is marked Unknown (Kubernetes 1.32+: 50s)")
+    g.add_argument("--node-startup-grace-period", type=duration_s, default=60.0,
+                   help="the same for a node that never posted a Ready condition")
+    g.add_argument("--node-eviction-rate", type=float, default=0.1,
+                   help="nodes per second that may be tainted NoExecute (pods then evicted) in a healthy zone")
+    g.add_argument("--secondary-node-eviction-rate", type=float, default=0.01,
+                   help="the same in a zone with --unhealthy-zone-threshold of its nodes not ready")
+    g.add_argument("--unhealthy-zone-threshold", type=float, default=0.55)
+    g.add_argument("--large-cluster-size-threshold", type=int, default=50,
+                   help="zones of at most this many nodes stop evicting when partially disrupted")
+    g = p.add_argument_group("node IPAM")
+    g.add_argument("--allocate-node-cidrs", default=True, action=argparse.BooleanOptionalAction,
+                   help="give nodes without spec.podCIDR one from --cluster-cidr (default true)")
+    g.add_argument("--cluster-cidr", default="10.244.0.0/16", help="the range pod CIDRs are taken from")
+    g.add_argument("--node-cidr-mask-size", type=int, default=24, help="prefix length of each node's pod CIDR")
+    g = p.add_argument_group("pods and jobs")
+    g.add_argument("--terminated-pod-gc-threshold", type=int, default=12500,
+                   help="terminated pods kept before the oldest are deleted (0: no limit)")
+    g.add_argument("--job-pod-failure-backoff", type=duration_s, default=10.0,
+                   help="first delay before a failed Job pod is replaced (doubles up to 6m)")
     return p
+
+
+def duration_s(text: str) -> float:
+    """``50``, ``50s``, ``1m30s``, ``500ms`` → seconds."""
+    import re
+
+    text = str(text).strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"invalid duration {text!r} (use 30, 30s, 1m30s, 500ms)")
+    return sum(float(n) * {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}[u] for n, u in parts)
+
+
+def options_from_args(args: argparse.Namespace) -> ControllerOptions:
+    return ControllerOptions(
+        node_lifecycle=NodeLifecycleConfig(
+            monitor_period_s=args.node_monitor_period, grace_period_s=args.node_monitor_grace_period,
+            startup_grace_period_s=args.node_startup_grace_period,
+            eviction_rate=args.node_eviction_rate, secondary_eviction_rate=args.secondary_node_eviction_rate,
+            unhealthy_zone_threshold=args.unhealthy_zone_threshold,
+            large_cluster_size_threshold=args.large_cluster_size_threshold),
+        cluster_cidr=args.cluster_cidr, node_cidr_mask_size=args.node_cidr_mask_size,
+        terminated_pod_gc_threshold=args.terminated_pod_gc_threshold,
+        job_pod_failure_backoff_s=args.job_pod_failure_backoff)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup("controller-manager", args.v)
     identity = component.default_identity(args)
     client = component.client_from_args(args, "kubemu-controller-manager")
-    manager = ControllerManager(client, enabled=args.controllers, workers=args.concurrent_syncs)
+    enabled = args.controllers if args.allocate_node_cidrs else f"{args.controllers},-nodeipam"
+    manager = ControllerManager(client, enabled=enabled, workers=args.concurrent_syncs,
+                                options=options_from_args(args))
     elector_box: dict = {}
 
     def details() -> dict:
