@@ -88,8 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     identity = component.default_identity(args)
     client = component.client_from_args(args, "kubemu-controller-manager")
     enabled = args.controllers if args.allocate_node_cidrs else f"{args.controllers},-nodeipam"
-    manager = ControllerManager(client, enabled=enabled, workers=args.concurrent_syncs,
-                                options=options_from_args(args))
+    # A new manager (fresh informers and queues) for every leadership term.
+    manager = component.Current(lambda: ControllerManager(client, enabled=enabled, workers=args.concurrent_syncs,
+                                                          options=options_from_args(args)))
     elector_box: dict = {}
 
     def details() -> dict:
@@ -101,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     server.set_serving(True)
     stop = component.stop_event_on_signals()
-    code = component.run_leader_elected(client, args, identity, start=manager.run, stop=stop,
-                                        publish=lambda e: elector_box.update(elector=e))
+    code = component.run_while_leading(client, args, identity, build=manager.next, stop=stop,
+                                       publish=lambda e: elector_box.update(elector=e))
     log.info("stopping")
     manager.stop()
     server.stop()

@@ -104,6 +104,27 @@ def run_leader_elected(client: APIClient, args: argparse.Namespace, identity: st
     return 0
 
 
+class Current:
+    """The worker of the current leadership term, for code that outlives terms (gRPC services,
+    introspection): attribute reads go to the newest worker ``build()`` made."""
+
+    def __init__(self, build: Callable[[], object]):
+        self._build = build
+        self.obj = build()
+        self._fresh = True
+
+    def next(self):
+        """The worker for a new term: the one made at start-up for the first term, then a new one."""
+        if self._fresh:
+            self._fresh = False
+        else:
+            self.obj = self._build()
+        return self.obj
+
+    def __getattr__(self, name: str):
+        return getattr(self.obj, name)
+
+
 class Worker(Protocol):
     """What a leader-elected component runs while it leads: run() starts (may block), stop() ends it."""
 

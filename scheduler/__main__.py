@@ -66,10 +66,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     identity = component.default_identity(args)
     client = component.client_from_args(args, "kubemu-scheduler")
-    queue = SchedulingQueue(initial_backoff_s=args.pod_initial_backoff_seconds,
-                            max_backoff_s=args.pod_max_backoff_seconds,
-                            max_unschedulable_s=args.pod_max_in_unschedulable_pods_duration)
-    sched = Scheduler(client, profiles, queue=queue, identity=identity)
+    def new_scheduler() -> Scheduler:
+        return Scheduler(client, profiles, queue=SchedulingQueue(
+            initial_backoff_s=args.pod_initial_backoff_seconds, max_backoff_s=args.pod_max_backoff_seconds,
+            max_unschedulable_s=args.pod_max_in_unschedulable_pods_duration), identity=identity)
+
+    # A new Scheduler (fresh informers, cache and queue) for every leadership term.
+    sched = component.Current(new_scheduler)
     elector_box: dict = {}
 
     def leader() -> tuple[bool, str]:
@@ -91,16 +94,25 @@ def main(argv: list[str] | None = None) -> int:
     address = advertised_address(args.bind_address, server.port, args.advertise_address)
     stop = component.stop_event_on_signals()
 
-    def lead() -> None:
-        if args.leader_elect:
-            threading.Thread(target=advertise, name="advertise", daemon=True,
-                             args=(client, args.leader_elect_resource_namespace, args.leader_elect_resource_name,
-                                   identity, address)).start()
-        sched.start_informers()
-        sched.run()
+    class Term:
+        """One leadership term: advertise this replica, then schedule until stopped."""
 
-    code = component.run_leader_elected(client, args, identity, start=lead, stop=stop,
-                                        publish=lambda e: elector_box.update(elector=e))
+        def __init__(self):
+            self.scheduler = sched.next()
+
+        def run(self) -> None:
+            if args.leader_elect:
+                threading.Thread(target=advertise, name="advertise", daemon=True,
+                                 args=(client, args.leader_elect_resource_namespace, args.leader_elect_resource_name,
+                                       identity, address)).start()
+            self.scheduler.start_informers()
+            self.scheduler.run()
+
+        def stop(self) -> None:
+            self.scheduler.stop()
+
+    code = component.run_while_leading(client, args, identity, build=Term, stop=stop,
+                                       publish=lambda e: elector_box.update(elector=e))
     log.info("stopping")
     sched.stop()
     server.stop()

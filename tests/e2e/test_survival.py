@@ -1,0 +1,64 @@
+"""Every component survives the loss of the apiserver: the scheduler and the controller manager
+lose their leases while it is away, drop their state and campaign again; the kubelet keeps its
+pods; when the apiserver returns the same processes carry on and the cluster works."""
+
+from __future__ import annotations
+
+import pytest
+
+from kubemu.cli import describe_component
+from kubemu.cluster import ClusterDir
+from tests.e2e.test_chaos_ha import chaos
+from tests.helpers import wait_for
+from tests.test_supervisor import cluster_pids, kubemu
+
+pytestmark = pytest.mark.e2e
+
+SHORT_LEASE = ["--leader-elect-lease-duration=4", "--leader-elect-renew-deadline=3",
+               "--leader-elect-retry-period=1"]
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    cdir = ClusterDir(str(tmp_path_factory.mktemp("survival")))
+    flags = [a for kind in ("scheduler", "controller-manager") for f in SHORT_LEASE
+             for a in ("--component-flag", f"{kind}={f}")]
+    result = kubemu("up", "--cluster-dir", cdir.path, "--ports", "auto", "--nodes", "1", *flags, timeout_s=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    yield cdir
+    kubemu("down", "--cluster-dir", cdir.path)
+    import psutil
+
+    for pid, _ in cluster_pids(cdir):
+        try:
+            psutil.Process(pid).kill()
+        except psutil.Error:
+            pass
+
+
+def components(cdir: ClusterDir) -> dict[str, dict]:
+    return {c["name"]: c for c in (cdir.read_state() or {}).get("components", [])}
+
+
+def test_components_outlive_an_apiserver_outage_longer_than_their_leases(small):
+    before = {name: c["pid"] for name, c in components(small).items()}
+    client = small.api_client(retry_timeout_s=10.0)
+    client.create("pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "before"},
+                           "spec": {"containers": [{"name": "c", "image": "pause"}]}}, "default")
+    wait_for(lambda: client.get("pods", "before", "default")["status"].get("phase") == "Running", timeout_s=30,
+             message="pod Running before the outage")
+    chaos(small, "kill", "apiserver")
+    sched = components(small)["scheduler"]["grpcAddress"]
+    cm = components(small)["controller-manager"]["grpcAddress"]
+    wait_for(lambda: describe_component(sched)["leader"] is False and describe_component(cm)["leader"] is False,
+             timeout_s=20, message="scheduler and controller manager notice they lost their leases")
+    chaos(small, "restart", "apiserver")
+    client.create("pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "after"},
+                           "spec": {"containers": [{"name": "c", "image": "pause"}]}}, "default")
+    wait_for(lambda: client.get("pods", "after", "default")["status"].get("phase") == "Running", timeout_s=40,
+             message="the same scheduler and kubelet run a new pod after the outage")
+    assert client.get("pods", "before", "default")["status"]["phase"] == "Running"
+    after = {name: c["pid"] for name, c in components(small).items()}
+    for name in ("scheduler", "controller-manager", "node-1", "etcd"):
+        assert after[name] == before[name], f"{name} was restarted; it should have survived"
+    wait_for(lambda: describe_component(sched)["leader"] is True, timeout_s=20, message="the scheduler leads again")
