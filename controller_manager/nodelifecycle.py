@@ -364,6 +364,7 @@ class NodeLifecycleController(Controller):
         have_execute = {t.get("key") for t in current if t.get("effect") == "NoExecute" and
                         t.get("key") in MANAGED_TAINTS}
         wait = None
+        desired_execute = set(no_execute)  # before rate limiting
         adding = no_execute - have_execute
         if no_execute:
             rate, all_down = self._zone_rate(zone_of(node))
@@ -393,6 +394,11 @@ class NodeLifecycleController(Controller):
             fresh_spec = fresh.setdefault("spec", {})
             others = [t for t in fresh_spec.get("taints") or [] if t.get("key") not in MANAGED_TAINTS]
             managed = [t for t in wanted if t.get("key") in MANAGED_TAINTS]
+            # The cache may not show a NoExecute taint this controller just added; the rate
+            # limiter then refuses to add it "again". A taint still wanted is never removed.
+            kept = {(t.get("key"), t.get("effect")) for t in managed}
+            managed += [t for t in fresh_spec.get("taints") or [] if t.get("effect") == "NoExecute"
+                        and t.get("key") in desired_execute and (t.get("key"), "NoExecute") not in kept]
             new = others + managed
             if _taint_set(new) == _taint_set(fresh_spec.get("taints") or []):
                 return False
