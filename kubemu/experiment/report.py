@@ -167,7 +167,7 @@ def timeline_svg(report: dict) -> str:
         sorted({f"leader {e['component']}" for e in entries if e["category"] == "leader"}) + ["pods"]
 
     def x(t: float) -> float:
-        return left + (width - left - 10) * t / duration
+        return left + (width - left - 130) * t / duration  # room on the right for labels
 
     svg = []
     for i, lane in enumerate(lanes):
@@ -175,7 +175,7 @@ def timeline_svg(report: dict) -> str:
         svg.append(f'<text x="5" y="{y + 16}" font-size="12">{html.escape(lane)}</text>')
         svg.append(f'<line x1="{left}" x2="{width - 10}" y1="{y + 20}" y2="{y + 20}" stroke="#ddd"/>')
     api_y = 30
-    svg.append(f'<rect x="{left}" y="{api_y + 4}" width="{width - left - 10}" height="14" fill="#cfe8cf"/>')
+    svg.append(f'<rect x="{left}" y="{api_y + 4}" width="{x(duration) - left:.1f}" height="14" fill="#cfe8cf"/>')
     for a, b in report["figures"]["apiUnavailable"]["windows"]:
         svg.append(f'<rect x="{x(a):.1f}" y="{api_y + 4}" width="{max(1.5, x(b) - x(a)):.1f}" height="14" '
                    f'fill="#e06060"><title>API unavailable {a:.2f}s–{b:.2f}s</title></rect>')
