@@ -128,3 +128,22 @@ def test_pause_for_a_duration_resumes(ha):
 def test_unknown_target_is_a_clear_error(ha):
     result = kubemu("chaos", "--cluster-dir", ha.path, "kill", "nonsense")
     assert result.returncode == 1 and 'no component "nonsense"' in result.stderr
+
+
+def test_standby_controller_manager_takes_over(ha):
+    client = ha.api_client(retry_timeout_s=10.0)
+    holder = client.get("leases", "kube-controller-manager", "kube-system")["spec"]["holderIdentity"]
+    assert holder in ("controller-manager-1", "controller-manager-2")
+    assert f"killed {holder}" in chaos(ha, "kill", "leader", "controller-manager")
+    killed_at = time.monotonic()
+    client.create("deployments", {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "after-cm-failover"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "acf"}},
+                 "template": {"metadata": {"labels": {"app": "acf"}},
+                              "spec": {"containers": [{"name": "c", "image": "pause"}]}}}}, "default")
+    wait_for(lambda: client.get("leases", "kube-controller-manager", "kube-system")["spec"]["holderIdentity"]
+             not in ("", holder), timeout_s=LEASE_S * 3, message="a new controller-manager leader")
+    assert time.monotonic() - killed_at <= LEASE_S + 3
+    wait_for(lambda: len(client.list("pods", "default", label_selector="app=acf").items) == 2, timeout_s=30,
+             message="the new leader's controllers create the Deployment's pods")
+    chaos(ha, "restart", holder)
