@@ -50,6 +50,7 @@ from machinery.client import APIClient
 from machinery.controller import Controller
 from machinery.events import EventRecorder
 from machinery.informer import Handlers
+from machinery.nodeaffinity import term_matches
 from machinery.taints import untolerated
 
 log = logging.getLogger(__name__)
@@ -65,34 +66,6 @@ DAEMON_TOLERATIONS = (
     {"key": "node.kubernetes.io/pid-pressure", "operator": "Exists", "effect": "NoSchedule"},
     {"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"},
 )
-
-
-def _expression_matches(expr: dict, values_by_key: dict[str, str]) -> bool:
-    key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-    present = key in values_by_key
-    if op == "In":
-        return present and values_by_key[key] in values
-    if op == "NotIn":
-        return not present or values_by_key[key] not in values
-    if op == "Exists":
-        return present
-    if op == "DoesNotExist":
-        return not present
-    if op in ("Gt", "Lt") and present and len(values) == 1:
-        try:
-            have, want = int(values_by_key[key]), int(values[0])
-        except ValueError:
-            return False
-        return have > want if op == "Gt" else have < want
-    return False
-
-
-def _term_matches(term: dict, node: dict) -> bool:
-    exprs, fields = term.get("matchExpressions") or [], term.get("matchFields") or []
-    if not exprs and not fields:
-        return False
-    return all(_expression_matches(e, labels_of(node)) for e in exprs) and all(
-        _expression_matches(f, {"metadata.name": meta.name_of(node)}) for f in fields)
 
 
 def with_daemon_tolerations(tolerations: list[dict]) -> list[dict]:
@@ -111,7 +84,7 @@ def node_should_run(ds: dict, node: dict) -> tuple[bool, bool]:
         return False, False
     required = (((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
         "requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms")
-    if required is not None and not any(_term_matches(t, node) for t in required):
+    if required is not None and not any(term_matches(t, node) for t in required):
         return False, False
     taints = (node.get("spec") or {}).get("taints") or []
     tolerations = with_daemon_tolerations(spec.get("tolerations") or [])

@@ -10,40 +10,10 @@ that every pod of the profile must satisfy as well.
 
 from __future__ import annotations
 
+from machinery.nodeaffinity import term_matches
 from scheduler.framework import NODE_ADD, NODE_UPDATE, SUCCESS, Handle, NodeInfo, Plugin, Status, default_normalize
 
 REASON = "node(s) didn't match Pod's node affinity/selector"
-
-
-def expression_matches(expr: dict, labels: dict[str, str]) -> bool:
-    key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-    present = key in labels
-    if op == "In":
-        return present and labels[key] in values
-    if op == "NotIn":
-        return not present or labels[key] not in values
-    if op == "Exists":
-        return present
-    if op == "DoesNotExist":
-        return not present
-    if op in ("Gt", "Lt") and present and len(values) == 1:
-        try:
-            have, want = int(labels[key]), int(values[0])
-        except ValueError:
-            return False
-        return have > want if op == "Gt" else have < want
-    return False
-
-
-def term_matches(term: dict, node: dict) -> bool:
-    labels = (node.get("metadata") or {}).get("labels") or {}
-    exprs = term.get("matchExpressions") or []
-    fields = term.get("matchFields") or []
-    if not exprs and not fields:
-        return False  # an empty term matches nothing
-    name_fields = {"metadata.name": node["metadata"]["name"]}
-    return all(expression_matches(e, labels) for e in exprs) and all(
-        expression_matches(f, name_fields) for f in fields)
 
 
 def _node_affinity(affinity: dict | None) -> dict:
