@@ -16,6 +16,7 @@ All of them tolerate the API being away (that is the point): a failed poll is re
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -101,23 +102,33 @@ class WriteProber(_Loop):
         self.interval_s = interval_s
         self.samples: list[tuple[float, bool]] = []
         self._n = 0
+        self._busy = threading.Lock()
+
+    @contextlib.contextmanager
+    def paused(self):
+        """No probe writes inside the block (invariants compare against a quiet state)."""
+        with self._busy:
+            yield
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
-            self._n += 1
-            body = {"apiVersion": "v1", "kind": "ConfigMap",
-                    "metadata": {"name": f"probe-{self._n}", "namespace": self.namespace},
-                    "data": {"n": str(self._n)}}
-            t0 = self.timeline.clock.now()
-            try:
-                created = self.client.create("configmaps", body, self.namespace)
-                self.ledger.record("configmaps", created)
-                ok = True
-            except errors.AlreadyExists:
-                ok = True  # an earlier, unanswered attempt was applied after all
-            except errors.APIError:
-                ok = False
-            self.samples.append((t0, ok))
+            with self._busy:
+                self._probe()
+
+    def _probe(self) -> None:
+        self._n += 1
+        body = {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": f"probe-{self._n}", "namespace": self.namespace}, "data": {"n": str(self._n)}}
+        t0 = self.timeline.clock.now()
+        try:
+            created = self.client.create("configmaps", body, self.namespace)
+            self.ledger.record("configmaps", created)
+            ok = True
+        except errors.AlreadyExists:
+            ok = True  # an earlier, unanswered attempt was applied after all
+        except errors.APIError:
+            ok = False
+        self.samples.append((t0, ok))
 
     def windows(self) -> list[tuple[float, float]]:
         """Spans during which every write failed: (from first failure, to next success)."""

@@ -64,15 +64,24 @@ def _violations(invariant: str):
     return check
 
 
-def _watches_complete(runner) -> tuple[bool, str]:
-    diffs = []
-    for resource in runner.watcher.informers:
-        seen, final = runner.watcher.view(resource), runner._final_view(resource)
-        if seen != final:
-            missing = sorted(set(final) - set(seen))
-            extra = sorted(set(seen) - set(final))
-            stale = sorted(n for n in set(seen) & set(final) if seen[n] != final[n])
-            diffs.append(f"{resource}: missing {missing[:5]} extra {extra[:5]} stale {stale[:5]}")
+def _watches_complete(runner, settle_s: float = 15.0) -> tuple[bool, str]:
+    """Each watcher's view equals the final state. Watches trail writes by a moment, so the
+    views get ``settle_s`` to converge; a missed event never converges."""
+    import time
+
+    deadline = time.monotonic() + settle_s
+    while True:
+        diffs = []
+        for resource in runner.watcher.informers:
+            seen, final = runner.watcher.view(resource), runner._final_view(resource)
+            if seen != final:
+                missing = sorted(set(final) - set(seen))
+                extra = sorted(set(seen) - set(final))
+                stale = sorted(n for n in set(seen) & set(final) if seen[n] != final[n])
+                diffs.append(f"{resource}: missing {missing[:5]} extra {extra[:5]} stale {stale[:5]}")
+        if not diffs or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
     events = len(runner.watcher.events)
     if diffs:
         return False, "; ".join(diffs)

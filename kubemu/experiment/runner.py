@@ -297,7 +297,8 @@ class ExperimentRunner:
     def _step_assert(self, step: Step) -> str:
         from kubemu.experiment.report import check_invariants
 
-        results = check_invariants(self, step.args["invariants"])
+        with self.prober.paused():  # compare against a state that is not moving
+            results = check_invariants(self, step.args["invariants"])
         self.results += results
         failed = [r for r in results if not r["ok"]]
         if failed:
