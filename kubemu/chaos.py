@@ -13,13 +13,28 @@ through the supervisor (``control/`` request + SIGUSR1), so it also works with
 ``--restart-policy never``, which otherwise keeps killed components down so experiments see
 real outages. Only the component process itself is signalled: a killed kubelet leaves its
 containers running, as a crashed kubelet does.
+
+Network faults (clusters started with ``kubemu up --netns``, see :mod:`kubemu.netns`):
+``partition kubelet NODE`` pulls the node's cable (its host-side veth goes down),
+``delay kubelet NODE 200ms [--jitter 50ms]`` and ``loss kubelet NODE 20%`` attach a tc netem
+qdisc to both ends of the node's veth pair (so each direction gets the delay or loss: a round
+trip gains twice the delay), and ``heal-network kubelet NODE`` (or ``heal``) removes every
+qdisc and brings the links up. Delay and loss combine; the current faults of each node are kept
+in ``network-faults.json``. ``--for`` undoes a partition, delay or loss after that long.
+
+Compose stacks (``--compose``): the same five verbs through ``docker compose`` (or
+``docker-compose``) on a service, or on the kubelet container whose hostname is NODE.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
+import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psutil
@@ -28,6 +43,9 @@ from kubemu import cluster
 from kubemu.cluster import ClusterDir, process_alive
 
 VERBS = ("kill", "stop", "pause", "resume", "restart")
+NETWORK_VERBS = ("partition", "delay", "loss", "heal-network", "heal")
+ALL_VERBS = VERBS + NETWORK_VERBS
+NETWORK_FAULTS = "network-faults.json"  # = kubemu.netns.FAULTS
 LEASES = {"scheduler": "kube-scheduler", "controller-manager": "kube-controller-manager"}
 
 
@@ -215,3 +233,298 @@ def run(cdir: ClusterDir, verb: str, words: list[str], *, duration: str = "", sa
         finally:
             undo(cdir, verb, targets, say=say)
     return 0
+
+
+# --------------------------------------------------------------------------- network faults (--netns clusters)
+
+
+def _network_node(words: list[str], verb: str, value: bool) -> tuple[str, str]:
+    """``(node, value)`` from ``kubelet NODE [VALUE]`` or ``NODE [VALUE]``."""
+    rest = words[1:] if words and words[0] == "kubelet" else list(words)
+    wanted = 2 if value else 1
+    if len(rest) != wanted:
+        example = {"delay": " 200ms", "loss": " 20%"}.get(verb, "")
+        raise ChaosError(f"usage: kubemu chaos {verb} kubelet NODE{example}")
+    return rest[0], rest[1] if value else ""
+
+
+def parse_loss(text: str) -> float:
+    try:
+        pct = float(text.strip().rstrip("%"))
+    except ValueError:
+        raise ChaosError(f'invalid loss "{text}" (examples: 20%, 5.5%)') from None
+    if not 0 < pct <= 100:
+        raise ChaosError(f'loss must be between 0% and 100%, got "{text}"')
+    return pct
+
+
+def netem_args(fault: dict) -> list[str]:
+    """tc netem parameters for a node's current faults, e.g. ``["delay", "200ms", "50ms", "loss", "20%"]``."""
+    out: list[str] = []
+    if fault.get("delayMs"):
+        out += ["delay", f"{fault['delayMs']:g}ms"]
+        if fault.get("jitterMs"):
+            out += [f"{fault['jitterMs']:g}ms"]
+    if fault.get("lossPct"):
+        out += ["loss", f"{fault['lossPct']:g}%"]
+    return out
+
+
+def _read_faults(cdir: ClusterDir) -> dict:
+    try:
+        with open(os.path.join(cdir.path, NETWORK_FAULTS)) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_faults(cdir: ClusterDir, faults: dict) -> None:
+    cluster.atomic_write(os.path.join(cdir.path, NETWORK_FAULTS),
+                         json.dumps({k: v for k, v in faults.items() if v}, indent=2) + "\n")
+
+
+LOSS_CHAIN = "KUBEMU-LOSS"
+NO_NETEM = ("this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM / sch_netem module), which delay needs; "
+            "loss still works (through iptables in the node's namespace)")
+
+
+def _apply_netem(link: dict, fault: dict) -> str:
+    """Set the node's delay/loss on both ends of its veth pair; how (``tc netem``, ``iptables`` or ``none``).
+
+    tc netem on the host-side veth (traffic to the node) and on the namespace's eth0 (traffic
+    from it). Kernels without netem get loss from an iptables ``statistic`` rule in the node's
+    own namespace (INPUT and OUTPUT of eth0, so both directions), and no delay.
+    """
+    from kubemu import netns
+
+    params = netem_args(fault)
+    _clear_iptables_loss(link)
+    ends = ((link["veth"], ""), (netns.NS_IFACE, link["namespace"]))
+    if not params:
+        for dev, namespace in ends:
+            netns.tc("qdisc", "del", "dev", dev, "root", namespace=namespace, check=False)
+        return "none"
+    try:
+        for dev, namespace in ends:
+            netns.tc("qdisc", "replace", "dev", dev, "root", "netem", *params, namespace=namespace)
+        return "tc netem"
+    except netns.NetnsError as e:
+        if "unknown" not in str(e).lower():
+            raise
+    if fault.get("delayMs"):
+        raise ChaosError(NO_NETEM)
+    _iptables_loss(link, fault["lossPct"])
+    return "iptables statistic"
+
+
+def _iptables(link: dict, *args: str, check: bool = True):
+    from kubemu import netns
+
+    return netns._run(["ip", "netns", "exec", link["namespace"], "iptables", "-w", *args], check=check)
+
+
+def _iptables_loss(link: dict, pct: float) -> None:
+    from kubemu import netns
+
+    _iptables(link, "-N", LOSS_CHAIN, check=False)
+    _iptables(link, "-F", LOSS_CHAIN)
+    _iptables(link, "-A", LOSS_CHAIN, "-m", "statistic", "--mode", "random", "--probability", f"{pct / 100:.4f}",
+              "-j", "DROP")
+    for chain, flag in (("INPUT", "-i"), ("OUTPUT", "-o")):
+        rule = [chain, flag, netns.NS_IFACE, "-j", LOSS_CHAIN]
+        if _iptables(link, "-C", *rule, check=False).returncode != 0:
+            _iptables(link, "-I", *rule)
+
+
+def _clear_iptables_loss(link: dict) -> None:
+    _iptables(link, "-F", LOSS_CHAIN, check=False)
+
+
+def _set_partition(link: dict, partitioned: bool) -> None:
+    from kubemu import netns
+
+    netns.ip("link", "set", link["veth"], "down" if partitioned else "up")
+    if not partitioned:
+        netns.ip("-n", link["namespace"], "link", "set", netns.NS_IFACE, "up", check=False)
+
+
+def _describe(fault: dict) -> str:
+    parts = []
+    if fault.get("partitioned"):
+        parts.append("partitioned")
+    if fault.get("delayMs"):
+        jitter = f" ± {fault['jitterMs']:g}ms" if fault.get("jitterMs") else ""
+        parts.append(f"delay {fault['delayMs']:g}ms{jitter} each way")
+    if fault.get("lossPct"):
+        parts.append(f"loss {fault['lossPct']:g}% each way")
+    return ", ".join(parts) or "no fault"
+
+
+def network(cdir: ClusterDir, verb: str, words: list[str], *, duration: str = "", jitter: str = "",
+            say=print) -> int:
+    """``partition``/``delay``/``loss``/``heal-network`` on a node of a ``kubemu up --netns`` cluster."""
+    from kubemu import netns
+
+    if verb == "heal":
+        verb = "heal-network"
+    if jitter and verb != "delay":
+        raise ChaosError("--jitter applies to delay")
+    if duration and verb == "heal-network":
+        raise ChaosError("--for applies to partition, delay and loss")
+    node, value = _network_node(words, verb, verb in ("delay", "loss"))
+    try:
+        link = netns.node_link(cdir, node)
+    except netns.NetnsError as e:
+        raise ChaosError(str(e)) from None
+    faults = _read_faults(cdir)
+    fault = dict(faults.get(node) or {})
+    try:
+        if verb == "partition":
+            _set_partition(link, True)
+            fault["partitioned"] = True
+            say(f"partitioned {node}: {link['veth']} is down ({link['namespace']}, {link['ip']} unreachable)")
+        elif verb == "delay":
+            fault["delayMs"] = parse_duration(value) * 1000
+            fault["jitterMs"] = parse_duration(jitter) * 1000 if jitter else 0
+            if fault["delayMs"] <= 0:
+                raise ChaosError("the delay must be positive")
+            how = _apply_netem(link, fault)
+            say(f"{node}: {_describe(fault)} ({how} on {link['veth']} and {link['namespace']}/{netns.NS_IFACE})")
+        elif verb == "loss":
+            fault["lossPct"] = parse_loss(value)
+            how = _apply_netem(link, fault)
+            say(f"{node}: {_describe(fault)} ({how} on {link['veth']} and {link['namespace']}/{netns.NS_IFACE})")
+        else:
+            _apply_netem(link, {})
+            _set_partition(link, False)
+            fault = {}
+            say(f"healed the network of {node}: qdiscs removed, links up")
+    except netns.NetnsError as e:
+        raise ChaosError(str(e)) from None
+    faults[node] = fault
+    _write_faults(cdir, faults)
+    if duration:
+        seconds = parse_duration(duration)
+        say(f"restoring in {seconds:g}s ...")
+        try:
+            time.sleep(seconds)
+        finally:
+            _undo_network(cdir, verb, node, link, say=say)
+    return 0
+
+
+def _undo_network(cdir: ClusterDir, verb: str, node: str, link: dict, *, say=print) -> None:
+    from kubemu import netns
+
+    faults = _read_faults(cdir)
+    fault = dict(faults.get(node) or {})
+    try:
+        if verb == "partition":
+            fault.pop("partitioned", None)
+            _set_partition(link, False)
+        else:
+            for key in (("delayMs", "jitterMs") if verb == "delay" else ("lossPct",)):
+                fault.pop(key, None)
+            _apply_netem(link, fault)
+    except netns.NetnsError as e:
+        raise ChaosError(str(e)) from None
+    faults[node] = fault
+    _write_faults(cdir, faults)
+    say(f"{node}: {verb} undone ({_describe(fault)})")
+
+
+# --------------------------------------------------------------------------- compose stacks
+
+
+COMPOSE_VERBS = {"kill": "kill", "stop": "stop", "pause": "pause", "resume": "unpause", "restart": "restart"}
+COMPOSE_UNDO = {"kill": "start", "stop": "start", "pause": "unpause"}
+Runner = Callable[[list[str]], subprocess.CompletedProcess]
+
+
+def run_command(cmd: list[str]) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    except FileNotFoundError as e:
+        return subprocess.CompletedProcess(cmd, 127, "", str(e))
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(cmd, 124, "", f"{' '.join(cmd)} timed out")
+
+
+def compose_binary(runner: Runner = run_command) -> list[str]:
+    """``["docker", "compose"]`` (Compose v2) or ``["docker-compose"]``, whichever works here."""
+    if runner(["docker", "compose", "version"]).returncode == 0:
+        return ["docker", "compose"]
+    if runner(["docker-compose", "version"]).returncode == 0:
+        return ["docker-compose"]
+    raise ChaosError("neither `docker compose` nor `docker-compose` works here (install Docker Compose)")
+
+
+def default_project_name(file: str = "") -> str:
+    """The project name Compose would use: $COMPOSE_PROJECT_NAME, else the compose file's directory name."""
+    name = os.environ.get("COMPOSE_PROJECT_NAME") or \
+        os.path.basename(os.path.dirname(os.path.abspath(file)) if file else os.getcwd())
+    return re.sub(r"[^a-z0-9_-]", "", name.lower())
+
+
+class Compose:
+    """The chaos verbs on a docker compose stack, through ``runner`` (a fake one in tests)."""
+
+    def __init__(self, project: str = "", file: str = "", runner: Runner = run_command, say=print):
+        self.project, self.file, self.runner, self.say = project, file, runner, say
+        self._base: list[str] | None = None
+
+    def _run(self, cmd: list[str]) -> str:
+        done = self.runner(cmd)
+        if done.returncode != 0:
+            detail = (done.stderr or done.stdout or "").strip()
+            raise ChaosError(f"{' '.join(cmd)} failed (exit {done.returncode}){': ' + detail if detail else ''}")
+        return done.stdout or ""
+
+    def compose(self, *args: str) -> list[str]:
+        if self._base is None:
+            self._base = compose_binary(self.runner)
+        opts = (["-p", self.project] if self.project else []) + (["-f", self.file] if self.file else [])
+        return [*self._base, *opts, *args]
+
+    def kubelet_container(self, node: str) -> str:
+        """The id of the kubelet container whose hostname is ``node``."""
+        project = self.project or default_project_name(self.file)
+        ids = self._run(["docker", "ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={project}",
+                         "--filter", "label=com.docker.compose.service=kubelet"]).split()
+        if not ids:
+            raise ChaosError(f'no kubelet container in compose project "{project}" (give --project-name?)')
+        hostnames = self._run(["docker", "inspect", "-f", "{{.Config.Hostname}}", *ids]).split()
+        for cid, hostname in zip(ids, hostnames, strict=False):
+            if hostname == node:
+                return cid
+        raise ChaosError(f'no kubelet container with hostname "{node}" in project "{project}" '
+                         f'(hostnames: {", ".join(hostnames)})')
+
+    def commands(self, verb: str, words: list[str], *, undo: bool = False) -> list[str]:
+        """The command line acting out ``verb`` (or undoing it) on ``SERVICE`` or ``kubelet NODE``."""
+        if verb not in COMPOSE_VERBS:
+            raise ChaosError(f"on a compose stack the verbs are {', '.join(COMPOSE_VERBS)}")
+        action = COMPOSE_UNDO[verb] if undo else COMPOSE_VERBS[verb]
+        if len(words) == 2 and words[0] == "kubelet":
+            return ["docker", action, self.kubelet_container(words[1])]
+        if len(words) != 1:
+            raise ChaosError("usage: kubemu chaos --compose VERB SERVICE|kubelet NODE")
+        return self.compose(action, words[0])
+
+    def run(self, verb: str, words: list[str], *, duration: str = "") -> int:
+        if duration and verb not in COMPOSE_UNDO:
+            raise ChaosError("--for applies to kill, stop and pause")
+        seconds = parse_duration(duration) if duration else 0.0
+        cmd = self.commands(verb, words)
+        self._run(cmd)
+        self.say(f"{' '.join(cmd)}: done")
+        if duration:
+            self.say(f"restoring in {seconds:g}s ...")
+            try:
+                time.sleep(seconds)
+            finally:
+                undo = cmd[:-2] + [COMPOSE_UNDO[verb], cmd[-1]]
+                self._run(undo)
+                self.say(f"{' '.join(undo)}: done")
+        return 0

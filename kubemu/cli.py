@@ -105,6 +105,18 @@ def cmd_up(args: argparse.Namespace) -> int:
         _err(f"error: processes of an earlier cluster in {cdir.path} are still running ({pids}); "
              f'clean up with "kubemu down{_dir_flag(cdir)}" first')
         return 1
+    if args.netns:
+        from kubemu import netns
+
+        problem = netns.problem()
+        if problem:
+            _err(f"error: {problem}")
+            return 1
+        try:
+            netns.teardown(cdir)  # what a crashed earlier run left behind
+        except netns.NetnsError as e:
+            _err(f"error: {e}")
+            return 1
     if args.fresh:
         for d in (cdir.etcd_dir, cdir.nodes_dir, cdir.logs_dir):
             shutil.rmtree(d, ignore_errors=True)
@@ -114,7 +126,8 @@ def cmd_up(args: argparse.Namespace) -> int:
                                      controller_manager=not args.no_controller_manager,
                                      etcd_members=args.etcd_members, apiservers=args.apiservers,
                                      schedulers=args.schedulers, controller_managers=args.controller_managers,
-                                     secure=not args.insecure, extra_flags=_component_flags(args.component_flag))
+                                     secure=not args.insecure, extra_flags=_component_flags(args.component_flag),
+                                     netns=args.netns)
     except EtcdNotFound as e:
         _err(f"error: {e}")
         return 1
@@ -133,6 +146,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     _say(f'Starting cluster "{cdir.name}" in {cdir.path}: {nodes_text}, restart policy {args.restart_policy}')
     _say(f"Using etcd {version} ({plan['etcdBinary']})" if version != "unknown"
          else f"Using etcd {plan['etcdBinary']} (version unknown)")
+    if plan.get("netns"):
+        topo = plan["netns"]
+        _say(f"Network namespaces: bridge {topo['bridge']} at {topo['bridgeIP']}/24, "
+             + ", ".join(f"{n} in {link['namespace']} at {link['ip']}" for n, link in topo["nodes"].items()))
     if is_affected_by_data_loss_bug(version):
         _say(f"WARNING: etcd {version} may lose committed writes when killed (etcd 3.5.0-3.5.2, fixed in 3.5.3); "
              "prefer Debian's etcd-server package or an official etcd release (set KUBEMU_ETCD_BINARY)")
@@ -289,6 +306,7 @@ def down(cdir: ClusterDir, *, quiet: bool = False, timeout_s: float = DOWN_TIMEO
     if not sup_alive and not leftovers:
         for node_dir in cdir.node_dirs():
             supervisor.cleanup_node_containers(node_dir)
+        _teardown_network(cdir, quiet)
         _mark_stopped(cdir)
         return False
     if sup_alive:
@@ -313,10 +331,26 @@ def down(cdir: ClusterDir, *, quiet: bool = False, timeout_s: float = DOWN_TIMEO
         supervisor.kill_processes([(c["pid"], c.get("createTime")) for c in leftovers])
     for node_dir in cdir.node_dirs():
         supervisor.cleanup_node_containers(node_dir)
+    _teardown_network(cdir, quiet)
     _mark_stopped(cdir)
     if cdir.supervisor_pid() is None:
         cdir.remove_supervisor_pid()
     return True
+
+
+def _teardown_network(cdir: ClusterDir, quiet: bool) -> None:
+    """Remove the ``--netns`` namespaces, veths and bridge the supervisor left (after a crash)."""
+    from kubemu import netns
+
+    if netns.read_record(cdir) is None:
+        return
+    try:
+        removed = netns.teardown(cdir)
+    except netns.NetnsError as e:
+        _err(f"warning: {e}")
+        return
+    if removed and not quiet:
+        _say(f"removed network: {', '.join(removed)}")
 
 
 def _mark_stopped(cdir: ClusterDir) -> None:
@@ -521,17 +555,31 @@ def build_parser() -> argparse.ArgumentParser:
                          "scheduler=--leader-elect-lease-duration=4 (repeatable)")
     up.add_argument("--insecure", action="store_true",
                     help="no TLS, no tokens, no RBAC: every caller is an administrator")
+    up.add_argument("--netns", action="store_true",
+                    help="run every kubelet in its own network namespace behind a bridge (root; enables "
+                         "kubemu chaos partition|delay|loss)")
     up.add_argument("--no-scheduler", action="store_true", help=argparse.SUPPRESS)
     up.add_argument("--no-controller-manager", action="store_true", help=argparse.SUPPRESS)
     add("down", "stop the cluster and every process it started")
     add("status", "show the cluster's components and nodes")
-    chaos = add("chaos", "inject a fault: kill|stop|pause|resume|restart a component")
-    chaos.add_argument("verb", choices=("kill", "stop", "pause", "resume", "restart"),
-                       help="kill=SIGKILL, stop=SIGTERM, pause=SIGSTOP, resume=SIGCONT, restart=stop+start")
+    chaos = add("chaos", "inject a fault: kill|stop|pause|resume|restart a component, or partition|delay|loss "
+                         "a node's network")
+    chaos.add_argument("verb", choices=("kill", "stop", "pause", "resume", "restart", "partition", "delay", "loss",
+                                        "heal-network", "heal"),
+                       help="kill=SIGKILL, stop=SIGTERM, pause=SIGSTOP, resume=SIGCONT, restart=stop+start; "
+                            "network (kubemu up --netns): partition, delay, loss, heal-network (alias heal)")
     chaos.add_argument("target", nargs="+", help="etcd[-N] | apiserver[-N] | scheduler[-N] | controller-manager[-N] | "
-                                                 "kubelet NODE | leader scheduler|controller-manager")
+                                                 "kubelet NODE | leader scheduler|controller-manager; "
+                                                 "delay: kubelet NODE 200ms; loss: kubelet NODE 20%%; "
+                                                 "--compose: SERVICE | kubelet NODE")
     chaos.add_argument("--for", dest="duration", default="", metavar="DURATION",
-                       help="undo after this long (e.g. 30s): restart what was killed, resume what was paused")
+                       help="undo after this long (e.g. 30s): restart what was killed, resume what was paused, "
+                            "reconnect a partition, remove a delay or loss")
+    chaos.add_argument("--jitter", default="", metavar="DURATION", help="with delay: random variation (e.g. 50ms)")
+    chaos.add_argument("--compose", action="store_true",
+                       help="act on a docker compose stack (docker compose / docker-compose) instead")
+    chaos.add_argument("--project-name", "-p", default="", metavar="P", help="with --compose: the compose project")
+    chaos.add_argument("--file", "-f", default="", metavar="F", help="with --compose: the compose file")
     experiment = add("experiment", "run a fault-injection experiment and report what happened")
     experiment.add_argument("action", choices=("run", "list"), help="run SCENARIO, or list the built-in ones")
     experiment.add_argument("scenario", nargs="?", help="a scenario YAML file or a built-in name")
@@ -581,6 +629,16 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     from kubemu import chaos
 
     try:
+        if args.compose:
+            return chaos.Compose(args.project_name, args.file, say=_say).run(args.verb, args.target,
+                                                                             duration=args.duration)
+        if args.project_name or args.file:
+            raise chaos.ChaosError("--project-name and --file go with --compose")
+        if args.verb in chaos.NETWORK_VERBS:
+            return chaos.network(ClusterDir(args.cluster_dir), args.verb, args.target, duration=args.duration,
+                                 jitter=args.jitter, say=_say)
+        if args.jitter:
+            raise chaos.ChaosError("--jitter applies to delay")
         return chaos.run(ClusterDir(args.cluster_dir), args.verb, args.target, duration=args.duration, say=_say)
     except chaos.ChaosError as e:
         _err(f"error: {e}")

@@ -20,7 +20,8 @@ binary runtime:
   minute), like a pod's CrashLoopBackOff.
 * **Stop in reverse.** On SIGTERM/SIGINT: the kubelets first (SIGTERM, up to 10 s, SIGKILL),
   then whatever containers they leave behind, then the controller manager, the scheduler, the
-  apiserver and etcd; then supervisor.pid is removed and the process exits 0.
+  apiserver and etcd, then the ``--netns`` network (see :mod:`kubemu.netns`, created before
+  anything starts); then supervisor.pid is removed and the process exits 0.
 * **Take requests.** ``kubemu chaos … --for`` and ``kubemu chaos restart`` ask the supervisor to
   start a component again by dropping a request file into ``control/`` and sending SIGUSR1;
   the main loop starts any named component that is not running (whatever the restart policy).
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import glob
 import json
 import logging
@@ -100,7 +102,7 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
                scheduler: bool = True, controller_manager: bool = True, etcd_binary: str | None = None,
                python: str | None = None, secure: bool = True, etcd_members: int = 1, apiservers: int = 1,
                schedulers: int = 1, controller_managers: int = 1,
-               extra_flags: dict[str, list[str]] | None = None) -> dict:
+               extra_flags: dict[str, list[str]] | None = None, netns: bool = False) -> dict:
     """The plan ``kubemu up`` writes: every component's command line, address and ports.
 
     ``ports="auto"`` picks free ports for everything (tests, several clusters side by side);
@@ -113,6 +115,11 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
     controller managers run active/standby through their leader-election Leases; every client
     is given every apiserver and fails over. ``extra_flags`` adds flags per kind (``"scheduler"``,
     ``"kubelet"``, …), e.g. shortened timings for experiments.
+
+    ``netns``: every kubelet runs in its own network namespace (see :mod:`kubemu.netns`), started
+    through ``ip netns exec``; the apiservers listen on the bridge address (in their certificate's
+    SANs) and kubelets get their namespace address as node IP. The plan's ``netns`` key holds the
+    topology, which the supervisor creates before starting anything and removes on shutdown.
 
     ``secure`` (the default): the cluster gets its own CA, the apiserver serves TLS with a
     certificate it signed, every component authenticates with its own token (scheduler, controller
@@ -144,7 +151,13 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
         return DEFAULT_PORTS[kind] + shift * (replica - 1)
 
     names = [node_name(i) for i in range(1, nodes + 1)]
-    creds = _credentials(cdir, names) if secure else None
+    topo = None
+    if netns:
+        from kubemu import netns as netns_mod
+
+        topo = netns_mod.plan_topology(cdir, names)
+    api_host = topo["bridgeIP"] if topo else loopback
+    creds = _credentials(cdir, names, [api_host] if topo else []) if secure else None
 
     def auth_flags(identity: str) -> list[str]:
         if creds is None:
@@ -171,12 +184,12 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
     api_addresses = []
     for i, name in enumerate(replica_names(APISERVER, apiservers), start=1):
         api_port = port(APISERVER, i)
-        address = f"{loopback}:{api_port}"
+        address = f"{api_host}:{api_port}"
         api_addresses.append(address)
         components.append({"name": name, "kind": APISERVER, "address": address, "grpcAddress": address,
-                           "waitReady": True, "ports": [[loopback, api_port]], "caFile": creds["ca"] if creds else "",
+                           "waitReady": True, "ports": [[api_host, api_port]], "caFile": creds["ca"] if creds else "",
                            "command": [python, "-m", "apiserver", "--etcd-servers", etcd_urls, "--bind-address",
-                                       loopback, "--secure-port", str(api_port), *api_flags,
+                                       api_host, "--secure-port", str(api_port), *api_flags,
                                        *extra.get(APISERVER, [])]})
     api_list = ",".join(api_addresses)
     for enabled, kind, module, count in ((scheduler, SCHEDULER, "scheduler", schedulers),
@@ -192,19 +205,23 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
                                            "--port", str(p), "--identity", name,
                                            *auth_flags(f"system:{_IDENTITY[kind]}"), *extra.get(kind, [])]})
     for index in range(1, nodes + 1):
-        name, ip = node_name(index), node_ip(index)
-        p = port(KUBELET, host=ip)
+        name = node_name(index)
+        link = topo["nodes"][name] if topo else None
+        ip = link["ip"] if link else node_ip(index)
+        # In a namespace the port only has to be free there: pick it on loopback when auto.
+        p = port(KUBELET, host=loopback if link else ip)
+        prefix = ["ip", "netns", "exec", link["namespace"]] if link else []
         components.append({"name": name, "kind": KUBELET, "node": name, "nodeDir": cdir.node_dir(name),
                            "address": f"{ip}:{p}", "grpcAddress": f"{ip}:{p}", "waitReady": False,
-                           "ports": [[ip, p]],
-                           "command": [python, "-m", "kubelet", "--apiserver", api_list, "--node-name", name,
+                           "ports": [[ip, p]], **({"netns": link["namespace"]} if link else {}),
+                           "command": [*prefix, python, "-m", "kubelet", "--apiserver", api_list, "--node-name", name,
                                        "--node-ip", ip, "--bind-address", ip, "--port", str(p),
                                        "--root-dir", cdir.node_dir(name), "--pod-cidr", f"127.244.{index}.0/24",
                                        *auth_flags(f"system:node:{name}"), *extra.get(KUBELET, [])]})
     return {"version": 1, "clusterDir": cdir.path, "restartPolicy": restart_policy, "nodes": nodes,
             "ports": ports, "etcdBinary": binary, "etcdVersion": etcd_version(binary),
             "apiservers": api_addresses, "etcdEndpoints": [m.client_url for m in members],
-            "components": components, "secure": secure,
+            "components": components, "secure": secure, **({"netns": topo} if topo else {}),
             "kubeconfig": {"tokenFile": creds["tokenFiles"]["admin"], "ca": creds["ca"]} if creds else {}}
 
 
@@ -239,13 +256,13 @@ def _port_free(host: str, port: int) -> bool:
 _IDENTITY = {SCHEDULER: "kube-scheduler", CONTROLLER_MANAGER: "kube-controller-manager"}
 
 
-def _credentials(cdir: ClusterDir, node_names: list[str]) -> dict:
+def _credentials(cdir: ClusterDir, node_names: list[str], extra_sans: list[str] = ()) -> dict:
     """The cluster's CA, the apiserver's serving certificate and one token file per identity."""
     from kubemu.cluster import atomic_write
     from kubemu.pki import write_cluster_credentials
 
     pki = os.path.join(cdir.path, "pki")
-    written = write_cluster_credentials(pki, node_names)
+    written = write_cluster_credentials(pki, node_names, extra_sans=list(extra_sans))
     token_dir = os.path.join(pki, "tokens")
     os.makedirs(token_dir, mode=0o700, exist_ok=True)
     files = {}
@@ -259,16 +276,23 @@ def _credentials(cdir: ClusterDir, node_names: list[str]) -> dict:
 
 
 def ports_in_use(plan: dict) -> list[tuple[str, str, int]]:
-    """``(component, host, port)`` for every planned port something else already listens on."""
+    """``(component, host, port)`` for every planned port something else already listens on.
+
+    Ports in a kubelet's own network namespace, or on an address that does not exist yet (the
+    ``--netns`` bridge), cannot be taken by anything on the host: they are not checked.
+    """
     busy = []
     for comp in plan.get("components", []):
+        if comp.get("netns"):
+            continue
         for host, port in comp.get("ports", []):
             with socket.socket() as s:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     s.bind((host, port))
-                except OSError:
-                    busy.append((comp["name"], host, port))
+                except OSError as e:
+                    if e.errno != errno.EADDRNOTAVAIL:
+                        busy.append((comp["name"], host, port))
     return busy
 
 
@@ -720,7 +744,7 @@ class Supervisor:
                 token = f.read().strip()
         self.cdir.write_kubeconfig(self.plan.get("apiservers", []), token, kubeconfig.get("ca", ""))
         self.write_state()
-        ok = self.start_all()
+        ok = self.setup_network() and self.start_all()
         if ok:
             self.phase = cluster.PHASE_RUNNING
             self.write_state()
@@ -739,6 +763,35 @@ class Supervisor:
             log.info("received %s; stopping the cluster", signal.Signals(self.stop_signal).name)
         self.shutdown()
         return 0 if ok or self.stopping else 1
+
+    def setup_network(self) -> bool:
+        """Create the ``--netns`` topology (namespaces, veths, bridge) when the plan has one."""
+        topo = self.plan.get("netns")
+        if not topo:
+            return True
+        from kubemu import netns
+
+        try:
+            netns.setup(self.cdir, topo)
+        except (netns.NetnsError, OSError) as e:
+            self.error = f"cannot create the network namespaces: {e}"
+            return False
+        log.info("network namespaces ready: bridge %s at %s, %d node namespace(s)", topo["bridge"],
+                 topo["bridgeIP"], len(topo.get("nodes") or {}))
+        return True
+
+    def teardown_network(self) -> None:
+        if not self.plan.get("netns"):
+            return
+        from kubemu import netns
+
+        try:
+            removed = netns.teardown(self.cdir)
+        except (netns.NetnsError, OSError) as e:
+            log.error("network teardown incomplete: %s", e)
+            return
+        if removed:
+            log.info("removed %s", ", ".join(removed))
 
     def start_all(self) -> bool:
         for kind in START_ORDER:
@@ -768,6 +821,7 @@ class Supervisor:
                 node_dirs.update(self.cdir.node_dirs())
                 for node_dir in sorted(node_dirs):
                     cleanup_node_containers(node_dir)
+        self.teardown_network()
         if self.phase != cluster.PHASE_FAILED:
             self.phase = cluster.PHASE_STOPPED
         self.write_state()
