@@ -60,7 +60,8 @@ def client_from_args(args: argparse.Namespace, user_agent: str) -> APIClient:
     creds = Credentials(token=token, ca_file=args.certificate_authority, cert_file=args.client_certificate,
                         key_file=args.client_key, tls_server_name=args.tls_server_name)
     # Components ride out long apiserver outages: their loops retry on their own.
-    return APIClient(args.apiserver, creds, user_agent=user_agent, retry_timeout_s=10.0)
+    # A heartbeat must not wait on a dead connection longer than a lease renewal period.
+    return APIClient(args.apiserver, creds, user_agent=user_agent, retry_timeout_s=10.0, request_timeout_s=10.0)
 
 
 def default_identity(args: argparse.Namespace) -> str:

@@ -20,7 +20,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from machinery import meta
-from machinery.client import CHANNEL_OPTIONS
+from machinery.client import SERVER_OPTIONS
 from machinery.pb import component_pb2, component_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class ComponentServer:
         self.component = component
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers,
                                                              thread_name_prefix=f"{component}-grpc"),
-                                  options=CHANNEL_OPTIONS)
+                                  options=SERVER_OPTIONS)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         component_pb2_grpc.add_ComponentServicer_to_server(
