@@ -389,6 +389,9 @@ def test_statefulset_ordinals_order_and_rolling_update(cluster, api, ns):
     assert code == 0
     wait_for(lambda: [p["metadata"]["name"] for p in pods(api, ns)] == ["web-0"], timeout_s=60,
              message="scaled down")
+    # The watcher may trail the list by a moment: wait for both deletions to arrive, then check their order.
+    wait_for(lambda: len([1 for kind, _, _ in events if kind == "DELETED"]) >= 2, timeout_s=10,
+             message="both deletions seen by the watch")
     watch.cancel()
     watcher.close()
     assert [name for kind, name, _ in events if kind == "DELETED"] == ["web-2", "web-1"]

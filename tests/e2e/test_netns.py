@@ -285,7 +285,9 @@ def test_remote_node_registers_with_its_own_identity(machines):
     addresses = {a["type"]: a["address"] for a in node["status"]["addresses"]}
     assert addresses["InternalIP"] == machines.n1_ip
     assert node["spec"]["podCIDR"] == "127.246.1.0/24"
-    lease = machines.agent.get("leases", NODE, "kube-node-lease")
+    # The node registers first; its Lease follows from the heartbeat loop a moment later.
+    lease = wait_for(lambda: machines.agent.get("leases", NODE, "kube-node-lease"), timeout_s=30,
+                     message="the remote node's Lease")
     assert lease["spec"]["holderIdentity"] == NODE
     # The join directory holds no cluster-wide secret: no CA key, no other identity.
     assert sorted(os.listdir(machines.join_dir)) == ["ca.crt", "kubelet.yaml", "node.crt", "node.key", "token"]
