@@ -263,7 +263,8 @@ def test_rolling_update_keeps_max_unavailable_then_rollback(cluster, api, ns):
         "updatedReplicas") == replicas and len(api.list("replicasets", ns).items) == 2 and all(
         p["spec"]["containers"][0]["image"] == "nginx:1.27" for p in pods(api, ns, "app=roll")),
         timeout_s=90, message="second rollout")
-    time.sleep(0.5)
+    wait_for(lambda: set(state) == {p["metadata"]["uid"] for p in pods(api, ns, "app=roll")}, timeout_s=10,
+             message="the watcher caught up with the final pods")
     stop.set()
     watch.cancel()
     watcher.close()
