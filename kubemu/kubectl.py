@@ -445,17 +445,21 @@ def _resolve_server(args: argparse.Namespace, cluster_dir: str | None) -> tuple[
 
 
 def _resolve_tls(args: argparse.Namespace, cluster_dir: str | None) -> tuple[str, str, str]:
-    """(CA, client certificate, client key): flags, then env (CA), then the kubeconfig."""
+    """(CA, client certificate, client key): flags, then env (CA), then the kubeconfig — but the
+    kubeconfig only when it also named the server, as for the token (see _resolve_server): an
+    explicit --server / KUBEMU_SERVER never inherits another cluster's TLS settings."""
     import yaml
 
     from kubemu.cluster import ClusterDir, client_credentials
 
-    path = args.kubeconfig or ClusterDir(args.cluster_dir or cluster_dir).kubeconfig_path
-    try:
-        with open(path) as f:
-            creds = client_credentials(yaml.safe_load(f), os.path.dirname(os.path.abspath(path)))
-    except (OSError, yaml.YAMLError):
-        creds = Credentials()
+    creds = Credentials()
+    if not (args.server or os.environ.get(ENV_SERVER)):
+        path = args.kubeconfig or ClusterDir(args.cluster_dir or cluster_dir).kubeconfig_path
+        try:
+            with open(path) as f:
+                creds = client_credentials(yaml.safe_load(f), os.path.dirname(os.path.abspath(path)))
+        except (OSError, yaml.YAMLError):
+            pass
     ca = args.certificate_authority if args.certificate_authority is not None else \
         os.environ.get(ENV_CA) or creds.ca_file
     cert = args.client_certificate if args.client_certificate is not None else creds.cert_file
