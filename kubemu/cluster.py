@@ -320,12 +320,7 @@ def client_credentials(doc: Any, base_dir: str = ""):
     parsed = parse_kubeconfig(doc)
     if parsed is None:
         return Credentials()
-    contexts = {c.get("name"): c.get("context") or {} for c in doc.get("contexts") or [] if isinstance(c, dict)}
-    context = contexts.get(doc.get("current-context")) or next(iter(contexts.values()), {})
-    clusters = {c.get("name"): c.get("cluster") or {} for c in doc.get("clusters") or [] if isinstance(c, dict)}
-    users = {u.get("name"): u.get("user") or {} for u in doc.get("users") or [] if isinstance(u, dict)}
-    cluster = clusters.get(context.get("cluster")) or next(iter(clusters.values()), {})
-    user = users.get(context.get("user")) or next(iter(users.values()), {})
+    cluster, user = _current_cluster_and_user(doc)
 
     def path(value) -> str:
         value = str(value or "")
@@ -336,14 +331,19 @@ def client_credentials(doc: Any, base_dir: str = ""):
                        tls_server_name=str(cluster.get("tls-server-name") or ""))
 
 
-def parse_kubeconfig(doc: Any) -> tuple[list[str], str] | None:
-    if not isinstance(doc, dict):
-        return None
+def _current_cluster_and_user(doc: dict) -> tuple[dict, dict]:
+    """The cluster and user entries of the current context (else the first ones), as kubectl picks them."""
     contexts = {c.get("name"): c.get("context") or {} for c in doc.get("contexts") or [] if isinstance(c, dict)}
     context = contexts.get(doc.get("current-context")) or next(iter(contexts.values()), {})
     clusters = {c.get("name"): c.get("cluster") or {} for c in doc.get("clusters") or [] if isinstance(c, dict)}
     users = {u.get("name"): u.get("user") or {} for u in doc.get("users") or [] if isinstance(u, dict)}
-    cluster = clusters.get(context.get("cluster")) or next(iter(clusters.values()), {})
-    user = users.get(context.get("user")) or next(iter(users.values()), {})
+    return (clusters.get(context.get("cluster")) or next(iter(clusters.values()), {}),
+            users.get(context.get("user")) or next(iter(users.values()), {}))
+
+
+def parse_kubeconfig(doc: Any) -> tuple[list[str], str] | None:
+    if not isinstance(doc, dict):
+        return None
+    cluster, user = _current_cluster_and_user(doc)
     servers = cluster.get("servers") or ([cluster["server"]] if cluster.get("server") else [])
     return [str(s) for s in servers if s], str(user.get("token") or "")
