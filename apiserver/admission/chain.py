@@ -37,6 +37,20 @@ class Attributes:
     trace: list[dict] = field(default_factory=list)
 
 
+def is_pod_create(attrs: Attributes) -> bool:
+    """Whether the request creates a pod (not one of its subresources): what most plugins act on."""
+    return attrs.operation == "CREATE" and attrs.resource == "pods" and not attrs.subresource
+
+
+def created_pod_spec(attrs: Attributes) -> dict | None:
+    """The spec of a pod being created, or None (another request, or a malformed spec left for
+    validation to report)."""
+    if not is_pod_create(attrs):
+        return None
+    spec = attrs.object.get("spec")
+    return spec if isinstance(spec, dict) else None
+
+
 class MutatingPlugin(Protocol):
     name: str
 

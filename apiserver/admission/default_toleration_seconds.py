@@ -8,7 +8,7 @@ node lifecycle controller evicts pods from a dead node after that long.
 
 from __future__ import annotations
 
-from apiserver.admission.chain import Attributes
+from apiserver.admission.chain import Attributes, created_pod_spec
 from machinery.taints import tolerates
 
 NOT_READY = "node.kubernetes.io/not-ready"
@@ -22,10 +22,8 @@ class DefaultTolerationSeconds:
         self.seconds = {NOT_READY: not_ready_s, UNREACHABLE: unreachable_s}
 
     def admit(self, attrs: Attributes) -> None:
-        if attrs.operation != "CREATE" or attrs.resource != "pods" or attrs.subresource:
-            return
-        spec = attrs.object.get("spec")
-        if not isinstance(spec, dict):
+        spec = created_pod_spec(attrs)
+        if spec is None:
             return
         tolerations = spec.get("tolerations")
         if tolerations is None:

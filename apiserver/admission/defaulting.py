@@ -10,7 +10,7 @@ Only absent fields are filled; malformed ones are left for validation to report.
 
 from __future__ import annotations
 
-from apiserver.admission.chain import Attributes
+from apiserver.admission.chain import Attributes, is_pod_create
 
 
 def default_pull_policy(image: str) -> str:
@@ -56,5 +56,5 @@ class Defaulting:
     name = "Defaulting"
 
     def admit(self, attrs: Attributes) -> None:
-        if attrs.operation == "CREATE" and attrs.resource == "pods" and not attrs.subresource:
+        if is_pod_create(attrs):
             default_pod(attrs.object)

@@ -9,7 +9,7 @@ Kubernetes' message (``maximum cpu usage per Container is 1, but limit is 2``).
 
 from __future__ import annotations
 
-from apiserver.admission.chain import Attributes
+from apiserver.admission.chain import Attributes, is_pod_create
 from apiserver.admission.lookup import Lookup
 from machinery import errors
 from machinery.quantity import QuantityError, parse_quantity
@@ -35,11 +35,8 @@ class LimitRanger:
     def __init__(self, lookup: Lookup):
         self.lookup = lookup
 
-    def _applies(self, attrs: Attributes) -> bool:
-        return attrs.operation == "CREATE" and attrs.resource == "pods" and not attrs.subresource
-
     def admit(self, attrs: Attributes) -> None:
-        if not self._applies(attrs):
+        if not is_pod_create(attrs):
             return
         limits = _container_limits(self.lookup, attrs.namespace)
         if not limits:
@@ -72,7 +69,7 @@ class LimitRanger:
                 "LimitRanger plugin set: " + "; ".join(annotations))
 
     def validate(self, attrs: Attributes) -> None:
-        if not self._applies(attrs):
+        if not is_pod_create(attrs):
             return
         for item in _container_limits(self.lookup, attrs.namespace):
             for container in _containers(attrs.object):

@@ -7,7 +7,7 @@ class that does not exist is refused. ``system-cluster-critical`` and
 
 from __future__ import annotations
 
-from apiserver.admission.chain import Attributes
+from apiserver.admission.chain import Attributes, created_pod_spec
 from apiserver.admission.lookup import Lookup
 from machinery import errors
 
@@ -21,10 +21,8 @@ class Priority:
         self.lookup = lookup
 
     def admit(self, attrs: Attributes) -> None:
-        if attrs.operation != "CREATE" or attrs.resource != "pods" or attrs.subresource:
-            return
-        spec = attrs.object.get("spec")
-        if not isinstance(spec, dict):
+        spec = created_pod_spec(attrs)
+        if spec is None:
             return
         name = spec.get("priorityClassName")
         if not name:

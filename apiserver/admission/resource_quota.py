@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from apiserver.admission.chain import Attributes
+from apiserver.admission.chain import Attributes, is_pod_create
 from apiserver.admission.lookup import Lookup
 from machinery import errors
 from machinery.quantity import QuantityError, format_bytes, format_cpu_millis, parse_quantity
@@ -80,7 +80,7 @@ class ResourceQuota:
         self.lookup = lookup
 
     def validate(self, attrs: Attributes) -> None:
-        if attrs.operation != "CREATE" or attrs.resource != "pods" or attrs.subresource:
+        if not is_pod_create(attrs):
             return
         quotas = self.lookup.list("resourcequotas", attrs.namespace)
         if not quotas:

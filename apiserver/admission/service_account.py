@@ -8,7 +8,7 @@ created a moment ago must be usable at once by scripts and tests).
 
 from __future__ import annotations
 
-from apiserver.admission.chain import Attributes
+from apiserver.admission.chain import Attributes, created_pod_spec
 from apiserver.admission.lookup import Lookup
 from machinery import errors
 
@@ -20,10 +20,8 @@ class ServiceAccount:
         self.lookup = lookup
 
     def admit(self, attrs: Attributes) -> None:
-        if attrs.operation != "CREATE" or attrs.resource != "pods" or attrs.subresource:
-            return
-        spec = attrs.object.get("spec")
-        if not isinstance(spec, dict):
+        spec = created_pod_spec(attrs)
+        if spec is None:
             return
         account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
         if not isinstance(account, str):
