@@ -75,36 +75,6 @@ def stop_event_on_signals() -> threading.Event:
     return stop
 
 
-def run_leader_elected(client: APIClient, args: argparse.Namespace, identity: str, *, start: Callable[[], None],
-                       stop: threading.Event, publish: Callable[[LeaderElector], None] | None = None) -> int:
-    """Run ``start`` (blocking) while leading; return the exit code when leadership or the process ends.
-
-    Like kube-scheduler and kube-controller-manager, losing the lease ends the process
-    (exit 1) so it restarts clean rather than acting on stale state.
-    """
-    if not args.leader_elect:
-        threading.Thread(target=start, daemon=True, name="run").start()
-        stop.wait()
-        return 0
-    lost = threading.Event()
-    elector = LeaderElector(client, LeaderElectionConfig(
-        args.leader_elect_resource_name, identity, args.leader_elect_resource_namespace,
-        args.leader_elect_lease_duration, args.leader_elect_renew_deadline, args.leader_elect_retry_period),
-        on_started_leading=start, on_stopped_leading=lost.set)
-    if publish:
-        publish(elector)
-    thread = threading.Thread(target=elector.run, daemon=True, name="leader-election")
-    thread.start()
-    while not stop.is_set() and not lost.is_set():
-        stop.wait(0.5)
-    if lost.is_set() and not stop.is_set():
-        log.error("leader election lost; exiting")
-        return 1
-    elector.stop()
-    thread.join(timeout=2)
-    return 0
-
-
 class Current:
     """The worker of the current leadership term, for code that outlives terms (gRPC services,
     introspection): attribute reads go to the newest worker ``build()`` made."""
