@@ -290,9 +290,14 @@ def test_pod_from_the_host_runs_on_a_kubelet_container(stack, api, tmp_path):
     # The pod really serves on its IP inside that node's container.
     probe = ("import urllib.request, sys; "
              "print(urllib.request.urlopen('http://' + sys.argv[1] + '/', timeout=5).status)")
-    out = subprocess.run(["docker", "exec", pod["spec"]["nodeName"], "python", "-c", probe, pod["status"]["podIP"]],
-                         capture_output=True, text=True, timeout=60)
-    assert out.stdout.strip() == "200", out.stdout + out.stderr
+    # Running means the container's process started, not that it listens yet (as in Kubernetes).
+    def answers_in_the_node_container():
+        out = subprocess.run(["docker", "exec", pod["spec"]["nodeName"], "python", "-c", probe,
+                              pod["status"]["podIP"]], capture_output=True, text=True, timeout=60)
+        assert out.stdout.strip() == "200", out.stdout + out.stderr
+        return True
+
+    wait_for(answers_in_the_node_container, timeout_s=20, interval_s=0.5, message="nginx answering in the node")
 
 
 def test_killing_etcd_loses_nothing_acknowledged(stack, api):

@@ -311,9 +311,14 @@ def test_pod_runs_on_the_remote_kubelet(machines):
     # The pod's processes live on the node's machine: its IP answers there ...
     probe = ("import sys, urllib.request; "
              "print(urllib.request.urlopen('http://' + sys.argv[1] + '/', timeout=5).status)")
-    out = subprocess.run(["ip", "netns", "exec", machines.n1, sys.executable, "-c", probe, pod["status"]["podIP"]],
-                         capture_output=True, text=True, timeout=60)
-    assert out.stdout.strip() == "200", out.stdout + out.stderr
+    # Running means the container's process started, not that it listens yet (as in Kubernetes).
+    def answers_on_the_node():
+        out = subprocess.run(["ip", "netns", "exec", machines.n1, sys.executable, "-c", probe,
+                              pod["status"]["podIP"]], capture_output=True, text=True, timeout=60)
+        assert out.stdout.strip() == "200", out.stdout + out.stderr
+        return True
+
+    wait_for(answers_on_the_node, timeout_s=20, interval_s=0.5, message="nginx answering on the node's machine")
     # ... and not on the control plane's.
     out = subprocess.run(["ip", "netns", "exec", machines.cp, sys.executable, "-c", probe, pod["status"]["podIP"]],
                          capture_output=True, text=True, timeout=60)
