@@ -98,8 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg = NodeConfig(args.node_name, node_ip, root, args.pod_cidr, args.cpu, args.memory, args.max_pods,
                      _parse_labels(args.node_labels), _parse_taints(args.register_with_taints),
                      runtime=args.runtime, kubelet_port=args.port)
-    heartbeat = NodeHeartbeat(client, cfg, lease_duration_s=args.node_lease_duration_seconds)
     runtime = build_runtime(args, root)
+    heartbeat = NodeHeartbeat(client, cfg, lease_duration_s=args.node_lease_duration_seconds,
+                              images=runtime.list_images)
     cidr = {"value": args.pod_cidr}
 
     def pod_cidr() -> str:

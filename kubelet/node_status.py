@@ -14,6 +14,7 @@ import logging
 import os
 import platform
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psutil
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 MEMORY_PRESSURE_BYTES = 100 * 1024 * 1024
 DISK_PRESSURE_FRACTION = 0.10
 PID_PRESSURE_FRACTION = 0.95
+NODE_STATUS_MAX_IMAGES = 50
 
 
 @dataclass
@@ -101,9 +103,18 @@ def pressure_conditions(root_dir: str) -> dict[str, tuple[str, str, str]]:
     return out
 
 
-def fill_status(node: dict, cfg: NodeConfig, *, network_ready: bool) -> None:
-    """Write capacity, conditions, addresses and nodeInfo into ``node['status']`` (heartbeat now)."""
+def images_status(images: dict[str, int]) -> list[dict]:
+    """``status.images`` as the kubelet reports it: largest first, at most
+    ``NODE_STATUS_MAX_IMAGES`` (the kubelet's ``--node-status-max-images`` default)."""
+    biggest = sorted(images.items(), key=lambda item: (-item[1], item[0]))[:NODE_STATUS_MAX_IMAGES]
+    return [{"names": [ref], "sizeBytes": size} for ref, size in biggest]
+
+
+def fill_status(node: dict, cfg: NodeConfig, *, network_ready: bool, images: dict[str, int] | None = None) -> None:
+    """Write capacity, conditions, addresses, images and nodeInfo into ``node['status']`` (heartbeat now)."""
     status = node.setdefault("status", {})
+    if images is not None:
+        status["images"] = images_status(images)
     capacity = cfg.capacity()
     status["capacity"] = capacity
     status["allocatable"] = dict(capacity)
@@ -154,9 +165,11 @@ def _os_image() -> str:
 class NodeHeartbeat:
     """Registers the node, then keeps its Lease and status current."""
 
-    def __init__(self, client: APIClient, cfg: NodeConfig, *, lease_duration_s: int = 40):
+    def __init__(self, client: APIClient, cfg: NodeConfig, *, lease_duration_s: int = 40,
+                 images: Callable[[], dict[str, int]] | None = None):
         self.client = client
         self.cfg = cfg
+        self.images = images
         self.lease_duration_s = lease_duration_s
         self.registered = False
         self.last_lease_renew = ""
@@ -186,7 +199,8 @@ class NodeHeartbeat:
 
     def update_status(self) -> dict:
         def change(node: dict) -> None:
-            fill_status(node, self.cfg, network_ready=bool(self.pod_cidr(node)))
+            fill_status(node, self.cfg, network_ready=bool(self.pod_cidr(node)),
+                        images=self.images() if self.images else None)
 
         node = self.client.mutate("nodes", self.cfg.name, "", change, status=True)
         if node is None:  # deleted under us: register again, like the kubelet does

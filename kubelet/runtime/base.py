@@ -178,6 +178,11 @@ class ContainerRuntime(ABC):
     def image_present(self, image: str) -> bool:
         """Whether ``image`` was pulled already."""
 
+    @abstractmethod
+    def list_images(self) -> dict[str, int]:
+        """Pulled images, ``{canonical reference: size in bytes}``: the node reports them in
+        ``status.images``, which the scheduler's ImageLocality plugin scores."""
+
     # -- containers ------------------------------------------------------------------------------
 
     @abstractmethod

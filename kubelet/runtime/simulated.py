@@ -241,6 +241,10 @@ class SimulatedRuntime(ContainerRuntime):
         with self._lock:
             return parse_image(image).canonical in self._images
 
+    def list_images(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._images)
+
     # -- containers ------------------------------------------------------------------------------
 
     def start_container(self, sandbox: PodSandbox, spec: ContainerSpec) -> ContainerState:

@@ -64,6 +64,11 @@ def test_pod_runs_with_ip_processes_and_etcd_record(cluster, api, ns):
     assert stored["spec"]["nodeName"] == node and stored["status"]["podIP"] == ip
     reasons = [e["reason"] for e in api.list("events", ns, field_selector="involvedObject.name=web").items]
     assert {"Scheduled", "Pulling", "Pulled", "Created", "Started"} <= set(reasons)
+    # The node now reports the pulled image in status.images (what ImageLocality scores).
+    images = wait_for(lambda: [i for i in api.get("nodes", node)["status"].get("images") or []
+                               if "docker.io/library/nginx:latest" in i["names"]], timeout_s=30,
+                      message="the node reporting the nginx image in status.images")
+    assert images[0]["sizeBytes"] == 70_000_000
 
 
 def test_pods_get_unique_ips(cluster, api, ns):

@@ -95,3 +95,17 @@ def test_bad_behaviour_files_are_refused(tmp_path):
     bad.write_text("rules:\n  - match: {namespace: x}\n")
     with pytest.raises(BehaviourError, match="unknown keys"):
         load_behaviours(str(bad))
+
+
+def test_pulled_images_are_listed_for_the_node_status():
+    from kubelet.node_status import NODE_STATUS_MAX_IMAGES, images_status
+
+    rt = SimulatedRuntime(sleep=lambda s: None)
+    assert rt.list_images() == {}
+    rt.pull_image("nginx")
+    assert rt.list_images() == {"docker.io/library/nginx:latest": 10_000_000}
+    many = {f"img-{i}:latest": i for i in range(NODE_STATUS_MAX_IMAGES + 10)}
+    reported = images_status(many)
+    assert len(reported) == NODE_STATUS_MAX_IMAGES
+    largest = NODE_STATUS_MAX_IMAGES + 9
+    assert reported[0] == {"names": [f"img-{largest}:latest"], "sizeBytes": largest}
