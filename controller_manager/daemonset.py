@@ -30,7 +30,6 @@ from controller_manager.common import (
     Lister,
     being_deleted,
     claim,
-    controller_ref,
     int_or_percent,
     is_pod_available,
     is_pod_ready,
@@ -39,12 +38,12 @@ from controller_manager.common import (
     object_hash,
     pod_from_template,
     pod_phase,
-    resolve_owner,
     seconds_until_available,
     selector_of,
     slow_start_batch,
     write_status,
 )
+from controller_manager.owned_pods import OwnedPodHandlers
 from machinery import errors, meta
 from machinery.client import APIClient
 from machinery.controller import Controller
@@ -113,13 +112,14 @@ def template_hash(ds: dict) -> str:
                        (ds.get("status") or {}).get("collisionCount"))
 
 
-class DaemonSetController(Controller):
+class DaemonSetController(OwnedPodHandlers, Controller):
     name = "daemonset"
+    owner_kind = KIND
 
     def __init__(self, client: APIClient, daemonsets: Lister, pods: Lister, nodes: Lister, *, workers: int = 2,
                  now: Callable[[], dt.datetime] = meta.utcnow):
         super().__init__(client, workers=workers)
-        self.daemonsets = daemonsets
+        self.daemonsets = self.owners = daemonsets
         self.pods = pods
         self.nodes = nodes
         self.informers = [daemonsets.informer, pods.informer, nodes.informer]
@@ -138,35 +138,6 @@ class DaemonSetController(Controller):
 
     def _ds_deleted(self, ds: dict) -> None:
         self.expectations.forget(meta.key_of(ds))
-
-    def _owner_key(self, pod: dict) -> str | None:
-        owner = resolve_owner(controller_ref(pod), KIND, self.daemonsets, meta.namespace_of(pod))
-        return meta.key_of(owner) if owner else None
-
-    def _pod_added(self, pod: dict) -> None:
-        key = self._owner_key(pod)
-        if key:
-            self.expectations.creation_observed(key)
-            self.enqueue(key)
-        elif controller_ref(pod) is None:
-            for ds in self.daemonsets.list(meta.namespace_of(pod)):
-                if selector_of(ds).matches(labels_of(pod)):
-                    self.enqueue(meta.key_of(ds))
-
-    def _pod_updated(self, old: dict, new: dict) -> None:
-        key = self._owner_key(new) or self._owner_key(old)
-        if key:
-            if being_deleted(new) and not being_deleted(old):
-                self.expectations.deletion_observed(key, meta.key_of(new))
-            self.enqueue(key)
-        elif controller_ref(new) is None and labels_of(old) != labels_of(new):
-            self._pod_added(new)
-
-    def _pod_deleted(self, pod: dict) -> None:
-        key = self._owner_key(pod)
-        if key:
-            self.expectations.deletion_observed(key, meta.key_of(pod))
-            self.enqueue(key)
 
     def _all(self, _node: dict) -> None:
         for ds in self.daemonsets.list():

@@ -33,21 +33,18 @@ from controller_manager.common import (
     BURST_REPLICAS,
     Expectations,
     Lister,
-    being_deleted,
     claim,
-    controller_ref,
     deletion_order,
     is_pod_active,
     is_pod_ready,
-    labels_of,
     namespace_terminating,
     pod_from_template,
     pod_phase,
-    resolve_owner,
     selector_of,
     slow_start_batch,
     write_status,
 )
+from controller_manager.owned_pods import OwnedPodHandlers
 from machinery import errors, meta
 from machinery.client import APIClient
 from machinery.controller import Controller
@@ -93,13 +90,14 @@ def _set_condition(status: dict, ctype: str, value: str, reason: str, message: s
     status["conditions"] = conditions
 
 
-class JobController(Controller):
+class JobController(OwnedPodHandlers, Controller):
     name = "job"
+    owner_kind = KIND
 
     def __init__(self, client: APIClient, jobs: Lister, pods: Lister, *, workers: int = 5,
                  pod_failure_backoff_s: float = 10.0, now: Callable[[], dt.datetime] = meta.utcnow):
         super().__init__(client, workers=workers)
-        self.jobs = jobs
+        self.jobs = self.owners = jobs
         self.pods = pods
         self.informers = [jobs.informer, pods.informer]
         self.expectations = Expectations()
@@ -116,33 +114,6 @@ class JobController(Controller):
 
     def _job_deleted(self, job: dict) -> None:
         self.expectations.forget(meta.key_of(job))
-
-    def _owner_key(self, pod: dict) -> str | None:
-        owner = resolve_owner(controller_ref(pod), KIND, self.jobs, meta.namespace_of(pod))
-        return meta.key_of(owner) if owner else None
-
-    def _pod_added(self, pod: dict) -> None:
-        key = self._owner_key(pod)
-        if key:
-            self.expectations.creation_observed(key)
-            self.enqueue(key)
-        elif controller_ref(pod) is None:
-            for job in self.jobs.list(meta.namespace_of(pod)):
-                if selector_of(job).matches(labels_of(pod)):
-                    self.enqueue(meta.key_of(job))
-
-    def _pod_updated(self, old: dict, new: dict) -> None:
-        key = self._owner_key(new) or self._owner_key(old)
-        if key:
-            if being_deleted(new) and not being_deleted(old):
-                self.expectations.deletion_observed(key, meta.key_of(new))
-            self.enqueue(key)
-
-    def _pod_deleted(self, pod: dict) -> None:
-        key = self._owner_key(pod)
-        if key:
-            self.expectations.deletion_observed(key, meta.key_of(pod))
-            self.enqueue(key)
 
     # --- reconcile --------------------------------------------------------------------------
 

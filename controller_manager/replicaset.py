@@ -28,7 +28,6 @@ from controller_manager.common import (
     Lister,
     being_deleted,
     claim,
-    controller_ref,
     deletion_order,
     is_pod_active,
     is_pod_available,
@@ -37,12 +36,12 @@ from controller_manager.common import (
     namespace_terminating,
     pod_from_template,
     replicas_of,
-    resolve_owner,
     seconds_until_available,
     selector_of,
     slow_start_batch,
     write_status,
 )
+from controller_manager.owned_pods import OwnedPodHandlers
 from machinery import errors, meta
 from machinery.client import APIClient
 from machinery.controller import Controller
@@ -54,13 +53,14 @@ log = logging.getLogger(__name__)
 KIND = "ReplicaSet"
 
 
-class ReplicaSetController(Controller):
+class ReplicaSetController(OwnedPodHandlers, Controller):
     name = "replicaset"
+    owner_kind = KIND
 
     def __init__(self, client: APIClient, replicasets: Lister, pods: Lister, *, workers: int = 5,
                  burst_replicas: int = BURST_REPLICAS, now: Callable[[], dt.datetime] = meta.utcnow):
         super().__init__(client, workers=workers)
-        self.replicasets = replicasets
+        self.replicasets = self.owners = replicasets
         self.pods = pods
         self.informers = [replicasets.informer, pods.informer]
         self.expectations = Expectations()
@@ -80,58 +80,12 @@ class ReplicaSetController(Controller):
         self.expectations.forget(meta.key_of(rs))
         self.enqueue(meta.key_of(rs))
 
-    def _owner_key(self, pod: dict) -> str | None:
-        owner = resolve_owner(controller_ref(pod), KIND, self.replicasets, meta.namespace_of(pod))
-        return meta.key_of(owner) if owner else None
-
-    def _enqueue_selecting(self, pod: dict) -> None:
-        """An orphan: every ReplicaSet of its namespace whose selector matches may adopt it."""
-        for rs in self.replicasets.list(meta.namespace_of(pod)):
-            if selector_of(rs).matches(labels_of(pod)):
-                self.enqueue(meta.key_of(rs))
-
-    def _pod_added(self, pod: dict) -> None:
-        if being_deleted(pod):
-            self._pod_deleted(pod)
-            return
-        ref = controller_ref(pod)
-        if ref is not None:
-            key = self._owner_key(pod)
-            if key:
-                self.expectations.creation_observed(key)
-                self.enqueue(key)
-            return
-        self._enqueue_selecting(pod)
-
-    def _pod_updated(self, old: dict, new: dict) -> None:
-        if old["metadata"].get("resourceVersion") == new["metadata"].get("resourceVersion"):
-            return
-        if being_deleted(new) and not being_deleted(old):
-            self._pod_deleted(new)
-            return
-        old_ref, new_ref = controller_ref(old), controller_ref(new)
-        if old_ref and (not new_ref or old_ref.get("uid") != new_ref.get("uid")):
-            key = self._owner_key(old)
-            if key:
-                self.enqueue(key)
-        if new_ref is not None:
-            key = self._owner_key(new)
-            if key:
-                self.enqueue(key)
-                # A pod turning ready becomes available minReadySeconds later.
-                rs = self.replicasets.get(key) or {}
-                min_ready = (rs.get("spec") or {}).get("minReadySeconds") or 0
-                if min_ready and is_pod_ready(new) and not is_pod_ready(old):
-                    self.queue.add_after(key, min_ready + 1)
-            return
-        if labels_of(old) != labels_of(new) or old_ref:
-            self._enqueue_selecting(new)
-
-    def _pod_deleted(self, pod: dict) -> None:
-        key = self._owner_key(pod)
-        if key:
-            self.expectations.deletion_observed(key, meta.key_of(pod))
-            self.enqueue(key)
+    def _owned_pod_updated(self, key: str, old: dict, new: dict) -> None:
+        # A pod turning ready becomes available minReadySeconds later.
+        rs = self.replicasets.get(key) or {}
+        min_ready = (rs.get("spec") or {}).get("minReadySeconds") or 0
+        if min_ready and is_pod_ready(new) and not is_pod_ready(old):
+            self.queue.add_after(key, min_ready + 1)
 
     # --- reconcile --------------------------------------------------------------------------
 
