@@ -1,6 +1,7 @@
-"""kubemu-apiserver: the only etcd client; serves the Kubernetes API over gRPC.
+"""kubemu-apiserver: the only etcd client; serves the Kubernetes API over gRPC and, beside it, the
+Kubernetes REST API over HTTPS for the real kubectl and client libraries (docs/rest-api.md).
 
-    kubemu-apiserver --etcd-servers http://127.0.0.1:2379 --secure-port 6443
+    kubemu-apiserver --etcd-servers http://127.0.0.1:2379 --secure-port 6443 --rest-port 6444
 
 Flags mirror kube-apiserver's names where one exists. Every flag can also come from a
 ``KUBEMU_<FLAG>`` environment variable or a ``--config`` YAML file.
@@ -42,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds before an etcd request fails as unavailable")
     p.add_argument("--bind-address", default="0.0.0.0", help="address to listen on")
     p.add_argument("--secure-port", type=int, default=6443, help="port of the gRPC API (Kubernetes' 6443)")
+    p.add_argument("--rest-port", type=int, default=6444,
+                   help="port of the Kubernetes REST API (HTTPS with --tls-cert-file); 0 turns it off")
+    p.add_argument("--rest-bind-address", default="", help="address the REST API listens on (default: --bind-address)")
+    p.add_argument("--rest-max-workers", type=int, default=64,
+                   help="threads running REST requests (watches and log streams get their own, bounded)")
     p.add_argument("--token-auth-file", default="", help="static token file: token,user,uid,\"groups\"")
     p.add_argument("--tls-cert-file", default="", help="serving certificate (enables TLS)")
     p.add_argument("--tls-private-key-file", default="", help="serving key")
@@ -87,20 +93,34 @@ def main(argv: list[str] | None = None) -> int:
         return {"etcdServers": args.etcd_servers, "openWatches": servicer.open_watches,
                 "admissionPlugins": api.admission.names, "authorization": [a.name for a in api.authorizer.authorizers],
                 "authentication": "secured" if authenticator.secured else "unsecured",
-                "recentAdmission": list(api.traces)[-20:]}
+                "recentAdmission": list(api.traces)[-20:],
+                "rest": f"{rest.scheme}://{rest.host}:{rest.port}" if rest else "off"}
 
     server = ComponentServer("apiserver", "apiserver", f"{args.bind_address}:{args.secure_port}",
                              details=details, max_workers=args.max_workers, register=register(servicer),
                              tls=TLSFiles(args.tls_cert_file, args.tls_private_key_file, args.client_ca_file))
     server.start()
+    etcd_ready = threading.Event()
+    rest = None
+    if args.rest_port:
+        from apiserver.rest.server import RestServer
+
+        rest = RestServer(api, authenticator, args.rest_bind_address or args.bind_address, args.rest_port,
+                          tls=TLSFiles(args.tls_cert_file, args.tls_private_key_file, args.client_ca_file),
+                          ready=etcd_ready.is_set, max_workers=args.rest_max_workers,
+                          bookmark_interval_s=args.watch_bookmark_interval)
+        rest.start()
     log.info("admission chain: %s", ", ".join(api.admission.names) or "(none)")
     threading.Thread(target=ensure_defaults, args=(api, stop), daemon=True, name="bootstrap").start()
-    threading.Thread(target=_readiness_loop, args=(etcd, server, stop), daemon=True, name="readiness").start()
+    threading.Thread(target=_readiness_loop, args=(etcd, server, stop, etcd_ready), daemon=True,
+                     name="readiness").start()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     log.info("stopping")
     servicer.stop()
+    if rest is not None:
+        rest.stop()
     server.stop()
     etcd.close()
     return 0
@@ -122,7 +142,8 @@ def build_authorizer(mode: str, storage: Storage, cache: ObjectCache) -> Authori
     return AuthorizerChain([factories[m]() for m in modes])
 
 
-def _readiness_loop(etcd: EtcdClient, server: ComponentServer, stop: threading.Event) -> None:
+def _readiness_loop(etcd: EtcdClient, server: ComponentServer, stop: threading.Event,
+                    ready_event: threading.Event) -> None:
     """SERVING while etcd answers, like kube-apiserver's /readyz etcd check."""
     was = None
     while not stop.is_set():
@@ -133,6 +154,10 @@ def _readiness_loop(etcd: EtcdClient, server: ComponentServer, stop: threading.E
             ready = False
             if was is not False:
                 log.warning("etcd is unreachable: %s", e)
+        if ready:
+            ready_event.set()
+        else:
+            ready_event.clear()
         if ready != was:
             server.set_serving(ready)
             if ready:

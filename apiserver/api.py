@@ -16,7 +16,7 @@ import copy
 import logging
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from apiserver.admission import AdmissionChain, Attributes, UserInfo
@@ -294,38 +294,88 @@ class API:
         namespace = self._scope(info, namespace)
         self.authorize(user, "update", info, namespace, name, "status" if status else "")
         self._check_body(info, obj, namespace)
-        body_name = obj["metadata"].get("name")
-        if body_name and body_name != name:
-            raise errors.BadRequest(f'the name of the object ({body_name}) does not match the name on the URL ({name})')
-        obj["metadata"]["name"] = name
+        self._check_name(obj, name)
         wanted_rv = obj["metadata"].get("resourceVersion") or ""
-        key = self._key(info, namespace, name)
         for _ in range(CAS_ATTEMPTS):
             old = self._get_stored(info, namespace, name)
             if wanted_rv and str(wanted_rv) != old["metadata"]["resourceVersion"]:
                 _parse_rv(wanted_rv)
                 raise self._conflict(info, name)
-            new = copy.deepcopy(obj)
-            self._prepare_update(info, strategy, new, old, status)
-            causes = strategy.validate_status_update(new, old) if status else strategy.validate_update(new, old)
-            if causes:
-                raise self._invalid(info, name, causes)
-            self._check_size(new)
-            attrs = Attributes("UPDATE", info.name, namespace, name, new, old, "status" if status else "", user,
-                               dry_run)
-            self.admission.validate(attrs)
-            if dry_run or new == old:
-                return old
-            if self._finalized(new) and not strategy.blocks_deletion(new):
-                return self._remove(info, key, name, int(old["metadata"]["resourceVersion"]))
-            try:
-                return self.storage.update(key, new, int(old["metadata"]["resourceVersion"]))
-            except RevisionMismatch:
-                if wanted_rv:
-                    raise self._conflict(info, name) from None
-            except KeyNotFound:
-                raise errors.NotFound(f'{info.name} "{name}" not found', kind=info.name, name=name) from None
+            written = self._write_update(user, info, strategy, namespace, name, copy.deepcopy(obj), old,
+                                         status=status, dry_run=dry_run)
+            if written is not None:
+                return written
+            if wanted_rv:
+                raise self._conflict(info, name)
         raise self._conflict(info, name)
+
+    def modify(self, user: UserInfo, verb: str, resource: str, namespace: str, name: str,
+               mutate: Callable[[dict], dict], *, subresource: str = "", dry_run: bool = False,
+               on_missing: Callable[[], dict] | None = None) -> dict:
+        """Read-modify-write under compare-and-swap, for PATCH and subresources whose body is not
+        the stored object (``scale``): ``mutate(current) -> desired`` runs again on the latest
+        object after every lost race, as kube-apiserver's patch handler retries. A resourceVersion
+        the result carries that differs from the current one is a precondition: Conflict.
+        Authorized as ``verb`` on ``resource/subresource``; ``subresource="status"`` writes only
+        the status. ``on_missing`` answers when the object does not exist (server-side apply
+        creates it); without it that is NotFound."""
+        info, strategy = self.resource(resource)
+        status = subresource == "status"
+        if status and not info.has_status:
+            raise errors.NotFound(f"{info.name} have no status subresource")
+        namespace = self._scope(info, namespace)
+        self.authorize(user, verb, info, namespace, name, subresource)
+        for _ in range(CAS_ATTEMPTS):
+            try:
+                old = self._get_stored(info, namespace, name)
+            except errors.NotFound:
+                if on_missing is None:
+                    raise
+                return on_missing()
+            desired = mutate(copy.deepcopy(old))
+            self._check_body(info, desired, namespace)
+            self._check_name(desired, name)
+            wanted_rv = str(desired["metadata"].get("resourceVersion") or old["metadata"]["resourceVersion"])
+            if wanted_rv != old["metadata"]["resourceVersion"]:
+                _parse_rv(wanted_rv)
+                raise self._conflict(info, name)
+            desired["metadata"]["resourceVersion"] = wanted_rv
+            written = self._write_update(user, info, strategy, namespace, name, desired, old, status=status,
+                                         dry_run=dry_run, operation_subresource=subresource)
+            if written is not None:
+                return written
+        raise self._conflict(info, name)
+
+    @staticmethod
+    def _check_name(obj: dict, name: str) -> None:
+        body_name = obj["metadata"].get("name")
+        if body_name and body_name != name:
+            raise errors.BadRequest(f'the name of the object ({body_name}) does not match the name on the URL ({name})')
+        obj["metadata"]["name"] = name
+
+    def _write_update(self, user: UserInfo, info: ResourceInfo, strategy: Strategy, namespace: str, name: str,
+                      new: dict, old: dict, *, status: bool, dry_run: bool,
+                      operation_subresource: str = "") -> dict | None:
+        """Prepare, validate, admit and store ``new`` over ``old``; None when another write won the race."""
+        self._prepare_update(info, strategy, new, old, status)
+        causes = strategy.validate_status_update(new, old) if status else strategy.validate_update(new, old)
+        if causes:
+            raise self._invalid(info, name, causes)
+        self._check_size(new)
+        attrs = Attributes("UPDATE", info.name, namespace, name, new, old,
+                           operation_subresource or ("status" if status else ""), user, dry_run)
+        self.admission.validate(attrs)
+        if dry_run or new == old:
+            return new if dry_run else old
+        key = self._key(info, namespace, name)
+        if self._finalized(new) and not strategy.blocks_deletion(new):
+            return self._remove(info, key, name, int(old["metadata"]["resourceVersion"]))
+        try:
+            return self.storage.update(key, new, int(old["metadata"]["resourceVersion"]))
+        except RevisionMismatch:
+            return None
+        except KeyNotFound:
+            raise errors.NotFound(f'{info.name} "{name}" not found', kind=info.name, name=name) from None
 
     def _prepare_update(self, info: ResourceInfo, strategy: Strategy, new: dict, old: dict, status: bool) -> None:
         if status:
@@ -359,17 +409,35 @@ class API:
     # --- delete ---------------------------------------------------------------------------
 
     def delete(self, user: UserInfo, resource: str, namespace: str, name: str, *, grace_period_s: int | None = None,
-               precondition_uid: str = "", precondition_rv: str = "", propagation_policy: str = "") -> dict:
+               precondition_uid: str = "", precondition_rv: str = "", propagation_policy: str = "",
+               dry_run: bool = False) -> dict:
         """Delete, or start deleting. ``propagation_policy`` (what happens to dependents, done by the
         garbage collector): Foreground keeps the object, with the ``foregroundDeletion`` finalizer,
         until its blocking dependents are gone; Orphan adds the ``orphan`` finalizer, removed once
-        dependents no longer point at it; Background (or empty) deletes it now."""
-        info, strategy = self.resource(resource)
+        dependents no longer point at it; Background (or empty) deletes it now. ``dry_run``
+        checks everything and answers the object as stored, deleting nothing."""
+        info, _ = self.resource(resource)
+        self.authorize(user, "delete", info, self._scope(info, namespace), name)
+        return self._delete(user, info, namespace, name, grace_period_s=grace_period_s,
+                            precondition_uid=precondition_uid, precondition_rv=precondition_rv,
+                            propagation_policy=propagation_policy, dry_run=dry_run)
+
+    def evict(self, user: UserInfo, namespace: str, name: str, *, grace_period_s: int | None = None,
+              dry_run: bool = False) -> dict:
+        """pods/eviction: a delete authorized as ``create pods/eviction``. kubemu has no
+        PodDisruptionBudgets, so an eviction is never refused for disruption reasons."""
+        info, _ = self.resource("pods")
+        self.authorize(user, "create", info, self._scope(info, namespace), name, "eviction")
+        return self._delete(user, info, namespace, name, grace_period_s=grace_period_s, dry_run=dry_run)
+
+    def _delete(self, user: UserInfo, info: ResourceInfo, namespace: str, name: str, *,
+                grace_period_s: int | None = None, precondition_uid: str = "", precondition_rv: str = "",
+                propagation_policy: str = "", dry_run: bool = False) -> dict:
+        strategy = STRATEGIES[info.name]
         namespace = self._scope(info, namespace)
-        self.authorize(user, "delete", info, namespace, name)
         propagation_finalizer = _propagation_finalizer(propagation_policy)
         key = self._key(info, namespace, name)
-        attrs = Attributes("DELETE", info.name, namespace, name, None, user=user)
+        attrs = Attributes("DELETE", info.name, namespace, name, None, user=user, dry_run=dry_run)
         self.admission.validate(attrs)
         for _ in range(CAS_ATTEMPTS):
             obj = self._get_stored(info, namespace, name)
@@ -381,6 +449,8 @@ class API:
                 raise errors.Conflict(f"Precondition failed: ResourceVersion in precondition: {precondition_rv}, "
                                       f"ResourceVersion in object meta: {m.get('resourceVersion')}",
                                       kind=info.name, name=name)
+            if dry_run:
+                return obj
             grace = strategy.grace_period_s(obj, grace_period_s)
             extra = [propagation_finalizer] if propagation_finalizer and not m.get("deletionTimestamp") and \
                 propagation_finalizer not in (m.get("finalizers") or []) else []

@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 
 import grpc
 
@@ -75,11 +76,19 @@ class Authenticator:
         return bool(self.tokens) or self.client_certs
 
     def authenticate(self, context: grpc.ServicerContext) -> UserInfo:
+        """The caller of a gRPC request (its ``authorization`` metadata, or its TLS client certificate)."""
+        if not self.secured:
+            return UNSECURED_USER
+        metadata = dict(context.invocation_metadata() or ())
+        return self.authenticate_credentials(metadata.get("authorization", ""),
+                                             lambda: _user_from_certificate(context))
+
+    def authenticate_credentials(self, header: str, certificate_user: Callable[[], UserInfo | None]) -> UserInfo:
+        """The one rule for both transports (gRPC and REST): a bearer token wins; else the verified
+        client certificate's CN/O (``certificate_user`` reads it from the transport); else Unauthorized."""
         if not self.secured:
             return UNSECURED_USER
         self._maybe_reload()
-        metadata = dict(context.invocation_metadata() or ())
-        header = metadata.get("authorization", "")
         if header:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token:
@@ -89,7 +98,7 @@ class Authenticator:
                     return user
             raise errors.Unauthorized("Unauthorized: invalid bearer token")
         if self.client_certs:
-            user = _user_from_certificate(context)
+            user = certificate_user()
             if user:
                 return user
         raise errors.Unauthorized("Unauthorized: no credentials: send a bearer token or a client certificate")

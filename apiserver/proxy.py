@@ -103,6 +103,11 @@ class KubeletProxy:
         request.pod_uid = pod["metadata"].get("uid", "")
         return pod, self._stub(pod)
 
+    def check(self, user, verb: str, subresource: str, request) -> None:
+        """Authorize and resolve the pod, container and kubelet of ``request`` without calling the
+        kubelet: the REST server does this before it upgrades a connection for exec."""
+        self._prepare(user, verb, subresource, request)
+
     def logs(self, user, request: api_pb2.PodLogsRequest, context: grpc.ServicerContext) -> Iterator[bytes]:
         """Authorize ``get pods/log`` and relay the kubelet's log stream; ends when the client goes."""
         _, stub = self._prepare(user, "get", "log", request)

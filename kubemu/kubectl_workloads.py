@@ -633,76 +633,84 @@ def _job_status(job: dict) -> str:
     return "Running"
 
 
-def format_workloads(resource: str, objects: list[dict], wide: bool = False, all_namespaces: bool = False,
-                     now: dt.datetime | None = None) -> str:
-    """``kubectl get`` tables for workloads; "" for no objects or a resource this module does not print."""
-    from kubemu.printers import age, human_duration, parse_timestamp, tabwrite
+def workload_row(resource: str, obj: dict, now: dt.datetime | None = None) \
+        -> tuple[list[str], list[str], list[str], list[str]] | None:
+    """``(headers, cells, wide headers, wide cells)`` of one deployment, replica set, stateful set,
+    daemon set, job or controller revision, as kubectl prints them; None for another resource.
+    Shared by ``kubemu kubectl get`` and the apiserver's server-side Tables."""
+    from kubemu.printers import age, human_duration, parse_timestamp
 
-    if not objects:
-        return ""
     try:
         name = lookup(resource).name
     except UnknownResource:
+        return None
+    now = now or dt.datetime.now(dt.UTC)
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    created = age((obj.get("metadata") or {}).get("creationTimestamp"), now)
+    oname = meta.name_of(obj)
+    if name == "deployments":
+        return (["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+                [oname, f"{_int(status, 'readyReplicas')}/{spec.get('replicas', 1)}",
+                 str(_int(status, "updatedReplicas")), str(_int(status, "availableReplicas")), created],
+                ["CONTAINERS", "IMAGES", "SELECTOR"], [*_containers_and_images(obj), _selector_text(obj)])
+    if name == "replicasets":
+        return (["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
+                [oname, str(spec.get("replicas", 1)), str(_int(status, "replicas")),
+                 str(_int(status, "readyReplicas")), created],
+                ["CONTAINERS", "IMAGES", "SELECTOR"], [*_containers_and_images(obj), _selector_text(obj)])
+    if name == "statefulsets":
+        return (["NAME", "READY", "AGE"], [oname, f"{_int(status, 'readyReplicas')}/{spec.get('replicas', 1)}",
+                                           created],
+                ["CONTAINERS", "IMAGES"], _containers_and_images(obj))
+    if name == "daemonsets":
+        node_selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
+        return (["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"],
+                [oname, str(_int(status, "desiredNumberScheduled")), str(_int(status, "currentNumberScheduled")),
+                 str(_int(status, "numberReady")), str(_int(status, "updatedNumberScheduled")),
+                 str(_int(status, "numberAvailable")),
+                 ",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) or "<none>", created],
+                ["CONTAINERS", "IMAGES", "SELECTOR"], [*_containers_and_images(obj), _selector_text(obj)])
+    if name == "jobs":
+        completions = spec.get("completions")
+        done = _int(status, "succeeded")
+        completion_text = f"{done}/{completions}" if isinstance(completions, int) else \
+            f"{done}/1 of {spec.get('parallelism', 1)}"
+        start = parse_timestamp(status.get("startTime"))
+        end = parse_timestamp(status.get("completionTime")) or (now if start else None)
+        duration = human_duration((end - start).total_seconds()) if start and end else ""
+        return (["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"],
+                [oname, _job_status(obj), completion_text, duration, created],
+                ["CONTAINERS", "IMAGES", "SELECTOR"], [*_containers_and_images(obj), _selector_text(obj)])
+    if name == "controllerrevisions":
+        ref = next((r for r in (obj.get("metadata") or {}).get("ownerReferences") or [] if r.get("controller")),
+                   None)
+        controller = "<none>"
+        if ref:
+            group = ref.get("apiVersion", "").split("/")[0] if "/" in ref.get("apiVersion", "") else ""
+            controller = f"{ref.get('kind', '').lower()}{'.' + group if group else ''}/{ref.get('name')}"
+        return ["NAME", "CONTROLLER", "REVISION", "AGE"], [oname, controller, str(obj.get("revision", 0)), created], \
+            [], []
+    return None
+
+
+def format_workloads(resource: str, objects: list[dict], wide: bool = False, all_namespaces: bool = False,
+                     now: dt.datetime | None = None) -> str:
+    """``kubectl get`` tables for workloads; "" for no objects or a resource this module does not print."""
+    from kubemu.printers import tabwrite
+
+    if not objects:
         return ""
     now = now or dt.datetime.now(dt.UTC)
-    headers: list[str]
+    headers: list[str] = []
+    wide_headers: list[str] = []
     rows: list[list[str]] = []
     for obj in objects:
-        spec, status = obj.get("spec") or {}, obj.get("status") or {}
-        created = age((obj.get("metadata") or {}).get("creationTimestamp"), now)
-        oname = meta.name_of(obj)
-        if name == "deployments":
-            headers = ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
-            row = [oname, f"{_int(status, 'readyReplicas')}/{spec.get('replicas', 1)}",
-                   str(_int(status, "updatedReplicas")), str(_int(status, "availableReplicas")), created]
-            extra = [*_containers_and_images(obj), _selector_text(obj)]
-            wide_headers = ["CONTAINERS", "IMAGES", "SELECTOR"]
-        elif name == "replicasets":
-            headers = ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]
-            row = [oname, str(spec.get("replicas", 1)), str(_int(status, "replicas")),
-                   str(_int(status, "readyReplicas")), created]
-            extra = [*_containers_and_images(obj), _selector_text(obj)]
-            wide_headers = ["CONTAINERS", "IMAGES", "SELECTOR"]
-        elif name == "statefulsets":
-            headers = ["NAME", "READY", "AGE"]
-            row = [oname, f"{_int(status, 'readyReplicas')}/{spec.get('replicas', 1)}", created]
-            extra = _containers_and_images(obj)
-            wide_headers = ["CONTAINERS", "IMAGES"]
-        elif name == "daemonsets":
-            headers = ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"]
-            node_selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
-            row = [oname, str(_int(status, "desiredNumberScheduled")), str(_int(status, "currentNumberScheduled")),
-                   str(_int(status, "numberReady")), str(_int(status, "updatedNumberScheduled")),
-                   str(_int(status, "numberAvailable")),
-                   ",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) or "<none>", created]
-            extra = [*_containers_and_images(obj), _selector_text(obj)]
-            wide_headers = ["CONTAINERS", "IMAGES", "SELECTOR"]
-        elif name == "jobs":
-            headers = ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]
-            completions = spec.get("completions")
-            done = _int(status, "succeeded")
-            completion_text = f"{done}/{completions}" if isinstance(completions, int) else \
-                f"{done}/1 of {spec.get('parallelism', 1)}"
-            start = parse_timestamp(status.get("startTime"))
-            end = parse_timestamp(status.get("completionTime")) or (now if start else None)
-            duration = human_duration((end - start).total_seconds()) if start and end else ""
-            row = [oname, _job_status(obj), completion_text, duration, created]
-            extra = [*_containers_and_images(obj), _selector_text(obj)]
-            wide_headers = ["CONTAINERS", "IMAGES", "SELECTOR"]
-        elif name == "controllerrevisions":
-            headers = ["NAME", "CONTROLLER", "REVISION", "AGE"]
-            ref = next((r for r in (obj.get("metadata") or {}).get("ownerReferences") or [] if r.get("controller")),
-                       None)
-            controller = "<none>"
-            if ref:
-                group = ref.get("apiVersion", "").split("/")[0] if "/" in ref.get("apiVersion", "") else ""
-                controller = f"{ref.get('kind', '').lower()}{'.' + group if group else ''}/{ref.get('name')}"
-            row = [oname, controller, str(obj.get("revision", 0)), created]
-            extra, wide_headers = [], []
-        else:
+        printed = workload_row(resource, obj, now)
+        if printed is None:
             return ""
+        headers, row, wide_headers, extra = printed
         if wide:
-            row += extra
+            row = row + extra
         if all_namespaces:
             row = [meta.namespace_of(obj), *row]
         rows.append(row)

@@ -43,6 +43,7 @@ __all__ = [
     "parse_timestamp",
     "pod_status_reason",
     "tabwrite",
+    "wide_cells",
     "to_json",
     "to_yaml",
 ]
@@ -481,6 +482,14 @@ _PRINTERS: dict[str, tuple[list[str], list[str], _RowFn]] = {
 }
 _EVENT_WIDE_HEADERS = ["Last Seen", "Type", "Reason", "Object", "Subobject", "Source", "Message",
                        "First Seen", "Count", "Name"]
+
+
+def wide_cells(resource: str, obj: dict, now: datetime | None = None) -> list[str] | None:
+    """The ``-o wide`` row of one object of ``resource`` (pods, nodes, namespaces, events, leases),
+    or None for another resource. The apiserver's server-side Tables (apiserver/rest/tables.py)
+    take their cells from here, so ``kubemu kubectl`` and the real kubectl print the same rows."""
+    printer = _PRINTERS.get(normalize_resource(resource))
+    return printer[2](obj, True, _now(now)) if printer else None
 
 
 def normalize_resource(resource: str) -> str:

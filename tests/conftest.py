@@ -70,11 +70,13 @@ def etcd(tmp_path_factory):
 
 
 def start_apiserver(etcd_url: str, log_dir, *extra: str, token: str = "", port: int = 0,
-                    ca_file: str = "", cert: str = "") -> tuple[Proc, str]:
-    """Start an apiserver process; return once it serves and has bootstrapped its defaults."""
+                    ca_file: str = "", cert: str = "", rest_port: int = 0) -> tuple[Proc, str]:
+    """Start an apiserver process; return once it serves and has bootstrapped its defaults.
+    ``rest_port`` 0 leaves the REST API off (so test apiservers never share port 6444)."""
     port = port or free_port()
     proc = Proc([sys.executable, "-m", "apiserver", "--etcd-servers", etcd_url, "--bind-address", "127.0.0.1",
-                 "--secure-port", str(port), *extra], str(log_dir / f"apiserver-{port}.log"))
+                 "--secure-port", str(port), "--rest-port", str(rest_port), *extra],
+                str(log_dir / f"apiserver-{port}.log"))
     address = f"127.0.0.1:{port}"
     client = APIClient(address, Credentials(token=token, ca_file=ca_file, cert_file=f"{cert}.crt" if cert else "",
                                             key_file=f"{cert}.key" if cert else ""), retry_timeout_s=1)

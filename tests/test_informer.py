@@ -209,7 +209,7 @@ class RestartableAPIServer:
     def start(self) -> None:
         self.starts += 1
         self.proc = Proc([sys.executable, "-m", "apiserver", "--etcd-servers", self.etcd_url, "--bind-address",
-                          "127.0.0.1", "--secure-port", str(self.port)],
+                          "127.0.0.1", "--secure-port", str(self.port), "--rest-port", "0"],
                          str(self.log_dir / f"apiserver-{self.port}-{self.starts}.log"))
         probe = APIClient(self.address, retry_timeout_s=1)
         try:

@@ -1,0 +1,130 @@
+"""Request bodies and response formats: what a client sent, and what it wants back.
+
+Bodies: JSON (``application/json``, the default), YAML (``application/yaml``, and server-side
+apply's ``application/apply-patch+yaml``), and Kubernetes protobuf
+(``application/vnd.kubernetes.protobuf``, which kubectl ≥ 1.32 sends for typed creates such as
+``create namespace`` and ``auth can-i``), decoded by :mod:`apiserver.rest.protobuf` when that
+module is present; without it such a body is 415 UnsupportedMediaType.
+
+Answers: JSON, a ``Table`` when the Accept header asks ``as=Table;g=meta.k8s.io;v=v1`` (or
+v1beta1), and ``PartialObjectMetadata``/``PartialObjectMetadataList`` when it asks for those.
+Protobuf is never answered: clients that accept it also accept JSON.
+
+Strict field validation (``fieldValidation=Strict|Warn|Ignore``, default Warn as in Kubernetes
+≥ 1.27) asks :func:`apiserver.rest.schema.unknown_fields` for fields the kind does not have.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import yaml
+
+from apiserver.rest.status import UnsupportedMediaType
+from machinery import errors
+
+try:  # decoding protobuf bodies: apiserver/rest/protobuf.py (a separate work item)
+    from apiserver.rest import protobuf as _protobuf
+except ImportError:  # pragma: no cover - present once merged
+    _protobuf = None
+
+try:  # the field schema of kubemu's kinds: apiserver/rest/schema.py (a separate work item)
+    from apiserver.rest import schema as _schema
+except ImportError:  # pragma: no cover - present once merged
+    _schema = None
+
+JSON = "application/json"
+YAML = "application/yaml"
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+APPLY_YAML = "application/apply-patch+yaml"
+
+
+def media_type(header: str) -> str:
+    return (header or "").split(";", 1)[0].strip().lower()
+
+
+def decode(body: bytes, content_type: str) -> object:
+    """The object in a request body, by its content type."""
+    kind = media_type(content_type) or JSON
+    if kind == PROTOBUF:
+        if _protobuf is None:
+            raise UnsupportedMediaType(f'the body content type "{PROTOBUF}" is not supported by this server; '
+                                       f"send {JSON}")
+        try:
+            return _protobuf.decode(body)
+        except ValueError as e:
+            raise errors.BadRequest(f"cannot decode the protobuf body: {e}") from None
+    if kind in (YAML, APPLY_YAML, "application/x-yaml", "text/yaml"):
+        try:
+            return yaml.safe_load(body.decode("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            raise errors.BadRequest(f"the request body is not valid YAML: {e}") from None
+    if kind == JSON or kind.endswith("+json"):
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise errors.BadRequest(f"the request body is not valid JSON: {e}") from None
+    raise UnsupportedMediaType(f'the body content type "{kind}" is not supported; send {JSON}')
+
+
+def decode_object(body: bytes, content_type: str) -> dict:
+    obj = decode(body, content_type)
+    if not isinstance(obj, dict):
+        raise errors.BadRequest("the request body must be a JSON object")
+    return obj
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What the Accept header asks for: ``as`` is "" (the object), Table, PartialObjectMetadata(List)."""
+
+    as_kind: str = ""
+    yaml: bool = False
+
+
+def wanted(accept: str) -> Wanted:
+    """Pick the first acceptable form in the Accept header (kubectl lists Table first, then JSON)."""
+    for part in (accept or "").split(","):
+        fields = [f.strip() for f in part.split(";")]
+        kind = fields[0].lower()
+        params = dict(f.split("=", 1) for f in fields[1:] if "=" in f)
+        if kind not in (JSON, YAML, PROTOBUF, "*/*", "application/*"):
+            continue
+        as_kind = params.get("as", "")
+        if as_kind:
+            if params.get("g") == "meta.k8s.io" and params.get("v") in ("v1", "v1beta1") and as_kind in (
+                    "Table", "PartialObjectMetadata", "PartialObjectMetadataList"):
+                return Wanted(as_kind)
+            continue
+        if kind == PROTOBUF:
+            continue
+        return Wanted("", yaml=kind == YAML)
+    return Wanted()
+
+
+def strict_decoding(api_version: str, kind: str, obj: dict, mode: str) -> list[str]:
+    """Unknown fields of ``obj`` under ``fieldValidation=mode``: Strict raises BadRequest in
+    Kubernetes' words, Warn returns warnings for the ``Warning`` header, Ignore does nothing."""
+    mode = mode or "Warn"
+    if mode not in ("Strict", "Warn", "Ignore"):
+        raise errors.BadRequest(f'fieldValidation must be one of "Ignore", "Warn", "Strict", not "{mode}"')
+    if mode == "Ignore" or _schema is None:
+        return []
+    unknown = _schema.unknown_fields(api_version, kind, obj)
+    if not unknown:
+        return []
+    messages = [f'unknown field "{path}"' for path in unknown]
+    if mode == "Strict":
+        version = api_version.split("/")[-1]
+        raise errors.BadRequest(f'{kind} in version "{version}" cannot be handled as a {kind}: '
+                                f"strict decoding error: {', '.join(messages)}")
+    return messages
+
+
+def schema_available() -> bool:
+    return _schema is not None
+
+
+def protobuf_available() -> bool:
+    return _protobuf is not None
