@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TextIO
 
-from kubemu import cluster, supervisor
+from kubemu import cluster, kubeconfig, supervisor
 from kubemu.cluster import ClusterDir, process_alive
 
 UP_POLL_INTERVAL_S = 0.2
@@ -127,7 +127,8 @@ def cmd_up(args: argparse.Namespace) -> int:
                                      etcd_members=args.etcd_members, apiservers=args.apiservers,
                                      schedulers=args.schedulers, controller_managers=args.controller_managers,
                                      secure=not args.insecure, extra_flags=_component_flags(args.component_flag),
-                                     netns=args.netns)
+                                     netns=args.netns,
+                                     merge_kubeconfig="" if args.no_merge_kubeconfig else kubeconfig.default_path())
     except EtcdNotFound as e:
         _err(f"error: {e}")
         return 1
@@ -174,6 +175,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     _say()
     _say(f'Cluster "{cdir.name}" is ready.' + (f" To use it from this shell: export "
                                                f"{cluster.ENV_CLUSTER_DIR}={cdir.path}" if flag else ""))
+    _say()
+    rest = (plan.get("restServers") or [""])[0]
+    if plan.get("mergeKubeconfig"):
+        _say(f'The real kubectl works too: context "{kubeconfig.context_name(cdir.name)}" '
+             f"({rest}) was added to {plan['mergeKubeconfig']} and made current.")
+    else:
+        _say(f"The real kubectl works too: kubectl --kubeconfig {cdir.kubeconfig_path} get nodes ({rest})")
     _say()
     _say(f"  kubemu kubectl{flag} get nodes")
     _say(f"  kubemu kubectl{flag} run nginx --image=nginx")
@@ -299,7 +307,9 @@ def _report_failure(cdir: ClusterDir, comp: dict, reason: str, bad: str) -> None
 
 
 def down(cdir: ClusterDir, *, quiet: bool = False, timeout_s: float = DOWN_TIMEOUT_S) -> bool:
-    """Stop the cluster of ``cdir``; True when something was running. Safe to call any time."""
+    """Stop the cluster of ``cdir``; True when something was running. Safe to call any time.
+    The ``kubemu-<cluster>`` context ``kubemu up`` merged into the default kubeconfig goes too."""
+    _unmerge_kubeconfig(cdir, quiet)
     found = cdir.read_supervisor_pid()
     sup_alive = bool(found and process_alive(*found))
     leftovers = cdir.live_components()
@@ -336,6 +346,17 @@ def down(cdir: ClusterDir, *, quiet: bool = False, timeout_s: float = DOWN_TIMEO
     if cdir.supervisor_pid() is None:
         cdir.remove_supervisor_pid()
     return True
+
+
+def _unmerge_kubeconfig(cdir: ClusterDir, quiet: bool) -> None:
+    path = (cdir.read_plan() or {}).get("mergeKubeconfig")
+    if not path:
+        return
+    try:
+        if kubeconfig.unmerge(path, cdir.name) and not quiet:
+            _say(f'Removed context "{kubeconfig.context_name(cdir.name)}" from {path}')
+    except (OSError, ValueError) as e:
+        _err(f"cannot remove the kubemu context from {path}: {e}")
 
 
 def _teardown_network(cdir: ClusterDir, quiet: bool) -> None:
@@ -558,6 +579,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--netns", action="store_true",
                     help="run every kubelet in its own network namespace behind a bridge (root; enables "
                          "kubemu chaos partition|delay|loss)")
+    up.add_argument("--no-merge-kubeconfig", action="store_true",
+                    help="do not add the kubemu-<cluster> context to the default kubeconfig ($KUBECONFIG or "
+                         "~/.kube/config); the cluster's own kubeconfig.yaml is written anyway")
     up.add_argument("--no-scheduler", action="store_true", help=argparse.SUPPRESS)
     up.add_argument("--no-controller-manager", action="store_true", help=argparse.SUPPRESS)
     add("down", "stop the cluster and every process it started")

@@ -7,7 +7,8 @@ One directory per cluster (``$KUBEMU_CLUSTER_DIR``, else ``~/.kubemu/clusters/de
     state.json         what is running: per component its pid, address, log, status, restarts
                        (written by the supervisor, read by ``kubemu status`` and ``kubemu down``)
     supervisor.pid     the supervisor's pid while it runs
-    kubeconfig.yaml    how clients reach the apiserver (server addresses and a token, empty for now)
+    kubeconfig.yaml    how clients reach the apiserver: the REST URL for kubectl, the gRPC addresses in
+                       the kubemu.io/grpc extension, the CA and the admin token (kubemu/kubeconfig.py)
     logs/<name>.log    each component's stdout and stderr; logs/supervisor.log
     etcd/              etcd's data directory
     nodes/<node>/      each kubelet's root directory (pods, containers, logs)
@@ -268,22 +269,18 @@ class ClusterDir:
 
     # --- kubeconfig -----------------------------------------------------------------------
 
-    def write_kubeconfig(self, servers: list[str], token: str = "", ca_file: str = "") -> None:
-        """A kubeconfig-shaped file the CLI reads: ``server`` is the first address, ``servers`` all,
-        ``certificate-authority`` the CA that signed the apiserver's certificate (TLS when set)."""
-        cluster = {"server": servers[0] if servers else "", "servers": list(servers)}
-        if ca_file:
-            cluster["certificate-authority"] = ca_file
-        doc = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": self.name, "cluster": cluster}],
-            "users": [{"name": "admin", "user": {"token": token}}],
-            "contexts": [{"name": self.name, "context": {"cluster": self.name, "user": "admin"}}],
-            "current-context": self.name,
-        }
+    def write_kubeconfig(self, servers: list[str], token: str = "", ca_file: str = "",
+                         rest_servers: list[str] | None = None) -> dict:
+        """The cluster's kubeconfig (see kubemu/kubeconfig.py): ``server`` is the first REST URL for
+        the real kubectl, the ``kubemu.io/grpc`` extension lists the gRPC ``servers`` for kubemu's
+        own clients, ``certificate-authority`` is the CA that signed the apiserver's certificate."""
+        from kubemu import kubeconfig
+
+        doc = kubeconfig.build(self.name, rest_servers=list(rest_servers or []), grpc_servers=list(servers),
+                               token=token, ca_file=ca_file)
         atomic_write(self.kubeconfig_path, yaml.safe_dump(doc, sort_keys=False))
         os.chmod(self.kubeconfig_path, 0o600)
+        return doc
 
     def api_client(self, **kwargs):
         """An APIClient with the servers, token and CA of this cluster's kubeconfig."""
@@ -344,6 +341,9 @@ def _current_cluster_and_user(doc: dict) -> tuple[dict, dict]:
 def parse_kubeconfig(doc: Any) -> tuple[list[str], str] | None:
     if not isinstance(doc, dict):
         return None
+    from kubemu.kubeconfig import grpc_servers
+
     cluster, user = _current_cluster_and_user(doc)
-    servers = cluster.get("servers") or ([cluster["server"]] if cluster.get("server") else [])
+    servers = grpc_servers(cluster) or cluster.get("servers") or ([cluster["server"]] if cluster.get("server")
+                                                                  else [])
     return [str(s) for s in servers if s], str(user.get("token") or "")

@@ -63,8 +63,10 @@ ETCD, APISERVER, SCHEDULER, CONTROLLER_MANAGER, KUBELET = "etcd", "apiserver", "
     "kubelet"
 START_ORDER = (ETCD, APISERVER, SCHEDULER, CONTROLLER_MANAGER, KUBELET)
 
-DEFAULT_PORTS = {ETCD: 2379, "etcd-peer": 2380, APISERVER: 6443, SCHEDULER: 10259, CONTROLLER_MANAGER: 10257,
-                 KUBELET: 10250}
+# apiserver-rest: the Kubernetes REST API (HTTPS) beside the gRPC API, for the real kubectl.
+REST = "apiserver-rest"
+DEFAULT_PORTS = {ETCD: 2379, "etcd-peer": 2380, APISERVER: 6443, REST: 6444, SCHEDULER: 10259,
+                 CONTROLLER_MANAGER: 10257, KUBELET: 10250}
 MAX_NODES = 254  # node-N lives on 127.1.0.N with pod CIDR 127.244.N.0/24
 
 STOP_TIMEOUT_S = 10.0
@@ -102,12 +104,14 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
                scheduler: bool = True, controller_manager: bool = True, etcd_binary: str | None = None,
                python: str | None = None, secure: bool = True, etcd_members: int = 1, apiservers: int = 1,
                schedulers: int = 1, controller_managers: int = 1,
-               extra_flags: dict[str, list[str]] | None = None, netns: bool = False) -> dict:
+               extra_flags: dict[str, list[str]] | None = None, netns: bool = False,
+               merge_kubeconfig: str = "") -> dict:
     """The plan ``kubemu up`` writes: every component's command line, address and ports.
 
     ``ports="auto"`` picks free ports for everything (tests, several clusters side by side);
     ``"default"`` uses Kubernetes' well-known ports (replicas beyond the first shift them:
-    etcd-N +10000·(N-1), apiserver-N +(N-1), scheduler-N and controller-manager-N +100·(N-1)).
+    etcd-N +10000·(N-1), apiserver-N +2·(N-1) for both its gRPC (6443) and REST (6444) ports,
+    scheduler-N and controller-manager-N +100·(N-1)).
     ``scheduler=False`` / ``controller_manager=False`` leave those components out (a test aid).
 
     High availability: ``etcd_members`` (1 or 3, 5…) form one etcd cluster (static initial
@@ -126,6 +130,11 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
     manager, ``system:node:<node>`` per kubelet) and is authorized by RBAC and the Node authorizer;
     the CLI uses the ``admin`` identity (``system:masters``). ``secure=False`` runs the apiserver
     unsecured (everyone is an administrator), for experiments on the request path.
+
+    Every apiserver also serves the Kubernetes REST API (HTTPS when secure, plain HTTP otherwise)
+    for the real kubectl; the plan's ``restServers`` lists its URLs, the first becomes the
+    kubeconfig's ``server``. ``merge_kubeconfig``: a kubeconfig path (kubectl's default file) into
+    which the supervisor merges the ``kubemu-<cluster>`` context, and ``kubemu down`` removes it.
     """
     from kubemu.etcd_server import EtcdMember, etcd_version, find_etcd_binary
 
@@ -147,7 +156,8 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
     def port(kind: str, replica: int = 1, host: str = loopback) -> int:
         if ports == "auto":
             return _free_port(host)
-        shift = {ETCD: 10000, "etcd-peer": 10000, APISERVER: 1, SCHEDULER: 100, CONTROLLER_MANAGER: 100}.get(kind, 0)
+        shift = {ETCD: 10000, "etcd-peer": 10000, APISERVER: 2, REST: 2, SCHEDULER: 100,
+                 CONTROLLER_MANAGER: 100}.get(kind, 0)
         return DEFAULT_PORTS[kind] + shift * (replica - 1)
 
     names = [node_name(i) for i in range(1, nodes + 1)]
@@ -181,16 +191,20 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
     etcd_urls = ",".join(m.client_url for m in members)
     api_flags = [] if creds is None else ["--token-auth-file", creds["tokenAuthFile"], "--tls-cert-file",
                                           creds["servingCert"], "--tls-private-key-file", creds["servingKey"]]
-    api_addresses = []
+    api_addresses, rest_urls = [], []
+    scheme = "https" if creds else "http"
     for i, name in enumerate(replica_names(APISERVER, apiservers), start=1):
-        api_port = port(APISERVER, i)
+        api_port, rest_port = port(APISERVER, i), port(REST, i)
         address = f"{api_host}:{api_port}"
         api_addresses.append(address)
+        rest_urls.append(f"{scheme}://{api_host}:{rest_port}")
         components.append({"name": name, "kind": APISERVER, "address": address, "grpcAddress": address,
-                           "waitReady": True, "ports": [[api_host, api_port]], "caFile": creds["ca"] if creds else "",
+                           "restAddress": rest_urls[-1], "waitReady": True,
+                           "ports": [[api_host, api_port], [api_host, rest_port]],
+                           "caFile": creds["ca"] if creds else "",
                            "command": [python, "-m", "apiserver", "--etcd-servers", etcd_urls, "--bind-address",
-                                       api_host, "--secure-port", str(api_port), *api_flags,
-                                       *extra.get(APISERVER, [])]})
+                                       api_host, "--secure-port", str(api_port), "--rest-port", str(rest_port),
+                                       *api_flags, *extra.get(APISERVER, [])]})
     api_list = ",".join(api_addresses)
     for enabled, kind, module, count in ((scheduler, SCHEDULER, "scheduler", schedulers),
                                          (controller_manager, CONTROLLER_MANAGER, "controller_manager",
@@ -220,7 +234,8 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
                                        *auth_flags(f"system:node:{name}"), *extra.get(KUBELET, [])]})
     return {"version": 1, "clusterDir": cdir.path, "restartPolicy": restart_policy, "nodes": nodes,
             "ports": ports, "etcdBinary": binary, "etcdVersion": etcd_version(binary),
-            "apiservers": api_addresses, "etcdEndpoints": [m.client_url for m in members],
+            "apiservers": api_addresses, "restServers": rest_urls, "mergeKubeconfig": merge_kubeconfig,
+            "etcdEndpoints": [m.client_url for m in members],
             "components": components, "secure": secure, **({"netns": topo} if topo else {}),
             "kubeconfig": {"tokenFile": creds["tokenFiles"]["admin"], "ca": creds["ca"]} if creds else {}}
 
@@ -742,7 +757,16 @@ class Supervisor:
         if kubeconfig.get("tokenFile"):
             with open(kubeconfig["tokenFile"]) as f:
                 token = f.read().strip()
-        self.cdir.write_kubeconfig(self.plan.get("apiservers", []), token, kubeconfig.get("ca", ""))
+        doc = self.cdir.write_kubeconfig(self.plan.get("apiservers", []), token, kubeconfig.get("ca", ""),
+                                         rest_servers=self.plan.get("restServers", []))
+        if self.plan.get("mergeKubeconfig"):
+            from kubemu import kubeconfig as kubeconfig_file
+
+            try:
+                kubeconfig_file.merge(self.plan["mergeKubeconfig"], doc)
+                log.info("merged context %s into %s", doc["current-context"], self.plan["mergeKubeconfig"])
+            except (OSError, ValueError) as e:
+                log.error("cannot merge the kubeconfig into %s: %s", self.plan["mergeKubeconfig"], e)
         self.write_state()
         ok = self.setup_network() and self.start_all()
         if ok:

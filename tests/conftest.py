@@ -53,6 +53,20 @@ class Proc:
             return f.read()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_default_kubeconfig(tmp_path_factory):
+    """``kubemu up`` merges its context into the default kubeconfig ($KUBECONFIG): in tests that is
+    a file of the session's own, never the user's ~/.kube/config."""
+    path = tmp_path_factory.mktemp("kube") / "config"
+    old = os.environ.get("KUBECONFIG")
+    os.environ["KUBECONFIG"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("KUBECONFIG", None)
+    else:
+        os.environ["KUBECONFIG"] = old
+
+
 @pytest.fixture(scope="session")
 def etcd(tmp_path_factory):
     """A real etcd server on free ports with a temporary data dir, for the whole session."""

@@ -238,8 +238,6 @@ def apply(live: dict | None, config: dict, manager: str, *, force: bool = False)
             others.append(entry)
     conflicts: dict[str, list[Path]] = {}
     for entry in others:
-        if entry.get("subresource"):
-            continue
         clashing = sorted(p for p in applied & _owned(entry)
                           if p[-1] != SELF and value_at(base, p) != value_at(config, p))
         if clashing:

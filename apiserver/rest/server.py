@@ -34,6 +34,7 @@ from aiohttp import WSMsgType, web
 from apiserver.admission import UserInfo
 from apiserver.api import API
 from apiserver.authn import Authenticator
+from apiserver.authz import Request
 from apiserver.proxy import KubeletProxy
 from apiserver.rest import exec as execproto
 from apiserver.rest import routing
@@ -79,6 +80,28 @@ def certificate_user(request: web.Request) -> UserInfo | None:
             elif key == "organizationName":
                 groups.append(value)
     return UserInfo(name, "", tuple(groups) + ("system:authenticated",)) if name else None
+
+
+def impersonate(api: API, user: UserInfo, headers) -> UserInfo:
+    """``Impersonate-User`` / ``Impersonate-Group`` / ``Impersonate-Uid`` (``kubectl --as``): the
+    caller must be allowed to ``impersonate`` that user (resource ``users``), each group
+    (``groups``) and uid (``uids``, group authentication.k8s.io); then the request runs as them."""
+    name = headers.get("Impersonate-User", "")
+    groups = tuple(headers.getall("Impersonate-Group", ())) if hasattr(headers, "getall") else ()
+    uid = headers.get("Impersonate-Uid", "")
+    if not name:
+        if groups or uid:
+            raise errors.BadRequest("impersonating groups or a uid requires Impersonate-User")
+        return user
+    checks = [("users", "", name)] + [("groups", "", g) for g in groups] + \
+        ([("uids", "authentication.k8s.io", uid)] if uid else [])
+    for resource, group, value in checks:
+        allowed, _ = api.authorizer.allowed(Request(user, "impersonate", resource, group, "", value))
+        if not allowed:
+            raise errors.Forbidden(f'{resource} "{value}" is forbidden: User "{user.name}" cannot impersonate '
+                                   f'resource "{resource}" in API group "{group}" at the cluster scope')
+    implied = ("system:authenticated",) if name != "system:anonymous" else ("system:unauthenticated",)
+    return UserInfo(name, uid, tuple(dict.fromkeys(groups + implied)))
 
 
 class RestServer:
@@ -172,12 +195,13 @@ class RestServer:
 
     def _authenticate(self, request: web.Request) -> UserInfo:
         try:
-            return self.authenticator.authenticate_credentials(request.headers.get("Authorization", ""),
+            user = self.authenticator.authenticate_credentials(request.headers.get("Authorization", ""),
                                                                lambda: certificate_user(request))
         except errors.Unauthorized:
             if request.path.rstrip("/") in PUBLIC_PATHS or request.path.startswith(PUBLIC_PATHS[1:]):
                 return ANONYMOUS
             raise
+        return impersonate(self.api, user, request.headers)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if self._inflight >= self.max_inflight:
