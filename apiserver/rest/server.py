@@ -223,6 +223,11 @@ class RestServer:
                 body = await request.read()
             except web.HTTPRequestEntityTooLarge:
                 raise errors.BadRequest(f"the request body is larger than {MAX_BODY_BYTES} bytes") from None
+        except errors.Unauthorized as e:
+            # kube-apiserver says only "Unauthorized" (kubectl: "You must be logged in to the server
+            # (Unauthorized)"); why is logged, not told.
+            log.info("401 for %s %s: %s", request.method, request.path, e.message)
+            return self._reply(error_reply(errors.Unauthorized("Unauthorized")))
         except errors.APIError as e:
             return self._reply(error_reply(e))
         call = Call(request.method, request.path, {k: request.query[k] for k in request.query.keys()},

@@ -1,0 +1,365 @@
+"""The real kubectl (1.27, 1.32, 1.33) and the official Python client against a cluster of real
+processes started by ``kubemu up``, through the REST API (apiserver/rest/).
+
+Every step compares what kubectl prints with what it prints against Kubernetes: column headers,
+the ``<kind>/<name> <verb>`` lines, error wording. Steps that need another work item's modules
+(protobuf bodies, OpenAPI, the field schema) are skipped while those modules are absent.
+One cluster for the whole module keeps the suite fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+import uuid
+
+import pytest
+import yaml
+
+from kubemu.cluster import ClusterDir
+from tests.helpers import wait_for
+from tests.test_supervisor import cluster_pids, kubemu
+
+pytestmark = pytest.mark.e2e
+
+KUBECTL_DIR = os.path.dirname(os.path.realpath("/usr/bin/kubectl"))
+VERSIONS = ("1.27", "1.32", "1.33")
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(f"apiserver.rest.{module}") is not None
+
+
+HAS_PROTOBUF, HAS_OPENAPI, HAS_SCHEMA = _has("protobuf"), _has("openapi"), _has("schema")
+needs_protobuf = pytest.mark.skipif(not HAS_PROTOBUF, reason="apiserver/rest/protobuf.py is not merged yet")
+
+
+def kubectl_binary(version: str) -> str:
+    path = os.path.join(KUBECTL_DIR, f"kubectl.{version}")
+    if not os.access(path, os.X_OK):
+        pytest.skip(f"kubectl {version} is not installed beside the dispatcher ({path})")
+    return path
+
+
+class Kubectl:
+    def __init__(self, kubeconfig: str):
+        self.kubeconfig = kubeconfig
+
+    def __call__(self, version: str, *args: str, stdin: str | None = None, timeout_s: float = 60,
+                 check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run([kubectl_binary(version), "--kubeconfig", self.kubeconfig, *args], input=stdin,
+                                capture_output=True, text=True, timeout=timeout_s)
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {version} {' '.join(args)} failed ({result.returncode}):\n"
+                                 f"{result.stdout}{result.stderr}")
+        return result
+
+    def popen(self, version: str, *args: str) -> subprocess.Popen:
+        return subprocess.Popen([kubectl_binary(version), "--kubeconfig", self.kubeconfig, *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+
+@pytest.fixture(scope="module")
+def cluster_dir(tmp_path_factory):
+    cdir = ClusterDir(str(tmp_path_factory.mktemp("realkubectl") / "c"))
+    result = kubemu("up", "--cluster-dir", cdir.path, "--ports", "auto", "--nodes", "2", "--no-merge-kubeconfig",
+                    timeout_s=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    yield cdir
+    kubemu("down", "--cluster-dir", cdir.path)
+    import psutil
+
+    for pid, _ in cluster_pids(cdir):
+        try:
+            psutil.Process(pid).kill()
+        except psutil.Error:
+            pass
+
+
+@pytest.fixture(scope="module")
+def k(cluster_dir) -> Kubectl:
+    return Kubectl(cluster_dir.kubeconfig_path)
+
+
+@pytest.fixture
+def ns(k) -> str:
+    name = f"rk-{uuid.uuid4().hex[:6]}"
+    assert k("1.27", "create", "namespace", name).stdout == f"namespace/{name} created\n"
+    return name
+
+
+def header(output: str) -> list[str]:
+    return re.split(r"\s{2,}", output.splitlines()[0].strip())
+
+
+def wait_running(k: Kubectl, ns: str, name: str) -> None:
+    k("1.32", "wait", "-n", ns, "--for=condition=Ready", f"pod/{name}", "--timeout=60s", timeout_s=70)
+
+
+POD = """apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  labels: {{app: {name}}}
+spec:
+  containers:
+  - name: web
+    image: {image}
+    ports:
+    - containerPort: 80
+"""
+
+
+def validate_flag() -> list[str]:
+    """Client-side apply needs /openapi/v2 for validation; without that module, validation is off."""
+    return [] if HAS_OPENAPI else ["--validate=false"]
+
+
+# --------------------------------------------------------------------------- discovery and reads
+
+
+def test_version_and_get_nodes_with_every_kubectl(k):
+    for version in VERSIONS:
+        out = k(version, "get", "nodes").stdout
+        assert header(out) == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+        rows = out.splitlines()[1:]
+        assert [r.split()[:3] for r in rows] == [["node-1", "Ready", "<none>"], ["node-2", "Ready", "<none>"]]
+        assert all(r.split()[-1] == "v1.32.0" for r in rows)
+    wide = k("1.33", "get", "no", "-o", "wide").stdout
+    assert header(wide) == ["NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE",
+                            "KERNEL-VERSION", "CONTAINER-RUNTIME"]
+    version = json.loads(k("1.32", "version", "-o", "json").stdout)
+    assert version["serverVersion"]["gitVersion"] == "v1.32.0"
+
+
+def test_short_names_and_api_resources(k):
+    out = k("1.33", "api-resources").stdout
+    rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert header(out) == ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
+    assert re.match(r"pods\s+po\s+v1\s+true\s+Pod", rows["pods"])
+    assert re.match(r"deployments\s+deploy\s+apps/v1\s+true\s+Deployment", rows["deployments"])
+    assert k("1.27", "get", "ns", "default", "--no-headers").stdout.split()[:2] == ["default", "Active"]
+
+
+# --------------------------------------------------------------------------- pods
+
+
+def test_run_get_describe_logs_exec_delete(k, ns):
+    assert k("1.33", "run", "web", "-n", ns, "--image=nginx").stdout == "pod/web created\n"
+    wait_running(k, ns, "web")
+    out = k("1.27", "get", "pods", "-n", ns).stdout
+    assert header(out) == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert out.splitlines()[1].split()[:4] == ["web", "1/1", "Running", "0"]
+    wide = k("1.32", "get", "pods", "-n", ns, "-o", "wide").stdout
+    assert header(wide) == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE",
+                            "READINESS GATES"]
+    everywhere = k("1.33", "get", "pods", "-A").stdout
+    assert header(everywhere)[:2] == ["NAMESPACE", "NAME"]
+    assert any(line.split()[:2] == [ns, "web"] for line in everywhere.splitlines())
+    assert "run=web" in k("1.33", "get", "pods", "-n", ns, "--show-labels").stdout
+    pod = yaml.safe_load(k("1.33", "get", "pod", "web", "-n", ns, "-o", "yaml").stdout)
+    assert (pod["kind"], pod["metadata"]["name"], pod["status"]["phase"]) == ("Pod", "web", "Running")
+    as_json = json.loads(k("1.27", "get", "pod", "web", "-n", ns, "-o", "json").stdout)
+    assert as_json["spec"]["containers"][0]["image"] == "nginx"
+    ip = k("1.32", "get", "pod", "web", "-n", ns, "-o", "jsonpath={.status.podIP}").stdout
+    assert ip == pod["status"]["podIP"] and ip.startswith("127.244.")
+
+    described = k("1.33", "describe", "pod", "web", "-n", ns).stdout
+    assert re.search(r"^Name:\s+web$", described, re.M) and re.search(r"^Status:\s+Running$", described, re.M)
+    assert re.search(r"^Namespace:\s+" + ns, described, re.M) and "Events:" in described
+    assert re.search(r"Normal\s+Scheduled\s+\S+\s+default-scheduler\s+Successfully assigned " + ns + "/web",
+                     described)
+
+    assert "listening on" in k("1.33", "logs", "web", "-n", ns).stdout
+    follow = k.popen("1.32", "logs", "-f", "web", "-n", ns)
+    try:
+        assert "listening on" in follow.stdout.readline()
+        assert follow.poll() is None  # -f keeps the stream open
+    finally:
+        follow.kill()
+        follow.wait()
+
+    for version in ("1.32", "1.33"):
+        assert k(version, "exec", "web", "-n", ns, "--", "echo", "hello").stdout == "hello\n"
+    failed = k("1.33", "exec", "web", "-n", ns, "--", "sh", "-c", "echo oops >&2; exit 3", check=False)
+    assert (failed.returncode, failed.stderr) == (3, "oops\ncommand terminated with exit code 3\n")
+    assert k("1.33", "exec", "-i", "web", "-n", ns, "--", "cat", stdin="from stdin\n").stdout == "from stdin\n"
+    old = k("1.27", "exec", "web", "-n", ns, "--", "true", check=False)  # SPDY only: not served
+    assert old.returncode == 1 and "not SPDY: use kubectl 1.30 or newer" in old.stderr
+
+    events = k("1.33", "get", "events", "-n", ns).stdout
+    assert header(events) == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert re.search(r"Normal\s+Scheduled\s+pod/web\s+Successfully assigned", events)
+
+    assert k("1.33", "delete", "pod", "web", "-n", ns).stdout == 'pod "web" deleted\n'
+    gone = k("1.27", "get", "pod", "web", "-n", ns, check=False)
+    assert gone.returncode == 1 and gone.stderr == 'Error from server (NotFound): pods "web" not found\n'
+
+
+def test_get_watch_prints_rows_as_they_change(k, ns):
+    watch = k.popen("1.33", "get", "pods", "-n", ns, "-w")
+    try:
+        k("1.27", "run", "w1", "-n", ns, "--image=nginx")
+        lines = [watch.stdout.readline() for _ in range(2)]
+        assert header(lines[0]) == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+        assert lines[1].split()[:3] == ["w1", "0/1", "Pending"]
+        seen = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("Running" in s for s in seen):
+            seen.append(watch.stdout.readline())
+        assert any(s.split()[:3] == ["w1", "1/1", "Running"] for s in seen), seen
+        assert not any(s.startswith("NAME") for s in seen)  # the header is printed once
+    finally:
+        watch.kill()
+        watch.wait()
+
+
+def test_apply_twice_then_server_side(k, ns, tmp_path):
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(POD.format(name="app", image="nginx"))
+    assert k("1.27", "apply", *validate_flag(), "-n", ns, "-f", str(manifest)).stdout == "pod/app created\n"
+    manifest.write_text(POD.format(name="app", image="nginx:1.27"))
+    assert k("1.32", "apply", *validate_flag(), "-n", ns, "-f", str(manifest)).stdout == "pod/app configured\n"
+    assert k("1.33", "apply", *validate_flag(), "-n", ns, "-f", str(manifest)).stdout == "pod/app unchanged\n"
+    image = k("1.33", "get", "pod", "app", "-n", ns, "-o", "jsonpath={.spec.containers[0].image}").stdout
+    assert image == "nginx:1.27"
+    ssa = tmp_path / "cm.yaml"
+    ssa.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: '1'\n")
+    assert k("1.33", "apply", "--server-side", *validate_flag(), "-n", ns, "-f", str(ssa)).stdout == \
+        "configmap/settings serverside-applied\n"
+    cm = json.loads(k("1.33", "get", "cm", "settings", "-n", ns, "-o", "json", "--show-managed-fields").stdout)
+    assert [(m["manager"], m["operation"]) for m in cm["metadata"]["managedFields"]] == [("kubectl", "Apply")]
+    out = k("1.33", "get", "cm", "-n", ns).stdout
+    assert header(out) == ["NAME", "DATA", "AGE"] and out.splitlines()[1].split()[:2] == ["settings", "1"]
+
+
+# --------------------------------------------------------------------------- workloads
+
+
+def test_deployment_scale_rollout_set_image_undo(k, ns, tmp_path):
+    assert k("1.27", "create", "deployment", "web", "-n", ns, "--image=nginx").stdout == \
+        "deployment.apps/web created\n"
+    assert k("1.32", "scale", "deployment", "web", "-n", ns, "--replicas=2").stdout == "deployment.apps/web scaled\n"
+    done = k("1.27", "rollout", "status", "deployment/web", "-n", ns, "--timeout=90s", timeout_s=100).stdout
+    assert done.endswith('deployment "web" successfully rolled out\n')
+    out = k("1.33", "get", "deploy", "-n", ns).stdout
+    assert header(out) == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert out.splitlines()[1].split()[:4] == ["web", "2/2", "2", "2"]
+    assert k("1.33", "set", "image", "deployment/web", "nginx=nginx:1.27", "-n", ns).stdout == \
+        "deployment.apps/web image updated\n"
+    k("1.33", "rollout", "status", "deployment/web", "-n", ns, "--timeout=90s", timeout_s=100)
+    assert k("1.32", "rollout", "undo", "deployment/web", "-n", ns).stdout == "deployment.apps/web rolled back\n"
+    k("1.32", "rollout", "status", "deployment/web", "-n", ns, "--timeout=90s", timeout_s=100)
+    image = k("1.33", "get", "deploy", "web", "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].image}")
+    assert image.stdout == "nginx"
+    rs = k("1.33", "get", "rs", "-n", ns, "-o", "wide").stdout
+    assert header(rs) == ["NAME", "DESIRED", "CURRENT", "READY", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]
+
+    applied = tmp_path / "web.yaml"
+    applied.write_text(yaml.safe_dump({"apiVersion": "apps/v1", "kind": "Deployment",
+                                       "metadata": {"name": "web", "namespace": ns},
+                                       "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                                                "template": {"metadata": {"labels": {"app": "web"}},
+                                                             "spec": {"containers": [{"name": "nginx",
+                                                                                      "image": "nginx"}]}}}}))
+    conflict = k("1.33", "apply", "--server-side", *validate_flag(), "-f", str(applied), check=False)
+    assert conflict.returncode == 1
+    assert conflict.stderr.startswith("error: Apply failed with 1 conflict: conflict with \"kubectl.1.32\" "
+                                      "using apps/v1: .spec.replicas\nPlease review the fields above")
+    forced = k("1.33", "apply", "--server-side", "--force-conflicts", *validate_flag(), "-f", str(applied))
+    assert forced.stdout == "deployment.apps/web serverside-applied\n"
+    assert k("1.33", "get", "deploy", "web", "-n", ns, "-o", "jsonpath={.spec.replicas}").stdout == "3"
+
+
+@needs_protobuf
+def test_typed_creates_of_newer_kubectl(k):
+    name = f"pb-{uuid.uuid4().hex[:6]}"
+    for version in ("1.32", "1.33"):
+        assert k(version, "create", "namespace", f"{name}-{version[-2:]}").stdout == \
+            f"namespace/{name}-{version[-2:]} created\n"
+        assert k(version, "create", "deployment", "d", "-n", f"{name}-{version[-2:]}", "--image=nginx").stdout == \
+            "deployment.apps/d created\n"
+        assert k(version, "create", "configmap", "c", "-n", f"{name}-{version[-2:]}", "--from-literal=a=b").stdout \
+            == "configmap/c created\n"
+        assert k(version, "auth", "can-i", "create", "pods").stdout == "yes\n"
+
+
+# --------------------------------------------------------------------------- authorization and errors
+
+
+def test_auth_can_i_yes_and_no(k, ns):
+    assert k("1.27", "auth", "can-i", "create", "pods", "-n", ns).stdout == "yes\n"
+    no = k("1.27", "auth", "can-i", "create", "pods", "-n", ns, "--as", "jane", check=False)
+    assert (no.returncode, no.stdout) == (1, "no\n")
+    k("1.27", "create", "rolebinding", "jane-edit", "--clusterrole=edit", "--user=jane", "-n", ns)
+    assert k("1.27", "auth", "can-i", "create", "pods", "-n", ns, "--as", "jane").stdout == "yes\n"
+    denied = k("1.27", "get", "pods", "-n", "default", "--as", "jane", check=False)
+    assert denied.stderr == ('Error from server (Forbidden): pods is forbidden: User "jane" cannot list resource '
+                             '"pods" in API group "" in the namespace "default"\n')
+
+
+def test_bad_input_gets_kubectls_usual_messages(k, cluster_dir, tmp_path):
+    bad = k("1.33", "run", "Bad_Name", "--image=nginx", check=False)
+    assert bad.returncode == 1
+    assert bad.stderr.startswith('The Pod "Bad_Name" is invalid: \n* metadata.name: Invalid value: "Bad_Name": '
+                                 "a lowercase RFC 1123 subdomain must consist of")
+    missing = k("1.27", "run", "x", "--image=nginx", "-n", "no-such-ns", check=False)
+    assert missing.stderr == 'Error from server (NotFound): namespaces "no-such-ns" not found\n'
+    assert k("1.32", "get", "pods", "-n", "no-such-ns").stderr == "No resources found in no-such-ns namespace.\n"
+    unknown_type = k("1.33", "get", "frobnicators", check=False)
+    assert unknown_type.stderr == 'error: the server doesn\'t have a resource type "frobnicators"\n'
+    doc = yaml.safe_load(open(cluster_dir.kubeconfig_path))
+    doc["users"][0]["user"]["token"] = "not-a-token"
+    wrong = tmp_path / "wrong.kubeconfig"
+    wrong.write_text(yaml.safe_dump(doc))
+    unauthorized = Kubectl(str(wrong))("1.33", "get", "pods", check=False)
+    assert unauthorized.stderr.strip().endswith("error: You must be logged in to the server (Unauthorized)")
+
+
+@pytest.mark.skipif(not HAS_SCHEMA, reason="apiserver/rest/schema.py is not merged yet")
+def test_unknown_field_with_strict_validation(k, ns, tmp_path):
+    manifest = tmp_path / "typo.yaml"
+    manifest.write_text(POD.format(name="typo", image="nginx").replace("    image:", "    imagePullPolice: x\n"
+                                                                                      "    image:"))
+    result = k("1.33", "create", "-n", ns, "-f", str(manifest), check=False)
+    assert result.returncode == 1
+    assert 'strict decoding error: unknown field "spec.containers[0].imagePullPolice"' in result.stderr
+
+
+@pytest.mark.skipif(not HAS_OPENAPI, reason="apiserver/rest/openapi.py is not merged yet")
+def test_explain_pod_spec(k):
+    out = k("1.33", "explain", "pod.spec").stdout
+    assert out.startswith("KIND:       Pod\nVERSION:    v1\n")
+    assert "containers" in out
+
+
+# --------------------------------------------------------------------------- the official Python client
+
+
+def test_python_client_lists_creates_watches_and_deletes_pods(cluster_dir, ns):
+    kubernetes = pytest.importorskip("kubernetes")
+    from kubernetes import client, config, watch
+
+    api = client.CoreV1Api(config.new_client_from_config(cluster_dir.kubeconfig_path))
+    assert api.list_namespaced_pod(ns).items == []
+    created = api.create_namespaced_pod(ns, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "py"},
+                                             "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
+    assert created.metadata.uid and created.kind == "Pod"
+    phases = []
+    stream = watch.Watch()
+    for event in stream.stream(api.list_namespaced_pod, ns, field_selector="metadata.name=py", timeout_seconds=60):
+        phases.append((event["type"], event["object"].status.phase))
+        if event["object"].status.phase == "Running":
+            stream.stop()
+    assert phases[0] == ("ADDED", "Pending") and phases[-1] == ("MODIFIED", "Running")
+    assert [p.metadata.name for p in api.list_namespaced_pod(ns).items] == ["py"]
+    api.delete_namespaced_pod("py", ns)
+    wait_for(lambda: not api.list_namespaced_pod(ns).items, timeout_s=30, message="pod py gone")
+    with pytest.raises(kubernetes.client.exceptions.ApiException) as failure:
+        api.read_namespaced_pod("py", ns)
+    assert failure.value.status == 404
