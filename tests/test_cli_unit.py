@@ -479,6 +479,12 @@ def test_build_plan_auto_ports(tmp_path):
                       etcd_binary="/bin/true")
     assert [c["name"] for c in lean["components"]] == ["etcd", "apiserver"]
     assert lean["components"][1]["address"] == "127.0.0.1:6443"
+    assert lean["restServers"] == ["https://127.0.0.1:6444"]
+    command = lean["components"][1]["command"]
+    assert command[command.index("--rest-port") + 1] == "6444"
+    ha = build_plan(cdir, nodes=0, ports="default", apiservers=2, secure=False, etcd_binary="/bin/true")
+    assert ha["apiservers"] == ["127.0.0.1:6443", "127.0.0.1:6445"]
+    assert ha["restServers"] == ["http://127.0.0.1:6444", "http://127.0.0.1:6446"]
     with pytest.raises(ValueError):
         build_plan(cdir, nodes=300, etcd_binary="/bin/true")
 
