@@ -39,7 +39,7 @@ ENV PATH=/opt/kubemu/bin:$PATH PYTHONUNBUFFERED=1 HOME=/home/kubemu
 USER 10001:10001
 WORKDIR /home/kubemu
 # apiserver, kubelet, controller manager, scheduler
-EXPOSE 6443 10250 10257 10259
+EXPOSE 6443 6444 10250 10257 10259
 # gRPC health of whichever component is PID 1 (compose files give each service its own test).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 CMD ["python", "-m", "kubemu.healthcheck"]
 CMD ["kubemu", "--help"]

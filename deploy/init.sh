@@ -8,8 +8,9 @@
 #    scheduler and the controller manager, and config/<component>.yaml for each of them.
 #    An existing CA is kept, so `docker compose up` after `stop` finds the same cluster.
 # 2. Writes what the host needs into the bind-mounted /host directory (.kubemu/compose):
-#    kubeconfig.yaml (server 127.0.0.1:$KUBEMU_API_PORT) with ca.crt, admin.crt, admin.key and
-#    token beside it, owned by whoever owns that directory.
+#    kubeconfig.yaml (server https://127.0.0.1:$KUBEMU_REST_PORT for the real kubectl, the gRPC
+#    address 127.0.0.1:$KUBEMU_API_PORT in its kubemu.io/grpc extension for kubemu kubectl) with
+#    ca.crt, admin.crt, admin.key and token beside it, owned by whoever owns that directory.
 # 3. Hands the cluster files to the unprivileged user (10001) the other services run as.
 set -eu
 dir=${KUBEMU_CLUSTER_DIR:-/var/lib/kubemu}

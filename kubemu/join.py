@@ -194,17 +194,33 @@ def ensure_control_plane(layout: Layout, *, apiservers: list[str], etcd_servers:
             "apiserverCertNames": sorted(cert_sans(layout.pki_file("apiserver.crt")))}
 
 
+REST_PORT = 6444
+
+
+def rest_server_for(server: str) -> str:
+    """The REST API's ``host:port`` beside a gRPC ``host:port``: same host, kube-apiserver-style
+    port 6444 (``KUBEMU_REST_PORT`` overrides it, as docker compose publishes it)."""
+    host = server.rpartition(":")[0] or server
+    return f"{host}:{os.environ.get('KUBEMU_REST_PORT') or REST_PORT}"
+
+
 def kubeconfig(server: str, *, ca: str, cert: str, key: str, token: str = "", name: str = "kubemu",
-               user: str = "admin") -> str:
+               user: str = "admin", rest_server: str = "") -> str:
     """A kubeconfig naming the CA, client certificate and key files (relative paths are relative to the
-    kubeconfig's directory, as kubectl reads them) and the bearer token."""
+    kubeconfig's directory, as kubectl reads them) and the bearer token. ``server`` is the REST API
+    (for the real kubectl); the gRPC address ``server`` goes into the ``kubemu.io/grpc`` extension
+    that kubemu's own clients read (kubemu/kubeconfig.py)."""
+    from kubemu.kubeconfig import GRPC_EXTENSION
+
     user_entry = {"client-certificate": cert, "client-key": key}
     if token:
         user_entry["token"] = token
+    rest = rest_server or rest_server_for(server)
     return _yaml({
         "apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": name, "cluster": {"server": f"https://{server}", "servers": [server],
-                                                "certificate-authority": ca}}],
+        "clusters": [{"name": name, "cluster": {
+            "server": f"https://{rest}", "certificate-authority": ca,
+            "extensions": [{"name": GRPC_EXTENSION, "extension": {"servers": [server]}}]}}],
         "users": [{"name": user, "user": user_entry}],
         "contexts": [{"name": name, "context": {"cluster": name, "user": user}}],
         "current-context": name})
