@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
                 "admissionPlugins": api.admission.names, "authorization": [a.name for a in api.authorizer.authorizers],
                 "authentication": "secured" if authenticator.secured else "unsecured",
                 "recentAdmission": list(api.traces)[-20:],
-                "rest": f"{rest.scheme}://{rest.host}:{rest.port}" if rest else "off"}
+                "rest": f"{rest.scheme}://{rest.host}:{rest.port}" if rest else "off",
+                "restOpenWatches": rest.open_watches if rest else 0}
 
     server = ComponentServer("apiserver", "apiserver", f"{args.bind_address}:{args.secure_port}",
                              details=details, max_workers=args.max_workers, register=register(servicer),

@@ -13,6 +13,7 @@ import pytest
 from kubemu.etcd_server import free_port
 from kubemu.pki import write_cluster_credentials
 from tests.conftest import start_apiserver
+from tests.helpers import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -21,17 +22,32 @@ def rest(etcd, tmp_path_factory):
     pki = str(d / "pki")
     creds = write_cluster_credentials(pki, [])
     port = free_port()
-    proc, _ = start_apiserver(etcd.client_url, d, "--token-auth-file", creds["token_file"], "--tls-cert-file",
+    proc, address = start_apiserver(etcd.client_url, d, "--token-auth-file", creds["token_file"], "--tls-cert-file",
                               f"{pki}/apiserver.crt", "--tls-private-key-file", f"{pki}/apiserver.key",
                               token=creds["tokens"]["admin"], ca_file=f"{pki}/ca.crt", rest_port=port)
     context = ssl.create_default_context(cafile=f"{pki}/ca.crt")
-    yield Rest(f"https://127.0.0.1:{port}", creds["tokens"]["admin"], context)
+    yield Rest(f"https://127.0.0.1:{port}", creds["tokens"]["admin"], context, address, creds, pki)
     proc.stop()
 
 
+@pytest.fixture
+def apiserver_details(rest):
+    """The apiserver's Describe details (its open REST watches), over gRPC."""
+    from machinery.client import Credentials, make_channel
+    from machinery.pb import component_pb2, component_pb2_grpc
+
+    channel = make_channel(rest.grpc_address, Credentials(token=rest.creds["tokens"]["admin"],
+                                                          ca_file=f"{rest.pki}/ca.crt"))
+    stub = component_pb2_grpc.ComponentStub(channel)
+    yield lambda: json.loads(stub.Describe(component_pb2.DescribeRequest(), timeout=5).details)
+    channel.close()
+
+
 class Rest:
-    def __init__(self, base: str, token: str, context: ssl.SSLContext):
+    def __init__(self, base: str, token: str, context: ssl.SSLContext, grpc_address: str = "", creds=None,
+                 pki: str = ""):
         self.base, self.token, self.context = base, token, context
+        self.grpc_address, self.creds, self.pki = grpc_address, creds, pki
 
     def open(self, method: str, path: str, body=None, *, content_type: str = "application/json",
              accept: str = "application/json", token: str | None = None, headers: dict | None = None):
@@ -182,3 +198,11 @@ def test_strict_field_validation(rest):
     response = rest.open("POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Warn",
                          json.dumps({"metadata": {"name": "warned"}, "dta": {}}).encode())
     assert response.status == 201 and 'unknown field \\"dta\\"' in response.headers["Warning"]
+
+
+def test_a_client_that_goes_away_ends_its_watch(rest, apiserver_details):
+    streams = [rest.open("GET", "/api/v1/namespaces/default/configmaps?watch=true") for _ in range(3)]
+    wait_for(lambda: apiserver_details()["restOpenWatches"] == 3, timeout_s=10, message="three open watches")
+    for stream in streams:
+        stream.close()
+    wait_for(lambda: apiserver_details()["restOpenWatches"] == 0, timeout_s=10, message="watches ended")

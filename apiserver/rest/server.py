@@ -133,7 +133,7 @@ class RestServer:
         return "https" if self.tls.cert_file else "http"
 
     @property
-    def open_streams(self) -> int:
+    def open_watches(self) -> int:
         return len(self._watches)
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -162,7 +162,9 @@ class RestServer:
     async def _start_site(self) -> None:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # handler_cancellation: a client that goes away cancels its handler at once, so an idle
+        # watch frees its stream thread without waiting for the next event.
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, ssl_context=ssl_context(self.tls),
                            reuse_address=True)
