@@ -161,7 +161,13 @@ class API:
     # --- access reviews -------------------------------------------------------------------
 
     def review(self, user: UserInfo, info: ResourceInfo, obj: dict) -> dict:
-        """SelfSubjectAccessReview / SubjectAccessReview: answer "may they?" without storing anything."""
+        """SelfSubjectAccessReview / SubjectAccessReview: answer "may they?" without storing anything;
+        SelfSubjectReview (``kubectl auth whoami``): answer who the caller is."""
+        if info.name == "selfsubjectreviews":
+            out = copy.deepcopy(obj)
+            out["status"] = {"userInfo": {"username": user.name, **({"uid": user.uid} if user.uid else {}),
+                                          "groups": list(user.groups)}}
+            return out
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
         attrs = spec.get("resourceAttributes")
         if not isinstance(attrs, dict) or not attrs.get("verb") or not attrs.get("resource"):

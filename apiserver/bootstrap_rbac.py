@@ -63,7 +63,8 @@ def cluster_roles() -> list[dict]:
             _rule(["authorization.k8s.io"], ["localsubjectaccessreviews"], ["create"]),
             _rule([""], ["resourcequotas", "limitranges"], READ)], labels={f"{_AGG}admin": "true"}),
         _role("system:basic-user", [_rule(["authorization.k8s.io"],
-                                          ["selfsubjectaccessreviews", "selfsubjectrulesreviews"], ["create"])]),
+                                          ["selfsubjectaccessreviews", "selfsubjectrulesreviews"], ["create"]),
+                                    _rule(["authentication.k8s.io"], ["selfsubjectreviews"], ["create"])]),
         _role("system:kube-scheduler", [
             _rule(["", "events.k8s.io"], ["events"], ["create", "patch", "update"]),
             _rule(["coordination.k8s.io"], ["leases"], ["create", "get", "list", "watch", "update"]),

@@ -81,6 +81,8 @@ RESOURCES: dict[str, ResourceInfo] = {
                      virtual=True),
         ResourceInfo("subjectaccessreviews", "SubjectAccessReview", "authorization.k8s.io/v1", False, (),
                      virtual=True),
+        ResourceInfo("selfsubjectreviews", "SelfSubjectReview", "authentication.k8s.io/v1", False, (),
+                     virtual=True),
     )
 }
 

@@ -206,3 +206,10 @@ def test_a_client_that_goes_away_ends_its_watch(rest, apiserver_details):
     for stream in streams:
         stream.close()
     wait_for(lambda: apiserver_details()["restOpenWatches"] == 0, timeout_s=10, message="watches ended")
+
+
+def test_self_subject_review_says_who_the_caller_is(rest):
+    code, review = rest.call("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                             {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
+    assert (code, review["status"]["userInfo"]["username"]) == (201, "admin")
+    assert "system:masters" in review["status"]["userInfo"]["groups"]

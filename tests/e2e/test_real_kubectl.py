@@ -287,6 +287,8 @@ def test_typed_creates_of_newer_kubectl(k):
         assert k(version, "create", "configmap", "c", "-n", f"{name}-{version[-2:]}", "--from-literal=a=b").stdout \
             == "configmap/c created\n"
         assert k(version, "auth", "can-i", "create", "pods").stdout == "yes\n"
+        whoami = k(version, "auth", "whoami").stdout
+        assert header(whoami) == ["ATTRIBUTE", "VALUE"] and re.search(r"^Username\s+admin$", whoami, re.M)
 
 
 # --------------------------------------------------------------------------- authorization and errors
