@@ -11,8 +11,13 @@ collects stdin (until the client closes it — v5 close, or the connection's end
 runs the command through :class:`apiserver.proxy.KubeletProxy` and sends stdout, stderr and the
 Status on channel 3: ``Success``, or ``Failure`` with reason ``NonZeroExitCode`` and the exit code
 in ``details.causes`` (kubectl prints ``command terminated with exit code N`` and exits with N).
-A TTY is not emulated: ``-t`` runs the command without a terminal. SPDY (kubectl ≤ 1.29) is not
-served; those clients get a BadRequest saying so.
+With a TTY (``kubectl exec -it POD -- sh``) and a shell as the whole command, the server acts
+as a line-oriented terminal instead (:class:`LineShell`): it echoes what is typed, runs every
+line as ``sh -c LINE`` in the container when Enter is pressed, prints the output and a ``# ``
+prompt, and ends at ``exit [N]`` or Ctrl-D with the last exit code. Each line is its own
+process, so shell state (``cd``, variables) does not carry over between lines. Any other command
+with a TTY runs once stdin is closed. SPDY (kubectl ≤ 1.29) is not served; those clients get a
+BadRequest saying so.
 """
 
 from __future__ import annotations
@@ -60,3 +65,61 @@ def exit_status(exit_code: int, command: list[str], timed_out: bool = False) -> 
 def error_status(message: str) -> bytes:
     return json.dumps({"metadata": {}, "status": "Failure", "message": message, "reason": "InternalError",
                        "code": 500}).encode()
+
+
+SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "/bin/sh", "/bin/bash", "/bin/ash", "/bin/dash",
+                    "/bin/zsh", "/usr/bin/bash", "/usr/bin/zsh"})
+PROMPT = b"# "
+MAX_LINE_BYTES = 64 * 1024
+CTRL_C, CTRL_D, BACKSPACE, DELETE = 3, 4, 8, 127
+
+
+def is_interactive_shell(query, commands: list[str]) -> bool:
+    return flag(query, "tty") and flag(query, "stdin") and len(commands) == 1 and commands[0] in SHELLS
+
+
+class LineShell:
+    """The terminal side of ``exec -it POD -- sh``: feed it the stdin bytes, it answers what to
+    echo and which lines to run. Pure, so the line editing is testable without a connection."""
+
+    def __init__(self):
+        self.line = bytearray()
+        self.exit_code: int | None = None
+
+    def feed(self, data: bytes) -> list[tuple[str, bytes]]:
+        """``("echo", bytes)`` to show and ``("run", line)`` to execute, in order; sets
+        ``exit_code`` once the user leaves."""
+        out: list[tuple[str, bytes]] = []
+        for byte in data:
+            if self.exit_code is not None:
+                break
+            if byte in (10, 13):
+                out.append(("echo", b"\r\n"))
+                text = bytes(self.line).decode(errors="replace").strip()
+                self.line.clear()
+                if text == "exit" or text.startswith("exit "):
+                    argument = text[5:].strip()
+                    self.exit_code = int(argument) if argument.isdigit() else -1
+                elif text:
+                    out.append(("run", text.encode()))
+                else:
+                    out.append(("echo", PROMPT))
+            elif byte == CTRL_D and not self.line:
+                out.append(("echo", b"\r\n"))
+                self.exit_code = -1
+            elif byte == CTRL_C:
+                self.line.clear()
+                out.append(("echo", b"^C\r\n" + PROMPT))
+            elif byte in (BACKSPACE, DELETE):
+                if self.line:
+                    self.line.pop()
+                    out.append(("echo", b"\b \b"))
+            elif byte >= 32 and len(self.line) < MAX_LINE_BYTES:
+                self.line.append(byte)
+                out.append(("echo", bytes([byte])))
+        return out
+
+
+def terminal_text(data: bytes) -> bytes:
+    """Output for a raw-mode terminal: bare newlines become CR LF."""
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")

@@ -353,6 +353,14 @@ class RestServer:
             return self._reply(error_reply(e))
         ws = web.WebSocketResponse(protocols=execproto.PROTOCOLS, max_msg_size=execproto.MAX_STDIN_BYTES + 16)
         await ws.prepare(request)
+        if execproto.is_interactive_shell(query, commands):
+            try:
+                await self._line_shell(ws, user, target, query)
+            except (ConnectionResetError, ConnectionError):
+                pass
+            finally:
+                await ws.close()
+            return ws
         try:
             stdin = await self._read_stdin(ws) if execproto.flag(query, "stdin") else b""
             request_pb = execproto.exec_request(target.namespace, target.name, query, commands, stdin)
@@ -373,6 +381,41 @@ class RestServer:
         finally:
             await ws.close()
         return ws
+
+    async def _line_shell(self, ws: web.WebSocketResponse, user: UserInfo, target, query) -> None:
+        """``exec -it POD -- sh``: a line-oriented terminal (see :class:`apiserver.rest.exec.LineShell`)."""
+        loop = asyncio.get_running_loop()
+        shell = execproto.LineShell()
+        last_code = 0
+        await ws.send_bytes(execproto.frame(execproto.STDOUT, execproto.PROMPT))
+        while shell.exit_code is None:
+            try:
+                message = await ws.receive(timeout=execproto.STDIN_TIMEOUT_S)
+            except TimeoutError:
+                break
+            if message.type != WSMsgType.BINARY or not message.data:
+                if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                    return
+                continue
+            channel, payload = message.data[0], message.data[1:]
+            if channel == execproto.CLOSE:
+                break
+            if channel != execproto.STDIN:
+                continue
+            for action, data in shell.feed(payload):
+                if action == "echo":
+                    await ws.send_bytes(execproto.frame(execproto.STDOUT, data))
+                    continue
+                run = execproto.exec_request(target.namespace, target.name, query, ["sh", "-c", data.decode()])
+                try:
+                    result = await loop.run_in_executor(self.pool, self.proxy.exec, user, run)
+                    output, last_code = result.stdout + result.stderr, result.exit_code
+                except errors.APIError as e:
+                    output, last_code = f"error: {e.message}\n".encode(), 1
+                await ws.send_bytes(execproto.frame(execproto.STDOUT, execproto.terminal_text(output)
+                                                    + execproto.PROMPT))
+        code = last_code if shell.exit_code in (None, -1) else shell.exit_code
+        await ws.send_bytes(execproto.frame(execproto.ERROR, execproto.exit_status(code, ["sh"])))
 
     @staticmethod
     async def _read_stdin(ws: web.WebSocketResponse) -> bytes:

@@ -192,6 +192,9 @@ def test_run_get_describe_logs_exec_delete(k, ns):
     old = k("1.27", "exec", "web", "-n", ns, "--", "true", check=False)  # SPDY only: not served
     assert old.returncode == 1 and "not SPDY: use kubectl 1.30 or newer" in old.stderr
 
+    screen = exec_in_terminal(k, ns, "web", b"echo hello-tty\r", b"exit 5\r", expect_code=5)
+    assert "# echo hello-tty\r\nhello-tty\r\n# " in screen  # typed, echoed, run, prompted again
+
     events = k("1.33", "get", "events", "-n", ns).stdout
     assert header(events) == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
     assert re.search(r"Normal\s+Scheduled\s+pod/web\s+Successfully assigned", events)
@@ -199,6 +202,42 @@ def test_run_get_describe_logs_exec_delete(k, ns):
     assert k("1.33", "delete", "pod", "web", "-n", ns).stdout == 'pod "web" deleted\n'
     gone = k("1.27", "get", "pod", "web", "-n", ns, check=False)
     assert gone.returncode == 1 and gone.stderr == 'Error from server (NotFound): pods "web" not found\n'
+
+
+def exec_in_terminal(k: Kubectl, ns: str, pod: str, *typed: bytes, expect_code: int) -> str:
+    """``kubectl exec -it POD -- sh`` on a pseudo-terminal: type ``typed``; the screen's text."""
+    import pty
+    import select
+
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen([kubectl_binary("1.33"), "--kubeconfig", k.kubeconfig, "exec", "-it", pod, "-n", ns,
+                             "--", "sh"], stdin=terminal, stdout=terminal, stderr=terminal, close_fds=True)
+    os.close(terminal)
+    screen = b""
+
+    def read_until(marker: bytes) -> None:
+        nonlocal screen
+        deadline = time.monotonic() + 30
+        while marker not in screen and time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 0.5)
+            if ready:
+                try:
+                    screen += os.read(controller, 4096)
+                except OSError:
+                    return
+
+    try:
+        read_until(b"# ")
+        for line in typed:
+            os.write(controller, line)
+            read_until(line.strip().split()[-1] + b"\r\n")
+        assert proc.wait(timeout=30) == expect_code
+        read_until(b"\0")  # whatever is left
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(controller)
+    return screen.decode(errors="replace")
 
 
 def test_get_watch_prints_rows_as_they_change(k, ns):
