@@ -188,7 +188,8 @@ def stack(tmp_path_factory, request):
     _override_file(override)
     port = free_port()
     env = {**fixtures_images.docker_env(), "KUBEMU_IMAGE": image, "BASE_IMAGE": base, "ETCD_IMAGE": etcd_image,
-           "KUBEMU_API_PORT": str(port), "KUBEMU_HOST_DIR": host_dir, "COMPOSE_PROJECT_NAME": project}
+           "KUBEMU_API_PORT": str(port), "KUBEMU_REST_PORT": str(free_port()), "KUBEMU_HOST_DIR": host_dir,
+           "COMPOSE_PROJECT_NAME": project}
     env.pop("DOCKER_BUILDKIT", None)
     s = Stack(project, env, [os.path.join(ROOT, "docker-compose.yml"), override], host_dir, port)
     s.timings = {"base images (cached after the first run)": images_s, "kubemu image build": build_s}
@@ -267,6 +268,18 @@ def test_nodes_are_the_kubelet_containers(stack, api):
     for name in nodes:
         lease = api.get("leases", name, "kube-node-lease")
         assert lease["spec"]["holderIdentity"] == name
+
+
+def test_the_real_kubectl_reaches_the_stack_through_the_host_kubeconfig(stack):
+    """The host's kubeconfig.yaml points the real kubectl at the published REST port (KUBEMU_REST_PORT)."""
+    kubectl = os.path.join(os.path.dirname(os.path.realpath("/usr/bin/kubectl")), "kubectl.1.32")
+    if not os.access(kubectl, os.X_OK):
+        pytest.skip("the real kubectl 1.32 is not installed")
+    out = subprocess.run([kubectl, "--kubeconfig", os.path.join(stack.host_dir, "kubeconfig.yaml"), "get", "nodes"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[:5] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    assert len(out.stdout.splitlines()) == 1 + KUBELETS
 
 
 def test_pod_from_the_host_runs_on_a_kubelet_container(stack, api, tmp_path):
