@@ -9,8 +9,8 @@ object and ``None`` nothing. The Table's ``metadata.resourceVersion`` and ``cont
 list's, so ``get -w`` starts watching where the list ended.
 
 Columns are Kubernetes 1.32's (pkg/printers/internalversion) for every kind kubemu serves; the
-cells come from the same printers as ``kubemu kubectl get`` (kubemu/printers.py,
-kubemu/kubectl_workloads.py), so both print the same rows. A kind without its own printer gets
+cells come from the row printers ``kubemu kubectl get`` uses too (machinery/rows.py,
+machinery/workload_rows.py), so both print the same rows. A kind without its own printer gets
 Name and Age (kubectl's default).
 """
 
@@ -19,9 +19,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from kubemu.kubectl_workloads import workload_row
-from kubemu.printers import age, wide_cells
 from machinery.resources import ResourceInfo
+from machinery.rows import age, wide_cells
+from machinery.workload_rows import workload_row
 
 TABLE_API_VERSION = "meta.k8s.io/v1"
 NAME_DESCRIPTION = "Name must be unique within a namespace."

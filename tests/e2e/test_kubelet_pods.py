@@ -260,7 +260,7 @@ def test_init_containers_gate_the_app_one_by_one(api, ns, node, tmp_path):
     assert status["phase"] == "Pending"
     assert condition(status, "Initialized") == "False"
     assert container(status, "app")["state"]["waiting"]["reason"] == "PodInitializing"
-    from kubemu.printers import _summarize_pod
+    from machinery.rows import _summarize_pod
 
     assert _summarize_pod(api.get("pods", "gated", ns)).reason == "Init:1/2"
     gate.write_text("go")
