@@ -97,10 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                 "rest": f"{rest.scheme}://{rest.host}:{rest.port}" if rest else "off",
                 "restOpenWatches": rest.open_watches if rest else 0}
 
-    server = ComponentServer("apiserver", "apiserver", f"{args.bind_address}:{args.secure_port}",
-                             details=details, max_workers=args.max_workers, register=register(servicer),
-                             tls=TLSFiles(args.tls_cert_file, args.tls_private_key_file, args.client_ca_file))
-    server.start()
+    # The REST API comes up before gRPC does, so a client that sees gRPC serving (the supervisor,
+    # the tests) can count on the REST port too.
     etcd_ready = threading.Event()
     rest = None
     if args.rest_port:
@@ -111,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
                           ready=etcd_ready.is_set, max_workers=args.rest_max_workers,
                           bookmark_interval_s=args.watch_bookmark_interval)
         rest.start()
+    server = ComponentServer("apiserver", "apiserver", f"{args.bind_address}:{args.secure_port}",
+                             details=details, max_workers=args.max_workers, register=register(servicer),
+                             tls=TLSFiles(args.tls_cert_file, args.tls_private_key_file, args.client_ca_file))
+    server.start()
     log.info("admission chain: %s", ", ".join(api.admission.names) or "(none)")
     threading.Thread(target=ensure_defaults, args=(api, stop), daemon=True, name="bootstrap").start()
     threading.Thread(target=_readiness_loop, args=(etcd, server, stop, etcd_ready), daemon=True,

@@ -97,12 +97,31 @@ def start_apiserver(etcd_url: str, log_dir, *extra: str, token: str = "", port: 
     try:
         wait_for(lambda: client.get("priorityclasses", "system-node-critical"), timeout_s=30,
                  message="apiserver ready")
+        if rest_port:
+            wait_for(lambda: _rest_ready(rest_port), timeout_s=30, message="REST API /readyz")
     except AssertionError:
         proc.stop()
         raise AssertionError(f"apiserver did not start:\n{proc.output()[-3000:]}") from None
     finally:
         client.close()
     return proc, address
+
+
+def _rest_ready(port: int) -> bool:
+    """The REST API answers /readyz with 200 (TLS or plain; the certificate is not checked here)."""
+    import ssl
+    import urllib.request
+
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    for scheme in ("https", "http"):
+        try:
+            with urllib.request.urlopen(f"{scheme}://127.0.0.1:{port}/readyz", context=context if scheme == "https"
+                                        else None, timeout=2) as response:
+                return response.status == 200
+        except Exception:  # noqa: BLE001 - not up yet, or the other scheme
+            continue
+    return False
 
 
 @pytest.fixture(scope="session")
