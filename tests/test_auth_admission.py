@@ -148,6 +148,32 @@ def test_kubelet_may_update_status_only_of_pods_bound_to_it(admin, secured, ns):
         node1.update_status("pods", theirs)
 
 
+def test_kubelet_reads_only_the_config_maps_and_secrets_of_its_own_pods(admin, secured, ns):
+    for kind, resource, body in (("ConfigMap", "configmaps", {"data": {"k": "v"}}),
+                                 ("Secret", "secrets", {"stringData": {"k": "v"}})):
+        for name in ("used", "unused", "elsewhere"):
+            admin.create(resource, {"apiVersion": "v1", "kind": kind, "metadata": {"name": name}, **body}, ns)
+    mine = pod("mine", env=[{"name": "A", "valueFrom": {"configMapKeyRef": {"name": "used", "key": "k"}}}],
+               envFrom=[{"secretRef": {"name": "used"}}])
+    admin.create("pods", mine, ns)
+    admin.bind(ns, "mine", "node-1")
+    theirs = pod("theirs", envFrom=[{"configMapRef": {"name": "elsewhere"}}, {"secretRef": {"name": "elsewhere"}}])
+    admin.create("pods", theirs, ns)
+    admin.bind(ns, "theirs", "node-2")
+    node1 = as_user(secured, "node1-token")
+    for resource in ("configmaps", "secrets"):
+        assert node1.get(resource, "used", ns)["metadata"]["name"] == "used"
+        for name in ("unused", "elsewhere"):  # not used by a pod of node-1: Forbidden, as in Kubernetes
+            with pytest.raises(errors.Forbidden, match=f'cannot get resource "{resource}"'):
+                node1.get(resource, name, ns)
+        with pytest.raises(errors.Forbidden, match=f'cannot list resource "{resource}"'):
+            node1.list(resource, ns)
+    with pytest.raises(errors.NotFound):  # allowed (its pods run as "default"), but no controller made it here
+        node1.get("serviceaccounts", "default", ns)
+    with pytest.raises(errors.Forbidden):
+        node1.get("serviceaccounts", "robot", ns)
+
+
 def test_resource_quota_refuses_excess_pods(admin, ns):
     admin.create("resourcequotas", {"apiVersion": "v1", "kind": "ResourceQuota",
                                     "metadata": {"name": "compute", "namespace": ns},
