@@ -75,7 +75,8 @@ def test_view_binding_allows_get_but_not_create(admin, secured, ns):
     assert got["metadata"]["name"] == "existing"
     with pytest.raises(errors.Forbidden) as info:
         jane.create("pods", pod("mine"), ns)
-    assert str(info.value) == (f'pods "mine" is forbidden: User "jane" cannot create resource "pods" in API group '
+    # A create is authorized before any name is known, so Kubernetes' message names no object.
+    assert str(info.value) == (f'pods is forbidden: User "jane" cannot create resource "pods" in API group '
                                f'"" in the namespace "{ns}"')
     with pytest.raises(errors.Forbidden):
         jane.list("pods", "default")  # the binding is namespaced
@@ -96,6 +97,30 @@ def test_role_with_resource_names(admin, secured, ns):
     wait_for(lambda: jane.get("pods", "allowed", ns), timeout_s=10, message="role takes effect")
     with pytest.raises(errors.Forbidden):
         jane.get("pods", "other", ns)
+    # resourceNames cannot restrict create (the name is not known when it is authorized): such a
+    # rule grants no create at all, as in Kubernetes.
+    admin.create("roles", {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                           "metadata": {"name": "create-one", "namespace": ns},
+                           "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create", "get"],
+                                      "resourceNames": ["named"]}]})
+    admin.create("rolebindings", {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                                  "metadata": {"name": "create-one", "namespace": ns},
+                                  "roleRef": {"kind": "Role", "name": "create-one"},
+                                  "subjects": [{"kind": "User", "name": "jane"}]})
+    wait_for(lambda: _forbidden_or_missing(lambda: jane.get("configmaps", "named", ns)) == "missing",
+             timeout_s=10, message="the role takes effect (get of the named configmap is allowed)")
+    with pytest.raises(errors.Forbidden, match='^configmaps is forbidden: User "jane" cannot create'):
+        jane.create("configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "named"}}, ns)
+
+
+def _forbidden_or_missing(call) -> str:
+    try:
+        call()
+        return "found"
+    except errors.Forbidden:
+        return "forbidden"
+    except errors.NotFound:
+        return "missing"
 
 
 def test_self_subject_access_review(admin, secured, ns):
@@ -131,6 +156,11 @@ def test_kubelet_may_change_only_its_own_node(admin, secured):
         node1.update("nodes", other)
     with pytest.raises(errors.Forbidden):
         node1.create("pods", pod("sneaky"), "default")
+    with pytest.raises(errors.Forbidden, match='node "node-1" is not allowed to modify node "node-9"'):
+        node1.create("nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-9"}})
+    with pytest.raises(errors.Forbidden, match="can only access node lease with the same name"):
+        node1.create("leases", {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                                "metadata": {"name": "node-9"}}, "kube-node-lease")
 
 
 def test_kubelet_may_update_status_only_of_pods_bound_to_it(admin, secured, ns):

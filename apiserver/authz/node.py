@@ -44,7 +44,9 @@ class NodeAuthorizer:
         if r.resource == "nodes":
             if r.verb in _READ and not r.subresource:
                 return True, "nodes may read nodes"
-            if r.name == node and r.verb in ("create", "update", "patch", "delete"):
+            if r.verb == "create" and not r.subresource:
+                return True, "nodes may register (NodeRestriction admits only their own Node)"
+            if r.name == node and r.verb in ("update", "patch", "delete"):
                 return True, "a node may write its own Node"
             return False, ""
         if r.resource == "pods":
@@ -57,7 +59,7 @@ class NodeAuthorizer:
                     return True, "the pod is bound to this node"
             return False, ""
         if r.resource == "leases" and r.api_group == "coordination.k8s.io":
-            if r.namespace == "kube-node-lease" and (r.name == node or (r.verb == "create" and r.name in ("", node))):
+            if r.namespace == "kube-node-lease" and (r.name == node or r.verb == "create"):
                 return True, "a node may write its own Lease"
             return False, ""
         if r.resource == "events" and r.verb in ("create", "update", "patch", "get", "list"):
