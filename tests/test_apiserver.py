@@ -244,6 +244,17 @@ def test_client_reports_unreachable_server():
         c.get("namespaces", "default")
 
 
+def test_a_client_that_does_not_retry_still_moves_to_the_next_apiserver(apiserver):
+    from kubemu.etcd_server import free_port
+
+    c = APIClient([f"127.0.0.1:{free_port()}", apiserver.address], retry_timeout_s=0, request_timeout_s=2)
+    c._current = 0  # start on the apiserver that is away
+    with pytest.raises(errors.Unavailable):
+        c.get("namespaces", "default")
+    assert c.get("namespaces", "default")["metadata"]["name"] == "default"  # the next call goes elsewhere
+    c.close()
+
+
 def test_watch_bookmarks_carry_a_recent_resource_version(client, namespace):
     rv = int(client.list("pods", namespace).resource_version)
     client.create("configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "elsewhere"}},
