@@ -29,11 +29,14 @@ import threading
 import weakref
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 
 log = logging.getLogger(__name__)
+
+# Kubernetes components expose no ``*_created`` series; neither do we.
+disable_created_metrics()
 
 METRICS_PATH = "/metrics"
 # Concurrent scrapes served at once; more connections are closed without an answer.
