@@ -43,7 +43,7 @@ def _encode(obj: dict) -> bytes:
 def _unary(handler):
     """Authenticate, run, and map every failure onto a gRPC status."""
 
-    success = 201 if handler.__name__ == "Create" else 200
+    success = 201 if handler.__name__ in ("Create", "Bind") else 200  # POSTs answer 201 Created
 
     @functools.wraps(handler)
     def wrapper(self, request, context):
