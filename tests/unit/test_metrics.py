@@ -300,3 +300,38 @@ def test_status_scrapes_a_live_endpoint():
         assert "refused" in metrics_status.scrape("http://127.0.0.1:1/metrics").error.lower()
     finally:
         server.stop()
+
+
+# --------------------------------------------------------------------------- compose files
+
+
+def test_the_compose_prometheus_scrapes_every_components_metrics_port():
+    """docker-compose.yml's optional Prometheus (profile monitoring) and deploy/prometheus.yml agree with
+    the ports the components serve metrics on, and it authenticates with the monitoring identity."""
+    import os
+
+    import yaml
+
+    from kubemu import pki
+    from kubemu.supervisor import DEFAULT_PORTS, METRICS, REST
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "docker-compose.yml")) as f:
+        compose = yaml.safe_load(f)["services"]
+    with open(os.path.join(root, "deploy", "prometheus.yml")) as f:
+        jobs = {j["job_name"]: j for j in yaml.safe_load(f)["scrape_configs"]}
+    prom = compose["prometheus"]
+    assert prom["profiles"] == ["monitoring"] and prom["image"].startswith("${PROMETHEUS_IMAGE:-prom/prometheus:")
+    assert "./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in prom["volumes"]
+    for service, kind in (("scheduler", "scheduler"), ("controller-manager", "controller-manager"),
+                          ("kubelet", "kubelet")):
+        port = DEFAULT_PORTS[METRICS[kind]]
+        assert compose[service]["expose"] == [str(port)]
+        targets = [t for c in jobs[service].get("static_configs", []) for t in c["targets"]] or \
+            [f"{n}:{c['port']}" for c in jobs[service]["dns_sd_configs"] for n in c["names"]]
+        assert targets == [f"{service}:{port}"]
+    api = jobs["apiserver"]
+    assert api["scheme"] == "https" and api["static_configs"][0]["targets"] == [f"apiserver:{DEFAULT_PORTS[REST]}"]
+    stem = pki.Identity(pki.MONITORING).file_stem
+    assert api["tls_config"]["cert_file"] == f"/var/lib/kubemu/pki/{stem}.crt"
+    assert any(i.user == pki.MONITORING and "system:monitoring" in i.groups for i in pki.cluster_identities([]))
