@@ -117,10 +117,19 @@ def long_running(labels: tuple[str, ...]) -> bool:
     return labels[0] in ("WATCH", "CONNECT") or labels[5] == "log"
 
 
+# (labels, code) → the two series children: resolving a child by its nine label values costs more
+# than counting, so each combination is resolved once. Bounded: every label comes from a fixed set.
+_children: dict[tuple, tuple] = {}
+
+
 def record(labels: tuple[str, ...], code: int, started: float) -> None:
     """Count one finished request and observe its duration (``started``: time.monotonic())."""
-    REQUESTS.labels(*labels, str(code)).inc()
-    REQUEST_DURATION.labels(*labels).observe(time.monotonic() - started)
+    key = (labels, code)
+    children = _children.get(key)
+    if children is None:
+        children = _children[key] = (REQUESTS.labels(*labels, str(code)), REQUEST_DURATION.labels(*labels))
+    children[0].inc()
+    children[1].observe(time.monotonic() - started)
 
 
 def watch_events(resource: str):
