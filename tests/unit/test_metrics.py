@@ -335,3 +335,20 @@ def test_the_compose_prometheus_scrapes_every_components_metrics_port():
     stem = pki.Identity(pki.MONITORING).file_stem
     assert api["tls_config"]["cert_file"] == f"/var/lib/kubemu/pki/{stem}.crt"
     assert any(i.user == pki.MONITORING and "system:monitoring" in i.groups for i in pki.cluster_identities([]))
+
+
+def test_metrics_flags_default_to_the_kubernetes_ports_and_take_the_environment(monkeypatch):
+    import controller_manager.__main__ as cm
+    import kubelet.__main__ as kubelet
+    import scheduler.__main__ as scheduler
+    from machinery import config
+
+    monkeypatch.delenv("KUBEMU_METRICS_PORT", raising=False)
+    for module, port in ((scheduler, 10251), (cm, 10252), (kubelet, 10255)):
+        args = config.parse(module.build_parser(), [])
+        assert (args.metrics_port, args.metrics_bind_address) == (port, "")
+    monkeypatch.setenv("KUBEMU_METRICS_PORT", "0")
+    monkeypatch.setenv("KUBEMU_METRICS_BIND_ADDRESS", "127.0.0.9")
+    args = config.parse(scheduler.build_parser(), [])
+    assert (args.metrics_port, args.metrics_bind_address) == (0, "127.0.0.9")
+    assert config.parse(scheduler.build_parser(), ["--metrics-port", "9999"]).metrics_port == 9999
