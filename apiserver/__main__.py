@@ -4,7 +4,8 @@ Kubernetes REST API over HTTPS for the real kubectl and client libraries (docs/r
     kubemu-apiserver --etcd-servers http://127.0.0.1:2379 --secure-port 6443 --rest-port 6444
 
 Flags mirror kube-apiserver's names where one exists. Every flag can also come from a
-``KUBEMU_<FLAG>`` environment variable or a ``--config`` YAML file.
+``KUBEMU_<FLAG>`` environment variable or a ``--config`` YAML file. Prometheus metrics are
+served at ``/metrics`` on the REST port, like kube-apiserver's (docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from apiserver.authz.rbac import RBACAuthorizer
 from apiserver.bootstrap import ensure_defaults
 from apiserver.cache import ObjectCache
 from apiserver.etcd import EtcdClient, EtcdError, TLSConfig
+from apiserver.metrics import InstrumentedStorage
 from apiserver.service import APIServicer, register
 from apiserver.storage import KeyNotFound, Storage, collection_prefix, object_key
-from machinery import logs
+from machinery import logs, metrics
 from machinery.server import ComponentServer, TLSFiles
 
 log = logging.getLogger("apiserver")
@@ -76,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         {p for p in args.disable_admission_plugins.split(",") if p}
     etcd = EtcdClient(args.etcd_servers.split(","), request_timeout_s=args.etcd_request_timeout,
                       tls=TLSConfig(args.etcd_cafile, args.etcd_certfile, args.etcd_keyfile))
-    storage = Storage(etcd)
+    storage = InstrumentedStorage(etcd)
+    metrics.record_build_info("apiserver")
     api = API(storage, build_chain(enabled, Lookup(storage),
                                    not_ready_toleration_s=args.default_not_ready_toleration_seconds,
                                    unreachable_toleration_s=args.default_unreachable_toleration_seconds))

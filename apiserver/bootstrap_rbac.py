@@ -2,9 +2,10 @@
 
 ClusterRoles ``cluster-admin``, ``admin``, ``edit`` and ``view`` (the last three aggregated
 from ``system:aggregate-to-*`` roles by label, as in Kubernetes), ``system:kube-scheduler``,
-``system:kube-controller-manager``, ``system:node`` and ``system:basic-user``, with bindings
-for ``system:masters``, the scheduler and controller-manager identities, and every
-authenticated user (who may ask what they are allowed to do). Missing ones are created at
+``system:kube-controller-manager``, ``system:node``, ``system:basic-user`` and
+``system:monitoring`` (``GET /metrics`` and the health endpoints), with bindings for
+``system:masters``, the scheduler and controller-manager identities, every authenticated user
+(who may ask what they are allowed to do) and the ``system:monitoring`` group. Missing ones are created at
 every start; existing ones are left as the operator changed them.
 """
 
@@ -86,6 +87,10 @@ def cluster_roles() -> list[dict]:
             _rule([""], ["events"], ["create", "patch", "update"]),
             _rule([""], ["configmaps", "secrets", "serviceaccounts"], ["get"]),
             _rule(["coordination.k8s.io"], ["leases"], ["create", "delete", "get", "patch", "update"])]),
+        # Kubernetes' role for scrapers and probes: the monitoring endpoints only.
+        _role("system:monitoring", [{"nonResourceURLs": ["/metrics", "/metrics/slis", "/livez", "/readyz",
+                                                         "/healthz", "/livez/*", "/readyz/*", "/healthz/*"],
+                                     "verbs": ["get"]}]),
     ]
 
 
@@ -96,4 +101,5 @@ def cluster_role_bindings() -> list[dict]:
         _binding("system:kube-scheduler", "system:kube-scheduler", "User", "system:kube-scheduler"),
         _binding("system:kube-controller-manager", "system:kube-controller-manager", "User",
                  "system:kube-controller-manager"),
+        _binding("system:monitoring", "system:monitoring", "Group", "system:monitoring"),
     ]

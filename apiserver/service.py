@@ -3,7 +3,8 @@ translate errors through :func:`machinery.errors.abort`.
 
 Handlers hold no logic of their own (etcd's v3rpc layer is the model). Anything unexpected
 is logged with its stack and returned as InternalError: a bad request never takes the
-apiserver down.
+apiserver down. Every call is counted and timed in ``apiserver_request_total`` /
+``apiserver_request_duration_seconds`` (:mod:`apiserver.metrics`) with its Kubernetes verb.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import functools
 import json
 import logging
 import threading
+import time
 
 import grpc
 
+from apiserver import metrics
 from apiserver.api import API, WatchOptions
 from apiserver.authn import Authenticator
 from machinery import errors
@@ -40,16 +43,23 @@ def _encode(obj: dict) -> bytes:
 def _unary(handler):
     """Authenticate, run, and map every failure onto a gRPC status."""
 
+    success = 201 if handler.__name__ in ("Create", "Bind") else 200  # POSTs answer 201 Created
+
     @functools.wraps(handler)
     def wrapper(self, request, context):
+        started, code = time.monotonic(), success
         try:
             user = self.authenticator.authenticate(context)
             return handler(self, request, context, user)
         except errors.APIError as e:
+            code = e.http_code
             errors.abort(context, e)
         except Exception:
+            code = 500
             log.exception("%s failed unexpectedly", handler.__name__)
             errors.abort(context, errors.InternalError(f"internal error while serving {handler.__name__}"))
+        finally:
+            metrics.record(metrics.grpc_labels(handler.__name__, request), code, started)
 
     return wrapper
 
@@ -129,6 +139,7 @@ class APIServicer(api_pb2_grpc.APIServicer):
         return api_pb2.ObjectResponse(object=_encode(obj))
 
     def Watch(self, request, context):
+        started, code = time.monotonic(), 200
         try:
             user = self.authenticator.authenticate(context)
             o = request.options
@@ -136,23 +147,29 @@ class APIServicer(api_pb2_grpc.APIServicer):
                                    WatchOptions(o.resource_version, o.label_selector, o.field_selector,
                                                 o.allow_watch_bookmarks, o.timeout_seconds))
         except errors.APIError as e:
+            metrics.record(metrics.grpc_labels("Watch", request), e.http_code, started)
             errors.abort(context, e)
             return
         context.add_callback(watch.cancel)
         with self._watches_lock:
             self._watches.add(watch)
+        events = metrics.watch_events(request.resource)
         try:
             for event_type, obj in watch:
+                events.inc()
                 yield api_pb2.WatchEvent(type=event_type, object=_encode(obj))
         except errors.APIError as e:
+            code = e.http_code
             errors.abort(context, e)
         except Exception:
+            code = 500
             log.exception("watch of %s failed unexpectedly", request.resource)
             errors.abort(context, errors.InternalError("internal error while watching"))
         finally:
             with self._watches_lock:
                 self._watches.discard(watch)
             watch.cancel()
+            metrics.record(metrics.grpc_labels("Watch", request), code, started)
 
     # --- pods/log and pods/exec: relayed to the pod's kubelet (apiserver/proxy.py) ----------
 
@@ -165,15 +182,20 @@ class APIServicer(api_pb2_grpc.APIServicer):
         return proxy
 
     def PodLogs(self, request, context):
+        started, code = time.monotonic(), 200
         try:
             user = self.authenticator.authenticate(context)
             for data in self._kubelet_proxy().logs(user, request, context):
                 yield api_pb2.PodLogChunk(data=data)
         except errors.APIError as e:
+            code = e.http_code
             errors.abort(context, e)
         except Exception:
+            code = 500
             log.exception("PodLogs of %s/%s failed unexpectedly", request.namespace, request.name)
             errors.abort(context, errors.InternalError("internal error while reading logs"))
+        finally:
+            metrics.record(metrics.grpc_labels("PodLogs", request), code, started)
 
     @_unary
     def PodExec(self, request, context, user):

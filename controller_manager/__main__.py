@@ -5,6 +5,8 @@
 Only the replica holding ``kube-system/kube-controller-manager`` runs controllers. Timings
 that are long in Kubernetes are flags with Kubernetes' defaults, so tests can shorten them
 (``--node-monitor-grace-period 6s``). The controllers are described in docs/controllers.md.
+Prometheus metrics (every controller's work queue, leader election, the process):
+``http://<bind address>:10252/metrics`` (``--metrics-port``; see docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 
 from controller_manager.manager import ALL_CONTROLLERS, ControllerManager, ControllerOptions
 from controller_manager.nodelifecycle import NodeLifecycleConfig
-from machinery import component, config, logs
+from machinery import component, config, logs, metrics
 from machinery.server import ComponentServer
 
 log = logging.getLogger("controller-manager")
@@ -25,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     component.add_client_flags(p, default_port=10257)
     component.add_leader_election_flags(p, lease_name="kube-controller-manager")
+    metrics.add_flags(p, default_port=10252)
     p.add_argument("--controllers", default="*",
                    help="controllers to run: * for all, names, -name to leave one out (e.g. '*,-podgc'); "
                         f"known: {', '.join(ALL_CONTROLLERS)}")
@@ -101,11 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     server = ComponentServer("controller-manager", identity, f"{args.bind_address}:{args.port}", details=details)
     server.start()
     server.set_serving(True)
+    metrics_server = metrics.serve_from_args(args, "controller-manager")
     stop = component.stop_event_on_signals()
     code = component.run_while_leading(client, args, identity, build=manager.next, stop=stop,
                                        publish=lambda e: elector_box.update(elector=e))
     log.info("stopping")
     manager.stop()
+    if metrics_server is not None:
+        metrics_server.stop()
     server.stop()
     return code
 

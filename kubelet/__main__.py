@@ -8,6 +8,8 @@ Registers the Node, renews its Lease in kube-node-lease every 10 s, posts node s
 as in-memory simulations (``--runtime simulated``, for scale). Its gRPC port also serves the
 Kubelet service (container logs, exec, usage stats) that the apiserver proxies pods/log and
 pods/exec to. Every duration is a flag with Kubernetes' default; tests shorten them.
+Prometheus metrics: ``http://<bind address>:10255/metrics`` (``--metrics-port``, the kubelet's
+old read-only port; see docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import os
 import socket
 import threading
 
+from kubelet import metrics as kubelet_metrics
 from kubelet.images import load_catalog
 from kubelet.kubelet import Kubelet, KubeletTimings
 from kubelet.node_status import NodeConfig, NodeHeartbeat
 from kubelet.runtime.base import ContainerRuntime
 from kubelet.runtime.process import ProcessRuntime
 from kubelet.server import register as register_kubelet_service
-from machinery import component, config, errors, logs
+from machinery import component, config, errors, logs, metrics
 from machinery.server import ComponentServer
 
 log = logging.getLogger("kubelet")
@@ -34,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kubemu-kubelet", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     component.add_client_flags(p, default_port=10250)
+    metrics.add_flags(p, default_port=10255)
     p.add_argument("--node-name", default=socket.gethostname(), help="this node's name (default: hostname)")
     p.add_argument("--node-ip", default="", help="the node's InternalIP (default: the bind address or 127.0.0.1)")
     p.add_argument("--root-dir", default="", help="state directory (default: ~/.kubemu/kubelet/<node>)")
@@ -126,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                              register=register_kubelet_service(kubelet))
     server.start()
     server.set_serving(True)
+    kubelet_metrics.watch_kubelet(args.node_name, kubelet.running_counts)
+    metrics_server = metrics.serve_from_args(args, "kubelet")
     stop = component.stop_event_on_signals()
 
     while not stop.is_set():
@@ -136,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         except errors.APIError as e:
             log.warning("unable to register node %s: %s; retrying", args.node_name, e)
             stop.wait(2.0)
-    threading.Thread(target=_loop, args=(stop, args.node_lease_renew_interval, heartbeat.renew_lease, "lease"),
+    threading.Thread(target=_loop, args=(stop, args.node_lease_renew_interval,
+                                         kubelet_metrics.timed_lease_renewal(heartbeat.renew_lease), "lease"),
                      daemon=True, name="lease").start()
 
     def post_status() -> None:
@@ -151,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     stop.wait()
     log.info("stopping; containers keep running until kubemu down or the next kubelet start")
     kubelet.stop()
+    if metrics_server is not None:
+        metrics_server.stop()
     server.stop()
     return 0
 

@@ -19,7 +19,8 @@ runtime towards the pod:
 A relist loop (the PLEG) polls the runtime every ``pleg_period_s`` and enqueues pods whose
 containers changed state, and every pod once per ``resync_s``; probe workers (probes.py) and
 the resource monitor (resources.py: memory limits → OOMKilled) enqueue pods too. Status is
-written only when it differs from what the API has.
+written only when it differs from what the API has. How long pods take to start, and how many
+pods and containers run, are reported as metrics (:mod:`kubelet.metrics`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from kubelet import envvars, handlers
+from kubelet import envvars, handlers, metrics
 from kubelet.backoff import Backoff
 from kubelet.envvars import ConfigError
 from kubelet.ipam import HostLocalIPAM, IPAMError
@@ -106,6 +107,9 @@ class PodRecord:
     volumes_at: float = 0.0
     volume_failed_at: float = 0.0
     seen_states: tuple = ()
+    # first_seen / start_reported: for kubelet_pod_start_duration_seconds, observed once per pod.
+    first_seen: float = field(default_factory=time.monotonic)
+    start_reported: bool = False
 
 
 class Kubelet:
@@ -147,7 +151,8 @@ class Kubelet:
     def start(self) -> None:
         for sandbox in self.runtime.list_sandboxes():
             key = f"{sandbox.namespace}/{sandbox.name}"
-            self._records[sandbox.uid] = PodRecord(sandbox.uid, key, sandbox, meta.format_time(), admitted=True)
+            self._records[sandbox.uid] = PodRecord(sandbox.uid, key, sandbox, meta.format_time(), admitted=True,
+                                                   start_reported=True)
             log.info("found sandbox of %s (uid %s, ip %s) from an earlier run", key, sandbox.uid, sandbox.ip)
         self.pods.start()
         self.pods.wait_synced()
@@ -580,6 +585,9 @@ class Kubelet:
         init_views, app_views = self._views(pod, record)
         status = build_status(pod, pod_ip=record.sandbox.ip if record.sandbox else "", host_ip=self.node_ip,
                               app=app_views, init=init_views, start_time=record.start_time)
+        if status.get("phase") == "Running" and not record.start_reported:
+            record.start_reported = True
+            metrics.pod_started(record.first_seen)
 
         def change(fresh: dict) -> bool:
             if fresh["metadata"].get("uid") != record.uid:
@@ -680,6 +688,16 @@ class Kubelet:
     def running_pods(self) -> list[tuple[dict, PodSandbox]]:
         with self._lock:
             return [(r.pod, r.sandbox) for r in self._records.values() if r.sandbox is not None and r.pod]
+
+    def running_counts(self) -> tuple[int, dict[str, int]]:
+        """Pods with a sandbox, and their containers by runtime state as the PLEG last saw them."""
+        with self._lock:
+            records = [r for r in self._records.values() if r.sandbox is not None]
+        states: dict[str, int] = {}
+        for record in records:
+            for _, state, _, _ in record.seen_states:
+                states[state] = states.get(state, 0) + 1
+        return len(records), states
 
     def waiting_reason(self, pod: dict, name: str) -> str:
         with self._lock:

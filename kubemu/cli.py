@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TextIO
 
-from kubemu import cluster, kubeconfig, supervisor
+from kubemu import cluster, kubeconfig, metrics_status, supervisor
 from kubemu.cluster import ClusterDir, process_alive
 
 UP_POLL_INTERVAL_S = 0.2
@@ -513,9 +513,17 @@ def cmd_status(args: argparse.Namespace) -> int:
          f'restart policy {state.get("restartPolicy", "never")}')
     _say()
     comps = state.get("components", [])
+    scraped = [c for c in comps if c.get("metricsAddress") and process_alive(c.get("pid"), c.get("createTime"))]
     with ThreadPoolExecutor(max_workers=min(32, max(1, len(comps)))) as pool:
+        first = metrics_status.scrape_all(scraped, pool)
         rows = list(pool.map(component_row, comps))
+        metric_rows = metrics_status.finish(scraped, first, args.rate_interval, pool)
     _say(_table(["COMPONENT", "PID", "ADDRESS", "HEALTH", "DETAILS"], rows).rstrip("\n"))
+    if metric_rows:
+        over = f"over {args.rate_interval:g}s" if args.rate_interval > 0 else "averaged since each process started"
+        _say()
+        _say(f"Metrics (Prometheus /metrics; rates {over}):")
+        _say(_table(metrics_status.HEADERS, metric_rows).rstrip("\n"))
     servers = state.get("apiservers") or []
     if not servers:
         return 0
@@ -585,7 +593,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--no-scheduler", action="store_true", help=argparse.SUPPRESS)
     up.add_argument("--no-controller-manager", action="store_true", help=argparse.SUPPRESS)
     add("down", "stop the cluster and every process it started")
-    add("status", "show the cluster's components and nodes")
+    status = add("status", "show the cluster's components, their metrics and the nodes")
+    status.add_argument("--rate-interval", type=float, default=1.0, metavar="SECONDS",
+                        help="rates are the change between two metric scrapes this far apart; 0: one scrape, "
+                             "rates averaged since each component started")
     chaos = add("chaos", "inject a fault: kill|stop|pause|resume|restart a component, or partition|delay|loss "
                          "a node's network")
     chaos.add_argument("verb", choices=("kill", "stop", "pause", "resume", "restart", "partition", "delay", "loss",

@@ -41,9 +41,14 @@ class Identity:
         return self.user.replace(":", "-")
 
 
+# The identity scrapers use for the apiserver's /metrics (``kubemu status``, the compose Prometheus):
+# in Kubernetes' ``system:monitoring`` group, which may read the monitoring endpoints and nothing else.
+MONITORING = "kubemu:monitoring"
+
+
 def cluster_identities(node_names: list[str]) -> list[Identity]:
     return [Identity("admin", ("system:masters",)), Identity("system:kube-scheduler"),
-            Identity("system:kube-controller-manager"),
+            Identity("system:kube-controller-manager"), Identity(MONITORING, ("system:monitoring",)),
             *(Identity(f"system:node:{n}", ("system:nodes",)) for n in node_names)]
 
 

@@ -65,8 +65,13 @@ START_ORDER = (ETCD, APISERVER, SCHEDULER, CONTROLLER_MANAGER, KUBELET)
 
 # apiserver-rest: the Kubernetes REST API (HTTPS) beside the gRPC API, for the real kubectl.
 REST = "apiserver-rest"
+# Prometheus /metrics over plain HTTP: the ports these components once served it on (kube-scheduler's
+# 10251, kube-controller-manager's 10252, the kubelet's read-only 10255). The apiserver serves it on REST.
+METRICS = {SCHEDULER: "scheduler-metrics", CONTROLLER_MANAGER: "controller-manager-metrics",
+           KUBELET: "kubelet-metrics"}
 DEFAULT_PORTS = {ETCD: 2379, "etcd-peer": 2380, APISERVER: 6443, REST: 6444, SCHEDULER: 10259,
-                 CONTROLLER_MANAGER: 10257, KUBELET: 10250}
+                 CONTROLLER_MANAGER: 10257, KUBELET: 10250, METRICS[SCHEDULER]: 10251,
+                 METRICS[CONTROLLER_MANAGER]: 10252, METRICS[KUBELET]: 10255}
 MAX_NODES = 254  # node-N lives on 127.1.0.N with pod CIDR 127.244.N.0/24
 
 STOP_TIMEOUT_S = 10.0
@@ -111,7 +116,9 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
     ``ports="auto"`` picks free ports for everything (tests, several clusters side by side);
     ``"default"`` uses Kubernetes' well-known ports (replicas beyond the first shift them:
     etcd-N +10000·(N-1), apiserver-N +2·(N-1) for both its gRPC (6443) and REST (6444) ports,
-    scheduler-N and controller-manager-N +100·(N-1)).
+    scheduler-N and controller-manager-N +100·(N-1), their metrics ports 10251 and 10252 too).
+    Every component's Prometheus endpoint is its ``metricsAddress`` (the apiserver's is on its
+    REST port, read with the ``kubemu:monitoring`` token, its ``metricsTokenFile``).
     ``scheduler=False`` / ``controller_manager=False`` leave those components out (a test aid).
 
     High availability: ``etcd_members`` (1 or 3, 5…) form one etcd cluster (static initial
@@ -137,6 +144,7 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
     which the supervisor merges the ``kubemu-<cluster>`` context, and ``kubemu down`` removes it.
     """
     from kubemu.etcd_server import EtcdMember, etcd_version, find_etcd_binary
+    from kubemu.pki import MONITORING
 
     if not 0 <= nodes <= MAX_NODES:
         raise ValueError(f"--nodes must be between 0 and {MAX_NODES}")
@@ -157,7 +165,7 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
         if ports == "auto":
             return _free_port(host)
         shift = {ETCD: 10000, "etcd-peer": 10000, APISERVER: 2, REST: 2, SCHEDULER: 100,
-                 CONTROLLER_MANAGER: 100}.get(kind, 0)
+                 CONTROLLER_MANAGER: 100, METRICS[SCHEDULER]: 100, METRICS[CONTROLLER_MANAGER]: 100}.get(kind, 0)
         return DEFAULT_PORTS[kind] + shift * (replica - 1)
 
     names = [node_name(i) for i in range(1, nodes + 1)]
@@ -185,6 +193,7 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
         member.initial_cluster = initial_cluster
         components.append({"name": member.name, "kind": ETCD, "command": member.command(binary) + extra.get(ETCD, []),
                            "address": member.client_url, "grpcAddress": f"{loopback}:{member.client_port}",
+                           "metricsAddress": f"{member.client_url}/metrics",
                            # Members wait for a quorum: start them all, then wait on the last.
                            "waitReady": i == len(members),
                            "ports": [[loopback, member.client_port], [loopback, member.peer_port]]})
@@ -200,6 +209,8 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
         rest_urls.append(f"{scheme}://{api_host}:{rest_port}")
         components.append({"name": name, "kind": APISERVER, "address": address, "grpcAddress": address,
                            "restAddress": rest_urls[-1], "waitReady": True,
+                           "metricsAddress": f"{rest_urls[-1]}/metrics",
+                           "metricsTokenFile": creds["tokenFiles"].get(MONITORING, "") if creds else "",
                            "ports": [[api_host, api_port], [api_host, rest_port]],
                            "caFile": creds["ca"] if creds else "",
                            "command": [python, "-m", "apiserver", "--etcd-servers", etcd_urls, "--bind-address",
@@ -212,11 +223,13 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
         if not enabled:
             continue
         for i, name in enumerate(replica_names(kind, count), start=1):
-            p = port(kind, i)
+            p, mp = port(kind, i), port(METRICS[kind], i)
             components.append({"name": name, "kind": kind, "address": f"{loopback}:{p}",
-                               "grpcAddress": f"{loopback}:{p}", "waitReady": False, "ports": [[loopback, p]],
+                               "grpcAddress": f"{loopback}:{p}", "waitReady": False,
+                               "ports": [[loopback, p], [loopback, mp]],
+                               "metricsAddress": f"http://{loopback}:{mp}/metrics",
                                "command": [python, "-m", module, "--apiserver", api_list, "--bind-address", loopback,
-                                           "--port", str(p), "--identity", name,
+                                           "--port", str(p), "--metrics-port", str(mp), "--identity", name,
                                            *auth_flags(f"system:{_IDENTITY[kind]}"), *extra.get(kind, [])]})
     for index in range(1, nodes + 1):
         name = node_name(index)
@@ -224,12 +237,15 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
         ip = link["ip"] if link else node_ip(index)
         # In a namespace the port only has to be free there: pick it on loopback when auto.
         p = port(KUBELET, host=loopback if link else ip)
+        mp = port(METRICS[KUBELET], host=loopback if link else ip)
         prefix = ["ip", "netns", "exec", link["namespace"]] if link else []
         components.append({"name": name, "kind": KUBELET, "node": name, "nodeDir": cdir.node_dir(name),
                            "address": f"{ip}:{p}", "grpcAddress": f"{ip}:{p}", "waitReady": False,
-                           "ports": [[ip, p]], **({"netns": link["namespace"]} if link else {}),
+                           "ports": [[ip, p], [ip, mp]], **({"netns": link["namespace"]} if link else {}),
+                           "metricsAddress": f"http://{ip}:{mp}/metrics",
                            "command": [*prefix, python, "-m", "kubelet", "--apiserver", api_list, "--node-name", name,
                                        "--node-ip", ip, "--bind-address", ip, "--port", str(p),
+                                       "--metrics-port", str(mp),
                                        "--root-dir", cdir.node_dir(name), "--pod-cidr", f"127.244.{index}.0/24",
                                        *auth_flags(f"system:node:{name}"), *extra.get(KUBELET, [])]})
     return {"version": 1, "clusterDir": cdir.path, "restartPolicy": restart_policy, "nodes": nodes,
@@ -529,6 +545,9 @@ class Child:
                "log": cdir.log_path(self.name), "command": self.spec["command"], "status": self.status,
                "restarts": self.restarts, "exitCode": self.exit_code, "startedAt": self.started_at,
                "caFile": self.spec.get("caFile", "")}
+        for key in ("metricsAddress", "metricsTokenFile"):
+            if self.spec.get(key):
+                out[key] = self.spec[key]
         if self.spec.get("node"):
             out["node"] = self.spec["node"]
             out["nodeDir"] = self.spec.get("nodeDir", "")

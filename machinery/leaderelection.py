@@ -9,7 +9,8 @@ kubemu's components instead stop their worker and campaign again with a fresh on
 (``machinery.component.run_while_leading``), since kubemu's supervisor leaves killed
 components down. Writes are
 compare-and-swap on the lease's resourceVersion, so two candidates can never both win.
-Defaults are Kubernetes': 15 s lease, 10 s renew deadline, 2 s retry.
+Defaults are Kubernetes': 15 s lease, 10 s renew deadline, 2 s retry. Like client-go, the
+gauge ``leader_election_master_status{name=<lease>}`` says whether this replica leads.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 from machinery import errors, meta
 from machinery.client import APIClient
+from machinery.metrics import LEADER_STATUS
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ class LeaderElector:
         self._observed: tuple | None = None  # (holder, renewTime, transitions)
         self._observed_at = 0.0
         self.holder = ""
+        self._status = LEADER_STATUS.labels(config.lease_name)
+        self._status.set(0)
 
     @property
     def is_leader(self) -> bool:
@@ -69,18 +73,21 @@ class LeaderElector:
                 last_renew = now
                 if not self._leading:
                     self._leading = True
+                    self._status.set(1)
                     log.info("successfully acquired lease %s/%s", cfg.namespace, cfg.lease_name)
                     threading.Thread(target=self._on_started, daemon=True, name="leading").start()
             elif self._leading and now - last_renew > cfg.renew_deadline_s:
                 log.error("failed to renew lease %s/%s within %.0fs: leader election lost", cfg.namespace,
                           cfg.lease_name, cfg.renew_deadline_s)
                 self._leading = False
+                self._status.set(0)
                 self._on_stopped()
                 return
             self._stop.wait(cfg.retry_period_s)
         if self._leading:
             self._release()
             self._leading = False
+            self._status.set(0)
             self._on_stopped()
 
     def stop(self) -> None:

@@ -10,6 +10,11 @@ Guarantees, as in k8s.io/client-go/util/workqueue:
 
 The queue holds at most one entry per distinct key, so its size is bounded by the number of
 objects; delayed keys wait on one timer thread. The clock is injectable for tests.
+
+A named queue reports client-go's workqueue metrics (:mod:`machinery.metrics`): adds, retries,
+how long keys wait and how long they are worked on (timestamps kept per key under the queue's
+own lock), and, computed at scrape time, its depth and in-progress work. Unnamed queues report
+nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
+
+from machinery.metrics import LIVE_QUEUES, QueueMetrics
 
 
 class ShutDown(Exception):
@@ -43,12 +50,17 @@ class WorkQueue:
         self._seq = itertools.count()
         self._shutting_down = False
         self.adds = 0
+        self._queued_at: dict[Hashable, float] = {}  # key -> when it entered the queue (metrics)
+        self._started_at: dict[Hashable, float] = {}  # key -> when a worker got it (metrics)
+        self._metrics = QueueMetrics(name) if name else None
+        if name:
+            LIVE_QUEUES.add(self)
 
     def add(self, key: Hashable) -> None:
         with self._cond:
             if self._shutting_down or key in self._dirty:
                 return
-            self.adds += 1
+            self._count_add(key)
             self._dirty.add(key)
             if key not in self._processing:
                 self._queue.append(key)
@@ -72,6 +84,8 @@ class WorkQueue:
         with self._cond:
             failures = self._failures.get(key, 0)
             self._failures[key] = failures + 1
+        if self._metrics is not None:
+            self._metrics.retries.inc()
         delay = min(self.base_delay_s * (2 ** failures), self.max_delay_s)
         self.add_after(key, delay)
         return delay
@@ -94,6 +108,10 @@ class WorkQueue:
                     key = self._queue.popleft()
                     self._processing.add(key)
                     self._dirty.discard(key)
+                    if self._metrics is not None:
+                        now = self._clock()
+                        self._metrics.queue_duration.observe(max(0.0, now - self._queued_at.pop(key, now)))
+                        self._started_at[key] = now
                     return key
                 if self._shutting_down:
                     raise ShutDown(self.name)
@@ -115,14 +133,24 @@ class WorkQueue:
                 continue  # superseded by an earlier entry for the same key
             del self._ready_at[key]
             if key not in self._dirty:
-                self.adds += 1
+                self._count_add(key)
                 self._dirty.add(key)
                 if key not in self._processing:
                     self._queue.append(key)
 
+    def _count_add(self, key: Hashable) -> None:
+        """An add that put ``key`` into the dirty set (called with the lock held)."""
+        self.adds += 1
+        if self._metrics is not None:
+            self._metrics.adds.inc()
+            self._queued_at[key] = self._clock()
+
     def done(self, key: Hashable) -> None:
         with self._cond:
             self._processing.discard(key)
+            started = self._started_at.pop(key, None)
+            if started is not None:
+                self._metrics.work_duration.observe(max(0.0, self._clock() - started))
             if key in self._dirty:
                 self._queue.append(key)
                 self._cond.notify()
@@ -140,3 +168,12 @@ class WorkQueue:
     def delayed(self) -> int:
         with self._cond:
             return len(self._ready_at)
+
+    def metrics_snapshot(self) -> tuple[int, float, float] | None:
+        """(depth, seconds of work in progress, longest running key's seconds), or None once shut down."""
+        with self._cond:
+            if self._shutting_down:
+                return None
+            now = self._clock()
+            running = [now - t for t in self._started_at.values()]
+            return len(self._queue), sum(running), max(running, default=0.0)

@@ -7,7 +7,8 @@ Profiles come from ``--scheduler-config`` (a KubeSchedulerConfiguration, see
 ``--scoring-strategy`` for NodeResourcesFit. The gRPC port serves Health, Component/Describe and
 Scheduler/Explain; the leader writes its address (``--advertise-address``, else the bind
 address) into the Lease ``kube-system/kube-scheduler`` so ``kubemu kubectl explain-schedule``
-finds it.
+finds it. Prometheus metrics: ``http://<bind address>:10251/metrics`` (``--metrics-port``,
+kube-scheduler's old insecure port; see docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import argparse
 import logging
 import threading
 
-from machinery import component, config, logs
+from machinery import component, config, logs, metrics
 from machinery.pb import scheduler_pb2_grpc
 from machinery.server import ComponentServer
+from scheduler import metrics as scheduler_metrics
 from scheduler.profile import DEFAULT_SCHEDULER_NAME, ConfigError, build_frameworks, load_config
 from scheduler.queue import SchedulingQueue
 from scheduler.scheduler import Scheduler
@@ -32,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     component.add_client_flags(p, default_port=10259)
     component.add_leader_election_flags(p, lease_name="kube-scheduler")
+    metrics.add_flags(p, default_port=10251)
     p.add_argument("--scheduler-config", default="",
                    help="KubeSchedulerConfiguration YAML file with the scheduling profiles")
     p.add_argument("--scheduler-name", default=DEFAULT_SCHEDULER_NAME,
@@ -91,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
                                  SchedulerServicer(sched, identity, leader), s))
     server.start()
     server.set_serving(True)
+    scheduler_metrics.watch_pending(lambda: sched.pending_counts())
+    metrics_server = metrics.serve_from_args(args, "scheduler")
     address = advertised_address(args.bind_address, server.port, args.advertise_address)
     stop = component.stop_event_on_signals()
 
@@ -115,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                                        publish=lambda e: elector_box.update(elector=e))
     log.info("stopping")
     sched.stop()
+    if metrics_server is not None:
+        metrics_server.stop()
     server.stop()
     return code
 

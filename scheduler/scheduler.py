@@ -13,7 +13,9 @@ until they are bound). Outcomes are visible to users: a ``Scheduled`` event on s
 failure a ``FailedScheduling`` event and the pod's ``PodScheduled=False`` condition with reason
 Unschedulable and kube-scheduler's message (``0/3 nodes are available: 3 Insufficient cpu.``).
 The last decision per pod is kept so :meth:`Scheduler.explain` can show every node's filter
-verdict and scores, or dry-run a cycle for a pending pod.
+verdict and scores, or dry-run a cycle for a pending pod. Every attempt's outcome and duration
+go to ``scheduler_schedule_attempts_total`` / ``scheduler_scheduling_attempt_duration_seconds``
+(:mod:`scheduler.metrics`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from machinery import errors, meta
 from machinery.client import APIClient
 from machinery.events import EventRecorder
 from machinery.informer import Handlers, Informer
+from scheduler import metrics
 from scheduler.cache import TERMINAL_PHASES, SchedulerCache
 from scheduler.framework import (
     ASSIGNED_POD_ADD,
@@ -214,11 +217,15 @@ class Scheduler:
             key = self.queue.pop(timeout_s=1.0)
             if key is None:
                 continue
+            started = time.monotonic()
             try:
                 self.schedule_one(key)
             except Exception:
                 log.exception("scheduling %s failed unexpectedly", key)
                 self.queue.backoff(key)
+                pod = self.pods.get(key) or {}
+                metrics.attempt((pod.get("spec") or {}).get("schedulerName", DEFAULT_SCHEDULER_NAME), metrics.ERROR,
+                                started)
 
     def stop(self) -> None:
         self._stop.set()
@@ -263,6 +270,7 @@ class Scheduler:
             self._post_filter(fw, pod, result, nodes)
             self.cycle_seconds += time.monotonic() - started
             self._failed(fw, key, pod, result)
+            metrics.attempt(fw.name, metrics.UNSCHEDULABLE, started)
             return result
         self.cache.assume(key, pod, result.selected)
         status = fw.run_reserve(pod, result.selected, result.state)
@@ -274,10 +282,11 @@ class Scheduler:
             self._recorder(fw.name).event(pod, "Warning", "FailedScheduling",
                                           f"running Reserve plugin {status.plugin}: {status.message}")
             self.queue.backoff(key)
+            metrics.attempt(fw.name, metrics.ERROR, started)
             return result
         self.queue.done(key)
         self._remember(key, result)
-        self._binder.submit(self._bind, fw, key, pod, result)
+        self._binder.submit(self._bind, fw, key, pod, result, started)
         return result
 
     def _post_filter(self, fw: Framework, pod: dict, result: CycleResult, nodes: list[NodeInfo]) -> None:
@@ -301,11 +310,13 @@ class Scheduler:
         self._set_unschedulable(pod, message, result.nominated_node)
         self.queue.unschedulable(key, result.unschedulable_plugins)
 
-    def _bind(self, fw: Framework, key: str, pod: dict, result: CycleResult) -> None:
+    def _bind(self, fw: Framework, key: str, pod: dict, result: CycleResult, started: float | None = None) -> None:
         node_name, state = result.selected, result.state
         status = fw.run_pre_bind(pod, node_name, state)
         if status.ok:
             status = fw.run_bind(pod, node_name, state)
+        metrics.attempt(fw.name, metrics.SCHEDULED if status.ok else metrics.ERROR,
+                        time.monotonic() if started is None else started)
         if not status.ok:
             fw.run_unreserve(pod, node_name, state)
             self.cache.forget(key)
@@ -382,6 +393,11 @@ class Scheduler:
             out["lastDecision"] = {k: last[k] for k in ("time", "selected", "message", "attempts", "nominatedNode")
                                    if k in last}
         return out
+
+    def pending_counts(self) -> dict:
+        """Pending pods per queue, with the gated ones (``spec.schedulingGates``) the queue never holds."""
+        gated = sum(1 for pod in self.pods.list() if _gated(pod) and self._responsible_for(pod))
+        return {**self.queue.stats(), "gated": gated}
 
     def stats(self) -> dict:
         return {"profiles": {name: fw.describe() for name, fw in self.frameworks.items()},

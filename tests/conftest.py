@@ -14,6 +14,9 @@ from machinery.client import APIClient, Credentials
 from tests.helpers import wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Components that tests start serve no metrics unless the test asks (--metrics-port), so no test
+# binds the well-known metrics ports 10251, 10252 and 10255 (flags win over this environment).
+os.environ.setdefault("KUBEMU_METRICS_PORT", "0")
 
 
 class Proc:

@@ -119,11 +119,25 @@ def test_up_starts_every_control_plane_component(control_plane):
 def test_status_shows_every_component_serving(control_plane):
     result = control_plane.run("status")
     assert result.returncode == 0, result.stderr
-    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line.strip()}
+    lines = [line.split() for line in result.stdout.splitlines() if line.strip()]
+    rows = {}
+    for words in lines:  # the component table comes first; the metrics table repeats the names
+        rows.setdefault(words[0], words)
     assert rows["COMPONENT"][:5] == ["COMPONENT", "PID", "ADDRESS", "HEALTH", "DETAILS"]
     for name in CONTROL_PLANE:
         assert rows[name][3] == "SERVING", result.stdout
     assert "leader=yes" in " ".join(rows["etcd"])
+    # The metrics table: every component's /metrics answered; the lone scheduler and controller
+    # manager lead, and so does the lone etcd member.
+    metrics = {words[0]: words for words in lines[lines.index(["COMPONENT", "METRICS", "LEADER", "QUEUES",
+                                                               "RATES", "(/s)", "CPU", "RSS"]) + 1:]
+               if words[0] in CONTROL_PLANE}
+    assert set(metrics) == set(CONTROL_PLANE), result.stdout
+    for name in CONTROL_PLANE:
+        assert metrics[name][1] == "up", result.stdout
+    for name in ("etcd", "scheduler", "controller-manager"):
+        assert metrics[name][2] == "yes", result.stdout
+    assert "requests=" in " ".join(metrics["apiserver"]) and "active=0" in " ".join(metrics["scheduler"])
 
 
 def test_kubectl_lists_the_default_namespaces_and_creates_one(control_plane):

@@ -29,6 +29,8 @@ class Request:
     namespace: str = ""
     name: str = ""
     subresource: str = ""
+    # path: set for a non-resource request (``/metrics``, ``/healthz``): the URL path asked for.
+    path: str = ""
 
 
 class Authorizer(Protocol):
@@ -59,6 +61,8 @@ class AuthorizerChain:
 
 
 def forbidden_message(r: Request) -> str:
+    if r.path:
+        return f'forbidden: User "{r.user.name}" cannot {r.verb} path "{r.path}"'
     resource = f"{r.resource}/{r.subresource}" if r.subresource else r.resource
     what = f'{resource} "{r.name}"' if r.name else resource
     scope = f' in the namespace "{r.namespace}"' if r.namespace else " at the cluster scope"

@@ -3,7 +3,9 @@
 A request is allowed when some binding that names the user (User), one of their groups
 (Group) or their service account (ServiceAccount → ``system:serviceaccount:<ns>:<name>``)
 refers to a role with a rule matching the verb, API group, resource (``pods``,
-``pods/status``, ``*``) and — if the rule lists ``resourceNames`` — the object's name.
+``pods/status``, ``*``) and — if the rule lists ``resourceNames`` — the object's name. A
+non-resource request (``GET /metrics``) matches only rules' ``nonResourceURLs``: the path
+itself, ``*``, or a prefix ending in ``*`` (``/healthz/*``).
 RoleBindings grant within their namespace; ClusterRoleBindings everywhere. A ClusterRole
 with an ``aggregationRule`` has the union of the rules of every ClusterRole its selectors
 match (how ``admin``, ``edit`` and ``view`` are built).
@@ -25,6 +27,8 @@ def rule_matches(rule: dict, r: Request) -> bool:
     verbs = rule.get("verbs") or []
     if "*" not in verbs and r.verb not in verbs:
         return False
+    if r.path:
+        return any(_url_matches(url, r.path) for url in rule.get("nonResourceURLs") or [])
     groups = rule.get("apiGroups") or []
     if "*" not in groups and r.api_group not in groups:
         return False
@@ -34,6 +38,12 @@ def rule_matches(rule: dict, r: Request) -> bool:
         return False
     names = rule.get("resourceNames") or []
     return not names or (bool(r.name) and r.name in names)
+
+
+def _url_matches(pattern: str, path: str) -> bool:
+    if pattern in ("*", path):
+        return True
+    return pattern.endswith("*") and path.startswith(pattern[:-1])
 
 
 def _resource_matches(pattern: str, wanted: str, subresource: str) -> bool:

@@ -199,6 +199,8 @@ class Handlers:
             return None
         if path == "/version":
             return Reply(200, discovery.version_info())
+        if path == "/metrics":
+            return self._metrics(call)
         if path in ("/healthz", "/livez", "/readyz") or path.startswith(("/healthz/", "/livez/", "/readyz/")):
             healthy = path.startswith("/livez") or self.ready()
             text = b"ok" if healthy else b"[-]etcd failed: etcd is not reachable\nreadyz check failed"
@@ -220,6 +222,15 @@ class Handlers:
         if parts and parts[0] == "openapi":
             return self._openapi(parts)
         return None
+
+    def _metrics(self, call: Call) -> Reply:
+        """Prometheus metrics, for whom RBAC lets ``get`` the non-resource URL ``/metrics``."""
+        from apiserver import metrics
+        from apiserver.authz import Request
+
+        self.api.authorizer.check(Request(call.user, "get", "", path="/metrics"))
+        body, content_type = metrics.render(call.headers.get("Accept", ""))
+        return Reply(200, body, content_type)
 
     @staticmethod
     def _openapi(parts: list[str]) -> Reply:

@@ -18,6 +18,7 @@ token file, else the verified client certificate's CN and O), authorization and 
 after it the :class:`~apiserver.api.API`'s. ``/version``, ``/healthz``, ``/livez`` and ``/readyz``
 answer without credentials, as kube-apiserver's ``system:public-info-viewer`` role allows.
 Without TLS files the server speaks plain HTTP (only for ``kubemu up --insecure`` clusters).
+Every request is counted and timed (:mod:`apiserver.metrics`); ``/metrics`` is served here too.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ import concurrent.futures
 import logging
 import ssl
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import WSMsgType, web
 
+from apiserver import metrics
 from apiserver.admission import UserInfo
 from apiserver.api import API
 from apiserver.authn import Authenticator
@@ -206,6 +209,24 @@ class RestServer:
         return impersonate(self.api, user, request.headers)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        started, code = time.monotonic(), metrics.CLIENT_CLOSED
+        labels = metrics.rest_labels(request.method, request.path, request.query,
+                                     request.headers.get("Content-Type", ""))
+        try:
+            response = await self._admit(request)
+            code = getattr(response, "status", 500)
+            return response
+        except asyncio.CancelledError:
+            if metrics.long_running(labels):
+                code = 200  # the client ended its watch or stream: the normal end
+            raise
+        except Exception:
+            code = 500
+            raise
+        finally:
+            metrics.record(labels, code, started)
+
+    async def _admit(self, request: web.Request) -> web.StreamResponse:
         if self._inflight >= self.max_inflight:
             return self._reply(error_reply(TooManyRequests("Too many requests, please try again later.")),
                                {"Retry-After": "1"})

@@ -18,6 +18,7 @@ import json
 import random
 from collections.abc import Iterator
 
+from apiserver import metrics
 from apiserver.api import API, ResourceWatch, WatchOptions
 from apiserver.rest import tables
 from apiserver.rest.routing import Target
@@ -64,10 +65,13 @@ def open_watch(api: API, user, target: Target, query: dict, *, as_table: bool = 
         return tables.table(info, [obj], resource_version=rv, include_object=include_object)
 
     def lines() -> Iterator[bytes]:
+        events = metrics.watch_events(info.name)
         try:
             for obj in initial:
+                events.inc()
                 yield encode_event("ADDED", shape("ADDED", obj))
             for event_type, obj in watch:
+                events.inc()
                 yield encode_event(event_type, shape(event_type, obj))
         except errors.APIError as e:
             yield encode_event("ERROR", e.to_status())

@@ -236,6 +236,42 @@ def test_swarm_stack_file_is_valid():
     assert config["services"]["kubelet"]["hostname"] == "kubelet-{{.Task.Slot}}"
 
 
+# Run inside the apiserver container (python and prometheus_client are in the image): scrape every
+# component over the stack's network as the compose Prometheus does (deploy/prometheus.yml).
+SCRAPE_IN_STACK = r"""
+import json, socket, ssl, urllib.request
+from prometheus_client.parser import text_string_to_metric_families
+pki = "/var/lib/kubemu/pki/"
+tls = ssl.create_default_context(cafile=pki + "ca.crt")
+tls.load_cert_chain(pki + "kubemu-monitoring.crt", pki + "kubemu-monitoring.key")
+targets = {"apiserver": "https://apiserver:6444/metrics", "scheduler": "http://scheduler:10251/metrics",
+           "controller-manager": "http://controller-manager:10252/metrics"}
+for ip in sorted({a[4][0] for a in socket.getaddrinfo("kubelet", 10255, proto=socket.IPPROTO_TCP)}):
+    targets["kubelet " + ip] = f"http://{ip}:10255/metrics"
+out = {}
+for name, url in targets.items():
+    with urllib.request.urlopen(url, timeout=10, context=tls if url.startswith("https") else None) as r:
+        out[name] = sorted({s.name for f in text_string_to_metric_families(r.read().decode()) for s in f.samples})
+print(json.dumps(out))
+"""
+
+
+def test_every_component_serves_metrics_on_the_stack_network(stack):
+    """What the optional Prometheus scrapes: the apiserver with the monitoring certificate, the others plainly."""
+    (apiserver,) = stack.containers("apiserver")
+    done = subprocess.run(["docker", "exec", apiserver, "python", "-c", SCRAPE_IN_STACK], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    scraped = json.loads(done.stdout)
+    assert len([t for t in scraped if t.startswith("kubelet ")]) == KUBELETS
+    for name, samples in scraped.items():
+        assert "process_resident_memory_bytes" in samples, name
+    assert "apiserver_request_total" in scraped["apiserver"]
+    assert "scheduler_pending_pods" in scraped["scheduler"]
+    assert "leader_election_master_status" in scraped["controller-manager"]
+    assert all("kubelet_running_pods" in v for k, v in scraped.items() if k.startswith("kubelet "))
+
+
 @pytest.fixture
 def api(stack):
     c = stack.client()
