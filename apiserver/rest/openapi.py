@@ -134,6 +134,9 @@ def _field_schema(struct: Struct, field: Field, v3: bool) -> dict:
         schema = {"allOf": [element]}
     else:
         schema = element
+    if ftype.enum:
+        holder = {"list": "items", "map": "additionalProperties"}.get(ftype.container)
+        (schema[holder] if holder else schema)["enum"] = list(ftype.enum)
     if field.description:
         schema["description"] = field.description
     schema.update(patch_extensions(struct, field))
@@ -393,6 +396,7 @@ class _Gnostic:
         out = [self.string(1, s.get("$ref", "")), self.string(2, s.get("format", "")),
                self.string(4, s.get("description", ""))]
         out += [self.string(19, name) for name in s.get("required", [])]
+        out += [self.any(20, value) for value in s.get("enum", [])]
         if isinstance(s.get("additionalProperties"), dict):
             out.append(self.message(21, self.message(1, self.schema(s["additionalProperties"]))))
         if "type" in s:

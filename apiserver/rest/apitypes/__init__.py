@@ -24,8 +24,10 @@ of the special types of apimachinery (``Quantity``, ``IntOrString``, ``Time``, `
 ``Duration``, ``FieldsV1``, ``RawExtension``, and ``StringList`` for authentication's
 ``ExtraValue``), or a type's short name; ``[]T`` is a list, ``{}T`` a map with string keys; a
 leading ``*`` marks a Go pointer (set-but-zero values survive a protobuf round trip), a trailing
-``!`` a required field. A field named ``...`` is an embedded struct whose fields appear inline
-in JSON (``Volume``'s ``VolumeSource``) while protobuf nests it under its own number.
+``!`` a required field, and ``string=A|B`` lists the values a string may take (or an indented
+``= A|B`` line after the field, where the list is long). A field named
+``...`` is an embedded struct whose fields appear inline in JSON (``Volume``'s
+``VolumeSource``) while protobuf nests it under its own number.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class FieldType:
     container: str
     element: str
     pointer: bool = False
+    enum: tuple[str, ...] = ()  # the values a string may take, where Kubernetes lists them
 
     @property
     def is_struct(self) -> bool:
@@ -113,6 +116,13 @@ def parse(text: str) -> dict[str, Struct]:
         if line.startswith("@"):
             prefix = line[1:].strip()
             current = None
+        elif line.lstrip().startswith("=") and line[0].isspace():
+            if current is None or not current.fields:
+                raise SchemaError(f"line {number}: enum values without a field")
+            last = current.fields[-1]
+            ftype = FieldType(last.type.container, last.type.element, last.type.pointer,
+                              tuple(line.strip()[1:].strip().split("|")))
+            current.fields[-1] = Field(last.name, ftype, last.number, last.required, last.description)
         elif line.lstrip().startswith("|") and line[0].isspace():
             if current is None or not current.fields:
                 raise SchemaError(f"line {number}: a continued description without a field")
@@ -138,13 +148,14 @@ def parse(text: str) -> dict[str, Struct]:
             required = type_text.endswith("!")
             type_text = type_text.rstrip("!")
             pointer = type_text.startswith("*")
-            type_text = type_text.lstrip("*")
+            type_text, _, enum = type_text.lstrip("*").partition("=")
             container = ""
             if type_text.startswith("[]"):
                 container, type_text = "list", type_text[2:]
             elif type_text.startswith("{}"):
                 container, type_text = "map", type_text[2:]
-            current.fields.append(Field(name, FieldType(container, type_text, pointer),
+            current.fields.append(Field(name, FieldType(container, type_text, pointer,
+                                                  tuple(enum.split("|")) if enum else ()),
                                         None if num == "-" else int(num[1:]), required, description.strip()))
     return structs
 
@@ -164,7 +175,7 @@ def _resolve(structs: dict[str, Struct]) -> dict[str, Struct]:
                 if element not in by_short:
                     raise SchemaError(f"{s.name}.{f.name}: unknown type {element}")
                 element = by_short[element]
-            resolved.append(Field(f.name, FieldType(f.type.container, element, f.type.pointer), f.number,
+            resolved.append(Field(f.name, FieldType(f.type.container, element, f.type.pointer, f.type.enum), f.number,
                                   f.required, f.description))
         s.fields = resolved
     return structs

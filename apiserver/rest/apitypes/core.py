@@ -8,54 +8,58 @@ SCHEMA = """
 @ io.k8s.api.core.v1
 Pod
 |
-  apiVersion  string      -
-  kind        string      -
-  metadata    ObjectMeta  #1
+  apiVersion  string      - The versioned schema of this object, such as v1 or apps/v1. Servers convert recognized
+    | schemas to the latest internal value.
+  kind        string      - The REST resource type this object represents, in CamelCase, such as Pod. Clients may
+    | send it; servers set it.
+  metadata    ObjectMeta  #1 Standard object metadata: name, namespace, labels, annotations and the fields the
+    | server maintains.
   spec        PodSpec     #2
   status      PodStatus   #3
 
 PodSpec
 |
-  volumes                        []Volume                    #1
-  initContainers                 []Container                 #20
-  containers                     []Container!                #2
-  ephemeralContainers            []EphemeralContainer        #34
-  restartPolicy                  string                      #3
-  terminationGracePeriodSeconds  *int64                      #4
-  activeDeadlineSeconds          *int64                      #5
-  dnsPolicy                      string                      #6
-  nodeSelector                   {}string                    #7
-  serviceAccountName             string                      #8
-  serviceAccount                 string                      #9
-  automountServiceAccountToken   *bool                       #21
-  nodeName                       string                      #10
-  hostNetwork                    bool                        #11
-  hostPID                        bool                        #12
-  hostIPC                        bool                        #13
-  shareProcessNamespace          *bool                       #27
-  securityContext                *PodSecurityContext         #14
-  imagePullSecrets               []LocalObjectReference      #15
-  hostname                       string                      #16
-  subdomain                      string                      #17
-  affinity                       *Affinity                   #18
-  schedulerName                  string                      #19
-  tolerations                    []Toleration                #22
-  hostAliases                    []HostAlias                 #23
-  priorityClassName              string                      #24
-  priority                       *int32                      #25
-  dnsConfig                      *PodDNSConfig               #26
-  readinessGates                 []PodReadinessGate          #28
-  runtimeClassName               *string                     #29
-  enableServiceLinks             *bool                       #30
-  preemptionPolicy               *string                     #31
-  overhead                       {}Quantity                  #32
-  topologySpreadConstraints      []TopologySpreadConstraint  #33
-  setHostnameAsFQDN              *bool                       #35
-  os                             *PodOS                      #36
-  hostUsers                      *bool                       #37
-  schedulingGates                []PodSchedulingGate         #38
-  resourceClaims                 []PodResourceClaim          #39
-  resources                      *ResourceRequirements       #40
+  volumes                        []Volume                            #1
+  initContainers                 []Container                         #20
+  containers                     []Container!                        #2
+  ephemeralContainers            []EphemeralContainer                #34
+  restartPolicy                  string=Always|Never|OnFailure       #3
+  terminationGracePeriodSeconds  *int64                              #4
+  activeDeadlineSeconds          *int64                              #5
+  dnsPolicy                      string                              #6
+    = ClusterFirst|ClusterFirstWithHostNet|Default|None
+  nodeSelector                   {}string                            #7
+  serviceAccountName             string                              #8
+  serviceAccount                 string                              #9
+  automountServiceAccountToken   *bool                               #21
+  nodeName                       string                              #10
+  hostNetwork                    bool                                #11
+  hostPID                        bool                                #12
+  hostIPC                        bool                                #13
+  shareProcessNamespace          *bool                               #27
+  securityContext                *PodSecurityContext                 #14
+  imagePullSecrets               []LocalObjectReference              #15
+  hostname                       string                              #16
+  subdomain                      string                              #17
+  affinity                       *Affinity                           #18
+  schedulerName                  string                              #19
+  tolerations                    []Toleration                        #22
+  hostAliases                    []HostAlias                         #23
+  priorityClassName              string                              #24
+  priority                       *int32                              #25
+  dnsConfig                      *PodDNSConfig                       #26
+  readinessGates                 []PodReadinessGate                  #28
+  runtimeClassName               *string                             #29
+  enableServiceLinks             *bool                               #30
+  preemptionPolicy               *string=Never|PreemptLowerPriority  #31
+  overhead                       {}Quantity                          #32
+  topologySpreadConstraints      []TopologySpreadConstraint          #33
+  setHostnameAsFQDN              *bool                               #35
+  os                             *PodOS                              #36
+  hostUsers                      *bool                               #37
+  schedulingGates                []PodSchedulingGate                 #38
+  resourceClaims                 []PodResourceClaim                  #39
+  resources                      *ResourceRequirements               #40
 
 Volume
 |
@@ -227,7 +231,8 @@ DownwardAPIVolumeFile
 
 ObjectFieldSelector
 |
-  apiVersion  string   #1
+  apiVersion  string   #1 The versioned schema of this object, such as v1 or apps/v1. Servers convert recognized
+    | schemas to the latest internal value.
   fieldPath   string!  #2
 
 ResourceFieldSelector
@@ -275,12 +280,13 @@ QuobyteVolumeSource
 
 AzureDiskVolumeSource
 |
-  diskName     string!  #1
-  diskURI      string!  #2
-  cachingMode  *string  #3
-  fsType       *string  #4
-  readOnly     *bool    #5
-  kind         *string  #6
+  diskName     string!                           #1
+  diskURI      string!                           #2
+  cachingMode  *string=None|ReadOnly|ReadWrite   #3
+  fsType       *string                           #4
+  readOnly     *bool                             #5
+  kind         *string=Dedicated|Managed|Shared  #6 The REST resource type this object represents, in CamelCase,
+    | such as Pod. Clients may send it; servers set it.
 
 PhotonPersistentDiskVolumeSource
 |
@@ -371,17 +377,19 @@ EphemeralVolumeSource
 
 PersistentVolumeClaimTemplate
 |
-  metadata  ObjectMeta                  #1
+  metadata  ObjectMeta                  #1 Standard object metadata: name, namespace, labels, annotations and the
+    | fields the server maintains.
   spec      PersistentVolumeClaimSpec!  #2
 
 PersistentVolumeClaimSpec
 |
   accessModes                []string                    #1
+    = ReadOnlyMany|ReadWriteMany|ReadWriteOnce|ReadWriteOncePod
   selector                   *LabelSelector              #4
   resources                  VolumeResourceRequirements  #2
   volumeName                 string                      #3
   storageClassName           *string                     #5
-  volumeMode                 *string                     #6
+  volumeMode                 *string=Block|Filesystem    #6
   dataSource                 *TypedLocalObjectReference  #7
   dataSourceRef              *TypedObjectReference       #8
   volumeAttributesClassName  *string                     #9
@@ -394,55 +402,57 @@ VolumeResourceRequirements
 TypedLocalObjectReference
 |
   apiGroup  *string  #1
-  kind      string!  #2
+  kind      string!  #2 The REST resource type this object represents, in CamelCase, such as Pod. Clients may send
+    | it; servers set it.
   name      string!  #3
 
 TypedObjectReference
 |
   apiGroup   *string  #1
-  kind       string!  #2
+  kind       string!  #2 The REST resource type this object represents, in CamelCase, such as Pod. Clients may send
+    | it; servers set it.
   name       string!  #3
   namespace  *string  #4
 
 ImageVolumeSource
 |
-  reference   string  #1
-  pullPolicy  string  #2
+  reference   string                            #1
+  pullPolicy  string=Always|IfNotPresent|Never  #2
 
 Container
 |
-  name                      string!                  #1
-  image                     string                   #2
-  command                   []string                 #3
-  args                      []string                 #4
-  workingDir                string                   #5
-  ports                     []ContainerPort          #6
-  envFrom                   []EnvFromSource          #19
-  env                       []EnvVar                 #7
-  resources                 ResourceRequirements     #8
-  resizePolicy              []ContainerResizePolicy  #23
-  restartPolicy             *string                  #24
-  volumeMounts              []VolumeMount            #9
-  volumeDevices             []VolumeDevice           #21
-  livenessProbe             *Probe                   #10
-  readinessProbe            *Probe                   #11
-  startupProbe              *Probe                   #22
-  lifecycle                 *Lifecycle               #12
-  terminationMessagePath    string                   #13
-  terminationMessagePolicy  string                   #20
-  imagePullPolicy           string                   #14
-  securityContext           *SecurityContext         #15
-  stdin                     bool                     #16
-  stdinOnce                 bool                     #17
-  tty                       bool                     #18
+  name                      string!                            #1
+  image                     string                             #2
+  command                   []string                           #3
+  args                      []string                           #4
+  workingDir                string                             #5
+  ports                     []ContainerPort                    #6
+  envFrom                   []EnvFromSource                    #19
+  env                       []EnvVar                           #7
+  resources                 ResourceRequirements               #8
+  resizePolicy              []ContainerResizePolicy            #23
+  restartPolicy             *string                            #24
+  volumeMounts              []VolumeMount                      #9
+  volumeDevices             []VolumeDevice                     #21
+  livenessProbe             *Probe                             #10
+  readinessProbe            *Probe                             #11
+  startupProbe              *Probe                             #22
+  lifecycle                 *Lifecycle                         #12
+  terminationMessagePath    string                             #13
+  terminationMessagePolicy  string=FallbackToLogsOnError|File  #20
+  imagePullPolicy           string=Always|IfNotPresent|Never   #14
+  securityContext           *SecurityContext                   #15
+  stdin                     bool                               #16
+  stdinOnce                 bool                               #17
+  tty                       bool                               #18
 
 ContainerPort
 |
-  name           string  #1
-  hostPort       int32   #2
-  containerPort  int32!  #3
-  protocol       string  #4
-  hostIP         string  #5
+  name           string               #1
+  hostPort       int32                #2
+  containerPort  int32!               #3
+  protocol       string=SCTP|TCP|UDP  #4
+  hostIP         string               #5
 
 EnvFromSource
 |
@@ -503,13 +513,13 @@ ContainerResizePolicy
 
 VolumeMount
 |
-  name               string!  #1
-  readOnly           bool     #2
-  recursiveReadOnly  *string  #7
-  mountPath          string!  #3
-  subPath            string   #4
-  mountPropagation   *string  #5
-  subPathExpr        string   #6
+  name               string!                                     #1
+  readOnly           bool                                        #2
+  recursiveReadOnly  *string                                     #7
+  mountPath          string!                                     #3
+  subPath            string                                      #4
+  mountPropagation   *string=Bidirectional|HostToContainer|None  #5
+  subPathExpr        string                                      #6
 
 VolumeDevice
 |
@@ -539,11 +549,11 @@ ExecAction
 
 HTTPGetAction
 |
-  path         string        #1
-  port         IntOrString!  #2
-  host         string        #3
-  scheme       string        #4
-  httpHeaders  []HTTPHeader  #5
+  path         string             #1
+  port         IntOrString!       #2
+  host         string             #3
+  scheme       string=HTTP|HTTPS  #4
+  httpHeaders  []HTTPHeader       #5
 
 HTTPHeader
 |
@@ -587,7 +597,7 @@ SecurityContext
   runAsNonRoot              *bool                           #5
   readOnlyRootFilesystem    *bool                           #6
   allowPrivilegeEscalation  *bool                           #7
-  procMount                 *string                         #9
+  procMount                 *string=Default|Unmasked        #9
   seccompProfile            *SeccompProfile                 #11
   appArmorProfile           *AppArmorProfile                #12
 
@@ -612,13 +622,13 @@ WindowsSecurityContextOptions
 
 SeccompProfile
 |
-  type              string!  #1
-  localhostProfile  *string  #2
+  type              string=Localhost|RuntimeDefault|Unconfined!  #1
+  localhostProfile  *string                                      #2
 
 AppArmorProfile
 |
-  type              string!  #1
-  localhostProfile  *string  #2
+  type              string=Localhost|RuntimeDefault|Unconfined!  #1
+  localhostProfile  *string                                      #2
 
 EphemeralContainer
 |
@@ -627,30 +637,30 @@ EphemeralContainer
 
 EphemeralContainerCommon
 |
-  name                      string!                  #1
-  image                     string                   #2
-  command                   []string                 #3
-  args                      []string                 #4
-  workingDir                string                   #5
-  ports                     []ContainerPort          #6
-  envFrom                   []EnvFromSource          #19
-  env                       []EnvVar                 #7
-  resources                 ResourceRequirements     #8
-  resizePolicy              []ContainerResizePolicy  #23
-  restartPolicy             *string                  #24
-  volumeMounts              []VolumeMount            #9
-  volumeDevices             []VolumeDevice           #21
-  livenessProbe             *Probe                   #10
-  readinessProbe            *Probe                   #11
-  startupProbe              *Probe                   #22
-  lifecycle                 *Lifecycle               #12
-  terminationMessagePath    string                   #13
-  terminationMessagePolicy  string                   #20
-  imagePullPolicy           string                   #14
-  securityContext           *SecurityContext         #15
-  stdin                     bool                     #16
-  stdinOnce                 bool                     #17
-  tty                       bool                     #18
+  name                      string!                            #1
+  image                     string                             #2
+  command                   []string                           #3
+  args                      []string                           #4
+  workingDir                string                             #5
+  ports                     []ContainerPort                    #6
+  envFrom                   []EnvFromSource                    #19
+  env                       []EnvVar                           #7
+  resources                 ResourceRequirements               #8
+  resizePolicy              []ContainerResizePolicy            #23
+  restartPolicy             *string                            #24
+  volumeMounts              []VolumeMount                      #9
+  volumeDevices             []VolumeDevice                     #21
+  livenessProbe             *Probe                             #10
+  readinessProbe            *Probe                             #11
+  startupProbe              *Probe                             #22
+  lifecycle                 *Lifecycle                         #12
+  terminationMessagePath    string                             #13
+  terminationMessagePolicy  string=FallbackToLogsOnError|File  #20
+  imagePullPolicy           string=Always|IfNotPresent|Never   #14
+  securityContext           *SecurityContext                   #15
+  stdin                     bool                               #16
+  stdinOnce                 bool                               #17
+  tty                       bool                               #18
 
 PodSecurityContext
 |
@@ -660,10 +670,10 @@ PodSecurityContext
   runAsGroup                *int64                          #6
   runAsNonRoot              *bool                           #3
   supplementalGroups        []int64                         #4
-  supplementalGroupsPolicy  *string                         #12
+  supplementalGroupsPolicy  *string=Merge|Strict            #12
   fsGroup                   *int64                          #5
   sysctls                   []Sysctl                        #7
-  fsGroupChangePolicy       *string                         #9
+  fsGroupChangePolicy       *string=Always|OnRootMismatch   #9
   seccompProfile            *SeccompProfile                 #10
   appArmorProfile           *AppArmorProfile                #11
   seLinuxChangePolicy       *string                         #13
@@ -695,9 +705,9 @@ NodeSelectorTerm
 
 NodeSelectorRequirement
 |
-  key       string!   #1
-  operator  string!   #2
-  values    []string  #3
+  key       string!                                     #1
+  operator  string=DoesNotExist|Exists|Gt|In|Lt|NotIn!  #2
+  values    []string                                    #3
 
 PreferredSchedulingTerm
 |
@@ -730,11 +740,11 @@ PodAntiAffinity
 
 Toleration
 |
-  key                string  #1
-  operator           string  #2
-  value              string  #3
-  effect             string  #4
-  tolerationSeconds  *int64  #5
+  key                string                                        #1
+  operator           string=Equal|Exists                           #2
+  value              string                                        #3
+  effect             string=NoExecute|NoSchedule|PreferNoSchedule  #4
+  tolerationSeconds  *int64                                        #5
 
 HostAlias
 |
@@ -758,14 +768,14 @@ PodReadinessGate
 
 TopologySpreadConstraint
 |
-  maxSkew             int32!          #1
-  topologyKey         string!         #2
-  whenUnsatisfiable   string!         #3
-  labelSelector       *LabelSelector  #4
-  minDomains          *int32          #5
-  nodeAffinityPolicy  *string         #6
-  nodeTaintsPolicy    *string         #7
-  matchLabelKeys      []string        #8
+  maxSkew             int32!                                #1
+  topologyKey         string!                               #2
+  whenUnsatisfiable   string=DoNotSchedule|ScheduleAnyway!  #3
+  labelSelector       *LabelSelector                        #4
+  minDomains          *int32                                #5
+  nodeAffinityPolicy  *string=Honor|Ignore                  #6
+  nodeTaintsPolicy    *string=Honor|Ignore                  #7
+  matchLabelKeys      []string                              #8
 
 PodOS
 |
@@ -783,31 +793,31 @@ PodResourceClaim
 
 PodStatus
 |
-  phase                       string                    #1
-  conditions                  []PodCondition            #2
-  message                     string                    #3
-  reason                      string                    #4
-  nominatedNodeName           string                    #11
-  hostIP                      string                    #5
-  hostIPs                     []HostIP                  #16
-  podIP                       string                    #6
-  podIPs                      []PodIP                   #12
-  startTime                   *Time                     #7
-  initContainerStatuses       []ContainerStatus         #10
-  containerStatuses           []ContainerStatus         #8
-  qosClass                    string                    #9
-  ephemeralContainerStatuses  []ContainerStatus         #13
-  resize                      string                    #14
-  resourceClaimStatuses       []PodResourceClaimStatus  #15
+  phase                       string=Failed|Pending|Running|Succeeded|Unknown  #1
+  conditions                  []PodCondition                                   #2
+  message                     string                                           #3
+  reason                      string                                           #4
+  nominatedNodeName           string                                           #11
+  hostIP                      string                                           #5
+  hostIPs                     []HostIP                                         #16
+  podIP                       string                                           #6
+  podIPs                      []PodIP                                          #12
+  startTime                   *Time                                            #7
+  initContainerStatuses       []ContainerStatus                                #10
+  containerStatuses           []ContainerStatus                                #8
+  qosClass                    string=BestEffort|Burstable|Guaranteed           #9
+  ephemeralContainerStatuses  []ContainerStatus                                #13
+  resize                      string                                           #14
+  resourceClaimStatuses       []PodResourceClaimStatus                         #15
 
 PodCondition
 |
-  type                string!  #1
-  status              string!  #2
-  lastProbeTime       Time     #3
-  lastTransitionTime  Time     #4
-  reason              string   #5
-  message             string   #6
+  type                string!  #1 The kind of condition.
+  status              string!  #2 Whether the condition holds: True, False or Unknown.
+  lastProbeTime       Time     #3 When the condition was last checked.
+  lastTransitionTime  Time     #4 When the status last changed.
+  reason              string   #5 A one-word CamelCase reason for the last transition.
+  message             string   #6 A human-readable account of the last transition.
 
 HostIP
 |
@@ -893,9 +903,12 @@ PodResourceClaimStatus
 
 Node
 |
-  apiVersion  string      -
-  kind        string      -
-  metadata    ObjectMeta  #1
+  apiVersion  string      - The versioned schema of this object, such as v1 or apps/v1. Servers convert recognized
+    | schemas to the latest internal value.
+  kind        string      - The REST resource type this object represents, in CamelCase, such as Pod. Clients may
+    | send it; servers set it.
+  metadata    ObjectMeta  #1 Standard object metadata: name, namespace, labels, annotations and the fields the
+    | server maintains.
   spec        NodeSpec    #2
   status      NodeStatus  #3
 
@@ -911,10 +924,10 @@ NodeSpec
 
 Taint
 |
-  key        string!  #1
-  value      string   #2
-  effect     string!  #3
-  timeAdded  *Time    #4
+  key        string!                                        #1
+  value      string                                         #2
+  effect     string=NoExecute|NoSchedule|PreferNoSchedule!  #3
+  timeAdded  *Time                                          #4
 
 NodeConfigSource
 |
@@ -930,28 +943,28 @@ ConfigMapNodeConfigSource
 
 NodeStatus
 |
-  capacity         {}Quantity            #1
-  allocatable      {}Quantity            #2
-  phase            string                #3
-  conditions       []NodeCondition       #4
-  addresses        []NodeAddress         #5
-  daemonEndpoints  NodeDaemonEndpoints   #6
-  nodeInfo         NodeSystemInfo        #7
-  images           []ContainerImage      #8
-  volumesInUse     []string              #9
-  volumesAttached  []AttachedVolume      #10
-  config           *NodeConfigStatus     #11
-  runtimeHandlers  []NodeRuntimeHandler  #12
-  features         *NodeFeatures         #13
+  capacity         {}Quantity                         #1
+  allocatable      {}Quantity                         #2
+  phase            string=Pending|Running|Terminated  #3
+  conditions       []NodeCondition                    #4
+  addresses        []NodeAddress                      #5
+  daemonEndpoints  NodeDaemonEndpoints                #6
+  nodeInfo         NodeSystemInfo                     #7
+  images           []ContainerImage                   #8
+  volumesInUse     []string                           #9
+  volumesAttached  []AttachedVolume                   #10
+  config           *NodeConfigStatus                  #11
+  runtimeHandlers  []NodeRuntimeHandler               #12
+  features         *NodeFeatures                      #13
 
 NodeCondition
 |
-  type                string!  #1
-  status              string!  #2
-  lastHeartbeatTime   Time     #3
-  lastTransitionTime  Time     #4
-  reason              string   #5
-  message             string   #6
+  type                string!  #1 The kind of condition.
+  status              string!  #2 Whether the condition holds: True, False or Unknown.
+  lastHeartbeatTime   Time     #3 When the condition was last reported.
+  lastTransitionTime  Time     #4 When the status last changed.
+  reason              string   #5 A one-word CamelCase reason for the last transition.
+  message             string   #6 A human-readable account of the last transition.
 
 NodeAddress
 |
@@ -1012,9 +1025,12 @@ NodeFeatures
 
 Namespace
 |
-  apiVersion  string           -
-  kind        string           -
-  metadata    ObjectMeta       #1
+  apiVersion  string           - The versioned schema of this object, such as v1 or apps/v1. Servers convert
+    | recognized schemas to the latest internal value.
+  kind        string           - The REST resource type this object represents, in CamelCase, such as Pod. Clients
+    | may send it; servers set it.
+  metadata    ObjectMeta       #1 Standard object metadata: name, namespace, labels, annotations and the fields the
+    | server maintains.
   spec        NamespaceSpec    #2
   status      NamespaceStatus  #3
 
@@ -1024,22 +1040,25 @@ NamespaceSpec
 
 NamespaceStatus
 |
-  phase       string                #1
-  conditions  []NamespaceCondition  #2
+  phase       string=Active|Terminating  #1
+  conditions  []NamespaceCondition       #2
 
 NamespaceCondition
 |
-  type                string!  #1
-  status              string!  #2
-  lastTransitionTime  Time     #4
-  reason              string   #5
-  message             string   #6
+  type                string!  #1 The kind of condition.
+  status              string!  #2 Whether the condition holds: True, False or Unknown.
+  lastTransitionTime  Time     #4 When the status last changed.
+  reason              string   #5 A one-word CamelCase reason for the last transition.
+  message             string   #6 A human-readable account of the last transition.
 
 Event
 |
-  apiVersion          string            -
-  kind                string            -
-  metadata            ObjectMeta        #1
+  apiVersion          string            - The versioned schema of this object, such as v1 or apps/v1. Servers
+    | convert recognized schemas to the latest internal value.
+  kind                string            - The REST resource type this object represents, in CamelCase, such as Pod.
+    | Clients may send it; servers set it.
+  metadata            ObjectMeta        #1 Standard object metadata: name, namespace, labels, annotations and the
+    | fields the server maintains.
   involvedObject      ObjectReference!  #2
   reason              string            #3
   message             string            #4
@@ -1057,11 +1076,13 @@ Event
 
 ObjectReference
 |
-  kind             string  #1
+  kind             string  #1 The REST resource type this object represents, in CamelCase, such as Pod. Clients may
+    | send it; servers set it.
   namespace        string  #2
   name             string  #3
   uid              string  #4
-  apiVersion       string  #5
+  apiVersion       string  #5 The versioned schema of this object, such as v1 or apps/v1. Servers convert recognized
+    | schemas to the latest internal value.
   resourceVersion  string  #6
   fieldPath        string  #7
 
@@ -1077,27 +1098,36 @@ EventSeries
 
 ServiceAccount
 |
-  apiVersion                    string                  -
-  kind                          string                  -
-  metadata                      ObjectMeta              #1
+  apiVersion                    string                  - The versioned schema of this object, such as v1 or
+    | apps/v1. Servers convert recognized schemas to the latest internal value.
+  kind                          string                  - The REST resource type this object represents, in
+    | CamelCase, such as Pod. Clients may send it; servers set it.
+  metadata                      ObjectMeta              #1 Standard object metadata: name, namespace, labels,
+    | annotations and the fields the server maintains.
   secrets                       []ObjectReference       #2
   imagePullSecrets              []LocalObjectReference  #3
   automountServiceAccountToken  *bool                   #4
 
 ConfigMap
 |
-  apiVersion  string      -
-  kind        string      -
-  metadata    ObjectMeta  #1
+  apiVersion  string      - The versioned schema of this object, such as v1 or apps/v1. Servers convert recognized
+    | schemas to the latest internal value.
+  kind        string      - The REST resource type this object represents, in CamelCase, such as Pod. Clients may
+    | send it; servers set it.
+  metadata    ObjectMeta  #1 Standard object metadata: name, namespace, labels, annotations and the fields the
+    | server maintains.
   immutable   *bool       #4
   data        {}string    #2
   binaryData  {}bytes     #3
 
 Secret
 |
-  apiVersion  string      -
-  kind        string      -
-  metadata    ObjectMeta  #1
+  apiVersion  string      - The versioned schema of this object, such as v1 or apps/v1. Servers convert recognized
+    | schemas to the latest internal value.
+  kind        string      - The REST resource type this object represents, in CamelCase, such as Pod. Clients may
+    | send it; servers set it.
+  metadata    ObjectMeta  #1 Standard object metadata: name, namespace, labels, annotations and the fields the
+    | server maintains.
   immutable   *bool       #5
   data        {}bytes     #2
   stringData  {}string    #4
@@ -1105,9 +1135,12 @@ Secret
 
 LimitRange
 |
-  apiVersion  string          -
-  kind        string          -
-  metadata    ObjectMeta      #1
+  apiVersion  string          - The versioned schema of this object, such as v1 or apps/v1. Servers convert
+    | recognized schemas to the latest internal value.
+  kind        string          - The REST resource type this object represents, in CamelCase, such as Pod. Clients
+    | may send it; servers set it.
+  metadata    ObjectMeta      #1 Standard object metadata: name, namespace, labels, annotations and the fields the
+    | server maintains.
   spec        LimitRangeSpec  #2
 
 LimitRangeSpec
@@ -1125,9 +1158,12 @@ LimitRangeItem
 
 ResourceQuota
 |
-  apiVersion  string               -
-  kind        string               -
-  metadata    ObjectMeta           #1
+  apiVersion  string               - The versioned schema of this object, such as v1 or apps/v1. Servers convert
+    | recognized schemas to the latest internal value.
+  kind        string               - The REST resource type this object represents, in CamelCase, such as Pod.
+    | Clients may send it; servers set it.
+  metadata    ObjectMeta           #1 Standard object metadata: name, namespace, labels, annotations and the fields
+    | the server maintains.
   spec        ResourceQuotaSpec    #2
   status      ResourceQuotaStatus  #3
 
@@ -1135,6 +1171,7 @@ ResourceQuotaSpec
 |
   hard           {}Quantity      #1
   scopes         []string        #2
+    = BestEffort|CrossNamespacePodAffinity|NotBestEffort|NotTerminating|PriorityClass|Terminating
   scopeSelector  *ScopeSelector  #3
 
 ScopeSelector
@@ -1143,9 +1180,10 @@ ScopeSelector
 
 ScopedResourceSelectorRequirement
 |
-  scopeName  string!   #1
-  operator   string!   #2
-  values     []string  #3
+  scopeName  string!                               #1
+    = BestEffort|CrossNamespacePodAffinity|NotBestEffort|NotTerminating|PriorityClass|Terminating
+  operator   string=DoesNotExist|Exists|In|NotIn!  #2
+  values     []string                              #3
 
 ResourceQuotaStatus
 |
@@ -1154,39 +1192,45 @@ ResourceQuotaStatus
 
 PodTemplateSpec
 |
-  metadata  ObjectMeta  #1
+  metadata  ObjectMeta  #1 Standard object metadata: name, namespace, labels, annotations and the fields the server
+    | maintains.
   spec      PodSpec     #2
 
 PersistentVolumeClaim
 |
-  apiVersion  string                       -
-  kind        string                       -
-  metadata    ObjectMeta                   #1
+  apiVersion  string                       - The versioned schema of this object, such as v1 or apps/v1. Servers
+    | convert recognized schemas to the latest internal value.
+  kind        string                       - The REST resource type this object represents, in CamelCase, such as
+    | Pod. Clients may send it; servers set it.
+  metadata    ObjectMeta                   #1 Standard object metadata: name, namespace, labels, annotations and the
+    | fields the server maintains.
   spec        PersistentVolumeClaimSpec    #2
   status      PersistentVolumeClaimStatus  #3
 
 PersistentVolumeClaimStatus
 |
-  phase                             string                            #1
+  phase                             string=Bound|Lost|Pending         #1
   accessModes                       []string                          #2
+    = ReadOnlyMany|ReadWriteMany|ReadWriteOnce|ReadWriteOncePod
   capacity                          {}Quantity                        #3
   conditions                        []PersistentVolumeClaimCondition  #4
   allocatedResources                {}Quantity                        #5
   allocatedResourceStatuses         {}string                          #7
+    = ControllerResizeInProgress|ControllerResizeInfeasible|NodeResizeInProgress|NodeResizeInfeasible|NodeResizePending
   currentVolumeAttributesClassName  *string                           #8
   modifyVolumeStatus                *ModifyVolumeStatus               #9
 
 PersistentVolumeClaimCondition
 |
-  type                string!  #1
-  status              string!  #2
-  lastProbeTime       Time     #3
-  lastTransitionTime  Time     #4
-  reason              string   #5
-  message             string   #6
+  type                string!  #1 The kind of condition.
+  status              string!  #2 Whether the condition holds: True, False or Unknown.
+  lastProbeTime       Time     #3 When the condition was last checked.
+  lastTransitionTime  Time     #4 When the status last changed.
+  reason              string   #5 A one-word CamelCase reason for the last transition.
+  message             string   #6 A human-readable account of the last transition.
 
 ModifyVolumeStatus
 |
-  targetVolumeAttributesClassName  string   #1
-  status                           string!  #2
+  targetVolumeAttributesClassName  string                                 #1
+  status                           string=InProgress|Infeasible|Pending!  #2
 """
