@@ -57,6 +57,13 @@ _SPECIAL_DEFINITIONS = {
     "RawExtension": ("io.k8s.apimachinery.pkg.runtime.RawExtension",
                      {"type": "object", "description": "Any embedded JSON object."}),
 }
+# In v3, as in Kubernetes, quantities and int-or-strings are one of two types (kubectl explain
+# then names them <Quantity> and <IntOrString>).
+_V3_ONE_OF = {
+    "io.k8s.apimachinery.pkg.api.resource.Quantity": {"oneOf": [{"type": "string"}, {"type": "number"}]},
+    "io.k8s.apimachinery.pkg.util.intstr.IntOrString": {"anyOf": [{"type": "integer"}, {"type": "string"}],
+                                                        "x-kubernetes-int-or-string": True},
+}
 _SCALAR_SCHEMAS = {
     "string": {"type": "string"},
     "int32": {"type": "integer", "format": "int32"},
@@ -186,6 +193,8 @@ def definitions(v3: bool = False) -> dict[str, dict]:
     out = {name: _struct_schema(struct, v3) for name, struct in apitypes.structs().items()}
     for name, schema in _SPECIAL_DEFINITIONS.values():
         out[name] = dict(schema)
+        if v3 and name in _V3_ONE_OF:
+            out[name] = {"description": schema["description"], **_V3_ONE_OF[name]}
     for info in RESOURCES.values():
         if not info.virtual:
             out[f"{apitypes.definition_prefix(info.api_version)}.{info.kind}List"] = _list_schema(info, v3)

@@ -74,3 +74,10 @@ def test_strict_and_warn_decoding_speak_kubernetes():
         'unknown field "spec.containers[0].imagePullPolice"')
     assert content.strict_decoding("v1", "Pod", pod, "Warn") == ['unknown field "spec.containers[0].imagePullPolice"']
     assert content.strict_decoding("v1", "Pod", pod, "Ignore") == []
+
+
+def test_every_type_and_field_is_described_for_kubectl_explain():
+    undescribed = [s.short_name for s in apitypes.structs().values() if not s.description]
+    undescribed += [f"{s.short_name}.{f.name}" for s in apitypes.structs().values() for f in s.fields
+                    if f.name != apitypes.INLINE and not f.description]
+    assert undescribed == []
