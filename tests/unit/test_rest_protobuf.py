@@ -7,6 +7,8 @@ object."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from apiserver.rest import protobuf
 
@@ -121,3 +123,14 @@ def test_bad_bodies_are_value_errors_naming_the_problem(raw, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         protobuf.decode(raw)
 
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([("v1", "Pod"), ("apps/v1", "Deployment"), ("v1", "Secret"), ("batch/v1", "Job"),
+                        ("authorization.k8s.io/v1", "SelfSubjectAccessReview")]), st.binary(max_size=300))
+def test_any_bytes_decode_or_raise_value_error(kind, raw):
+    try:
+        obj = protobuf.decode(body(*kind, raw))
+    except ValueError:
+        return
+    assert (obj["apiVersion"], obj["kind"]) == kind
