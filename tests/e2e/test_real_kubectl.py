@@ -226,18 +226,19 @@ def exec_in_terminal(k: Kubectl, ns: str, pod: str, *typed: bytes, expect_code: 
 
 
 def test_get_watch_prints_rows_as_they_change(k, ns):
+    k("1.27", "run", "w0", "-n", ns, "--image=nginx")
     watch = k.popen("1.33", "get", "pods", "-n", ns, "-w")
     try:
-        k("1.27", "run", "w1", "-n", ns, "--image=nginx")
-        lines = [watch.stdout.readline() for _ in range(2)]
+        lines = [watch.stdout.readline() for _ in range(2)]  # the list is printed: the watch follows from it
         assert header(lines[0]) == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
-        # The watch may start after the pod was scheduled: its first row is Pending or ContainerCreating.
-        assert lines[1].split()[:2] == ["w1", "0/1"] and lines[1].split()[2] in ("Pending", "ContainerCreating")
+        assert lines[1].split()[0] == "w0"
+        k("1.27", "run", "w1", "-n", ns, "--image=nginx")
         seen = []
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not any("Running" in s for s in seen):
+        while time.monotonic() < deadline and not any(s.split()[:3] == ["w1", "1/1", "Running"] for s in seen):
             seen.append(watch.stdout.readline())
-        assert any(s.split()[:3] == ["w1", "1/1", "Running"] for s in seen), seen
+        rows = [s.split()[:3] for s in seen if s.startswith("w1 ")]
+        assert rows[0] == ["w1", "0/1", "Pending"] and rows[-1] == ["w1", "1/1", "Running"], seen
         assert not any(s.startswith("NAME") for s in seen)  # the header is printed once
     finally:
         watch.kill()
@@ -317,7 +318,7 @@ def test_typed_creates_of_newer_kubectl(k):
             (("quota", "q", "--hard=pods=5,cpu=2"), "resourcequota/q created"),
         ]
         for args, printed in created:
-            assert k(version, "create", *args, "-n", ns).stdout == printed + "\n"
+            assert k(version, "create", "-n", ns, *args).stdout == printed + "\n"
         deployment = json.loads(k(version, "get", "deploy", "d", "-n", ns, "-o", "json").stdout)
         assert deployment["spec"]["replicas"] == 0  # a pointer set to zero survives the protobuf body
         assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx"
@@ -392,6 +393,9 @@ def test_explain_pod_spec(k):
         assert re.search(r"^  containers\t<\[\]Container> -required-\n    \S", out, re.M), out
         enum = "  enum: Always, Never, OnFailure\n" if version != "1.27" else ""  # 1.27 prints no enums
         assert re.search(r"^  restartPolicy\t<string>\n" + enum + r"    When the kubelet restarts", out, re.M), out
+    v2 = k("1.27", "explain", "deployment.spec.strategy", "--output=plaintext-openapiv2").stdout  # /openapi/v2
+    assert v2.startswith("KIND:     Deployment\nVERSION:  apps/v1\n\nRESOURCE: strategy <Object>\n")
+    assert re.search(r"^   rollingUpdate\t<Object>\n     The pace of a rolling update", v2, re.M), v2
     limits = k("1.33", "explain", "pod.spec.containers.resources.limits").stdout
     assert "FIELD: limits <map[string]Quantity>\n" in limits
 
