@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
 from machinery.resources import RESOURCES
 
@@ -93,8 +93,9 @@ class Struct:
     def properties(self) -> dict[str, Field]:
         return _properties(self.name)
 
-    @property
+    @cached_property
     def by_number(self) -> dict[int, Field]:
+        """Fields by protobuf number (read after :func:`structs` has resolved every reference)."""
         return {f.number: f for f in self.fields if f.number is not None}
 
 
