@@ -181,16 +181,34 @@ def test_impersonation_needs_the_impersonate_verb(rest):
     assert (code, review["status"]["allowed"]) == (201, False)
 
 
-@pytest.mark.skipif(__import__("importlib").util.find_spec("apiserver.rest.protobuf") is not None,
-                    reason="protobuf bodies are decoded once apiserver/rest/protobuf.py is merged")
-def test_protobuf_bodies_without_the_decoder_are_415(rest):
-    code, status = rest.call("POST", "/api/v1/namespaces", b"k8s\x00",
-                             content_type="application/vnd.kubernetes.protobuf")
-    assert (code, status["reason"]) == (415, "UnsupportedMediaType")
+def test_protobuf_bodies_are_decoded_and_bad_ones_are_400(rest):
+    from tests.unit.test_rest_protobuf import body, msg
+
+    created = body("v1", "Namespace", msg(1, msg(1, "rest-pb"), msg(2, ""), msg(8)) + msg(2) + msg(3))
+    code, namespace = rest.call("POST", "/api/v1/namespaces", created,
+                                content_type="application/vnd.kubernetes.protobuf")
+    assert (code, namespace["kind"], namespace["metadata"]["name"]) == (201, "Namespace", "rest-pb")
+    assert "generateName" not in namespace["metadata"]  # Go's empty strings are not values
+    for garbage in (b"k8s\x00\x0a\x7f", b"not protobuf", body("v1", "Frobnicator", b"")):
+        code, status = rest.call("POST", "/api/v1/namespaces", garbage,
+                                 content_type="application/vnd.kubernetes.protobuf")
+        assert (code, status["reason"]) == (400, "BadRequest")
+        assert status["message"].startswith("cannot decode the protobuf body: ")
+
+
+def test_openapi_documents_are_served(rest):
+    response = rest.open("GET", "/openapi/v2", accept="application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+    assert response.read().startswith(b"\n\x032.0")  # Document.swagger = "2.0"
+    code, index = rest.call("GET", "/openapi/v3")
+    url = index["paths"]["apis/apps/v1"]["serverRelativeURL"]
+    code, document = rest.call("GET", url)
+    assert code == 200 and "io.k8s.api.apps.v1.Deployment" in document["components"]["schemas"]
+    assert rest.call("GET", "/openapi/v3/apis/frobs/v1")[0] == 404
 
 
 def test_strict_field_validation(rest):
-    pytest.importorskip("apiserver.rest.schema")
     code, status = rest.call("POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Strict",
                              {"metadata": {"name": "strict"}, "dta": {}})
     assert (code, status["reason"]) == (400, "BadRequest")

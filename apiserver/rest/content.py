@@ -3,8 +3,8 @@
 Bodies: JSON (``application/json``, the default), YAML (``application/yaml``, and server-side
 apply's ``application/apply-patch+yaml``), and Kubernetes protobuf
 (``application/vnd.kubernetes.protobuf``, which kubectl ≥ 1.32 sends for typed creates such as
-``create namespace`` and ``auth can-i``), decoded by :mod:`apiserver.rest.protobuf` when that
-module is present; without it such a body is 415 UnsupportedMediaType.
+``create namespace`` and ``auth can-i``), decoded by :mod:`apiserver.rest.protobuf`; a body
+that cannot be decoded is 400 BadRequest.
 
 Answers: JSON, a ``Table`` when the Accept header asks ``as=Table;g=meta.k8s.io;v=v1`` (or
 v1beta1), and ``PartialObjectMetadata``/``PartialObjectMetadataList`` when it asks for those.
@@ -21,18 +21,9 @@ from dataclasses import dataclass
 
 import yaml
 
+from apiserver.rest import protobuf, schema
 from apiserver.rest.status import UnsupportedMediaType
 from machinery import errors
-
-try:  # decoding protobuf bodies: apiserver/rest/protobuf.py (a separate work item)
-    from apiserver.rest import protobuf as _protobuf
-except ImportError:  # pragma: no cover - present once merged
-    _protobuf = None
-
-try:  # the field schema of kubemu's kinds: apiserver/rest/schema.py (a separate work item)
-    from apiserver.rest import schema as _schema
-except ImportError:  # pragma: no cover - present once merged
-    _schema = None
 
 JSON = "application/json"
 YAML = "application/yaml"
@@ -48,11 +39,8 @@ def decode(body: bytes, content_type: str) -> object:
     """The object in a request body, by its content type."""
     kind = media_type(content_type) or JSON
     if kind == PROTOBUF:
-        if _protobuf is None:
-            raise UnsupportedMediaType(f'the body content type "{PROTOBUF}" is not supported by this server; '
-                                       f"send {JSON}")
         try:
-            return _protobuf.decode(body)
+            return protobuf.decode(body)
         except ValueError as e:
             raise errors.BadRequest(f"cannot decode the protobuf body: {e}") from None
     if kind in (YAML, APPLY_YAML, "application/x-yaml", "text/yaml"):
@@ -109,9 +97,9 @@ def strict_decoding(api_version: str, kind: str, obj: dict, mode: str) -> list[s
     mode = mode or "Warn"
     if mode not in ("Strict", "Warn", "Ignore"):
         raise errors.BadRequest(f'fieldValidation must be one of "Ignore", "Warn", "Strict", not "{mode}"')
-    if mode == "Ignore" or _schema is None:
+    if mode == "Ignore":
         return []
-    unknown = _schema.unknown_fields(api_version, kind, obj)
+    unknown = schema.unknown_fields(api_version, kind, obj)
     if not unknown:
         return []
     messages = [f'unknown field "{path}"' for path in unknown]
@@ -121,10 +109,3 @@ def strict_decoding(api_version: str, kind: str, obj: dict, mode: str) -> list[s
                                 f"strict decoding error: {', '.join(messages)}")
     return messages
 
-
-def schema_available() -> bool:
-    return _schema is not None
-
-
-def protobuf_available() -> bool:
-    return _protobuf is not None

@@ -32,7 +32,7 @@ from apiserver.admission import UserInfo
 from apiserver.api import API
 from apiserver.proxy import KubeletProxy
 from apiserver.rest import apply as ssa
-from apiserver.rest import content, discovery, logs, patch, routing, scale, status, tables, watch
+from apiserver.rest import content, discovery, logs, openapi, patch, routing, scale, status, tables, watch
 from apiserver.rest.routing import Target
 from machinery import errors
 
@@ -234,12 +234,8 @@ class Handlers:
 
     @staticmethod
     def _openapi(parts: list[str]) -> Reply:
-        try:
-            from apiserver.rest import openapi
-        except ImportError:
-            return error_reply(errors.NotFound("the server does not serve OpenAPI documents"))
         if parts == ["openapi", "v2"]:
-            return Reply(200, openapi.v2_protobuf(), "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+            return Reply(200, openapi.v2_protobuf(), openapi.V2_CONTENT_TYPE)
         if parts == ["openapi", "v3"]:
             return Reply(200, openapi.v3_index())
         if len(parts) > 2 and parts[1] == "v3":
