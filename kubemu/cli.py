@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TextIO
 
-from kubemu import cluster, kubeconfig, metrics_status, supervisor
+from kubemu import cluster, kubeconfig, metrics_status, pod_networks, supervisor
 from kubemu.cluster import ClusterDir, process_alive
 
 UP_POLL_INTERVAL_S = 0.2
@@ -310,6 +310,13 @@ def down(cdir: ClusterDir, *, quiet: bool = False, timeout_s: float = DOWN_TIMEO
     """Stop the cluster of ``cdir``; True when something was running. Safe to call any time.
     The ``kubemu-<cluster>`` context ``kubemu up`` merged into the default kubeconfig goes too."""
     _unmerge_kubeconfig(cdir, quiet)
+    try:
+        return _stop(cdir, quiet, timeout_s)
+    finally:
+        pod_networks.release(cdir.path)
+
+
+def _stop(cdir: ClusterDir, quiet: bool, timeout_s: float) -> bool:
     found = cdir.read_supervisor_pid()
     sup_alive = bool(found and process_alive(*found))
     leftovers = cdir.live_components()

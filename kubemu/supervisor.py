@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 
 import psutil
 
-from kubemu import cluster
+from kubemu import cluster, pod_networks
 from kubemu.cluster import ClusterDir, process_alive, process_create_time
 
 log = logging.getLogger("kubemu.supervisor")
@@ -72,7 +72,7 @@ METRICS = {SCHEDULER: "scheduler-metrics", CONTROLLER_MANAGER: "controller-manag
 DEFAULT_PORTS = {ETCD: 2379, "etcd-peer": 2380, APISERVER: 6443, REST: 6444, SCHEDULER: 10259,
                  CONTROLLER_MANAGER: 10257, KUBELET: 10250, METRICS[SCHEDULER]: 10251,
                  METRICS[CONTROLLER_MANAGER]: 10252, METRICS[KUBELET]: 10255}
-MAX_NODES = 254  # node-N lives on 127.1.0.N with pod CIDR 127.244.N.0/24
+MAX_NODES = 254  # node-N lives on 127.1.0.N with pod CIDR 127.244.N.0/24 (kubemu.pod_networks)
 
 STOP_TIMEOUT_S = 10.0
 READY_TIMEOUT_S = 60.0
@@ -113,7 +113,9 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
                merge_kubeconfig: str = "") -> dict:
     """The plan ``kubemu up`` writes: every component's command line, address and ports.
 
-    ``ports="auto"`` picks free ports for everything (tests, several clusters side by side);
+    ``ports="auto"`` picks free ports for everything (tests, several clusters side by side) and
+    claims a loopback pod network of the cluster's own (``127.<octet>.N.0/24``, see
+    :mod:`kubemu.pod_networks`; the default ports go with 127.244);
     ``"default"`` uses Kubernetes' well-known ports (replicas beyond the first shift them:
     etcd-N +10000·(N-1), apiserver-N +2·(N-1) for both its gRPC (6443) and REST (6444) ports,
     scheduler-N and controller-manager-N +100·(N-1), their metrics ports 10251 and 10252 too).
@@ -169,6 +171,8 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
         return DEFAULT_PORTS[kind] + shift * (replica - 1)
 
     names = [node_name(i) for i in range(1, nodes + 1)]
+    octet = pod_networks.claim(cdir.path, auto=ports == "auto",
+                               previous=(cdir.read_plan() or {}).get("podNetworkOctet"))
     topo = None
     if netns:
         from kubemu import netns as netns_mod
@@ -246,10 +250,10 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
                            "command": [*prefix, python, "-m", "kubelet", "--apiserver", api_list, "--node-name", name,
                                        "--node-ip", ip, "--bind-address", ip, "--port", str(p),
                                        "--metrics-port", str(mp),
-                                       "--root-dir", cdir.node_dir(name), "--pod-cidr", f"127.244.{index}.0/24",
+                                       "--root-dir", cdir.node_dir(name), "--pod-cidr", f"127.{octet}.{index}.0/24",
                                        *auth_flags(f"system:node:{name}"), *extra.get(KUBELET, [])]})
     return {"version": 1, "clusterDir": cdir.path, "restartPolicy": restart_policy, "nodes": nodes,
-            "ports": ports, "etcdBinary": binary, "etcdVersion": etcd_version(binary),
+            "ports": ports, "podNetworkOctet": octet, "etcdBinary": binary, "etcdVersion": etcd_version(binary),
             "apiservers": api_addresses, "restServers": rest_urls, "mergeKubeconfig": merge_kubeconfig,
             "etcdEndpoints": [m.client_url for m in members],
             "components": components, "secure": secure, **({"netns": topo} if topo else {}),
