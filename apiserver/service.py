@@ -15,6 +15,7 @@ import threading
 
 import grpc
 
+from apiserver import trace_recorder
 from apiserver.api import API, WatchOptions
 from apiserver.authn import Authenticator
 from machinery import errors
@@ -43,8 +44,9 @@ def _unary(handler):
     @functools.wraps(handler)
     def wrapper(self, request, context):
         try:
-            user = self.authenticator.authenticate(context)
-            return handler(self, request, context, user)
+            with trace_recorder.grpc_request(context, self.authenticator):
+                user = self.authenticator.authenticate(context)
+                return handler(self, request, context, user)
         except errors.APIError as e:
             errors.abort(context, e)
         except Exception:

@@ -16,7 +16,7 @@ import argparse
 import logging
 import threading
 
-from machinery import component, config, logs
+from machinery import component, config, logs, tracing
 from machinery.pb import scheduler_pb2_grpc
 from machinery.server import ComponentServer
 from scheduler.profile import DEFAULT_SCHEDULER_NAME, ConfigError, build_frameworks, load_config
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     component.add_client_flags(p, default_port=10259)
     component.add_leader_election_flags(p, lease_name="kube-scheduler")
+    tracing.add_flags(p)
     p.add_argument("--scheduler-config", default="",
                    help="KubeSchedulerConfiguration YAML file with the scheduling profiles")
     p.add_argument("--scheduler-name", default=DEFAULT_SCHEDULER_NAME,
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", e)
         return 2
     identity = component.default_identity(args)
+    tracing.configure_from_args(args, "scheduler", identity)
     client = component.client_from_args(args, "kubemu-scheduler")
     def new_scheduler() -> Scheduler:
         return Scheduler(client, profiles, queue=SchedulingQueue(
