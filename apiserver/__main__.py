@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = config.parse(build_parser(), argv)
     logs.setup("apiserver", args.v)
-    tracing.configure_from_args(args, "apiserver", f"apiserver-{socket.gethostname()}-{args.secure_port}")
+    tracing.configure_from_args(args, "apiserver", f"{socket.gethostname()}:{args.secure_port}")
     enabled = {p for p in args.enable_admission_plugins.split(",") if p} - \
         {p for p in args.disable_admission_plugins.split(",") if p}
     etcd = EtcdClient(args.etcd_servers.split(","), request_timeout_s=args.etcd_request_timeout,
