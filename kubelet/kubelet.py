@@ -610,12 +610,11 @@ class Kubelet:
 
         if change(dict(pod, status=dict(pod.get("status") or {}))) is False:
             return
+        self.tracing.readiness(pod, status)
         span = self.tracing.begin(pod, "write status")
         with tracing.activate(span):
             updated = self.client.mutate("pods", pod["metadata"]["name"], pod["metadata"]["namespace"], change,
                                          status=True)
-        if updated is not None:
-            self.tracing.readiness(pod, status)
         self.tracing.status_written(span, status, updated)
         if updated is not None:
             record.pod = updated
