@@ -261,8 +261,7 @@ def details(span: dict) -> list[str]:
                        + (f" (groups {groups})" if groups else "") + f" over {a.get('transport', '?')}")
         if a.get("authorization"):
             out.append(f"authorized: {a['authorization']}")
-        for step in a.get("admission") or []:
-            out.append(f"admission {step.get('phase', '')} {step.get('plugin', '')}: " + _admission(step))
+        out += _admission_lines(a.get("admission") or [])
         validation = a.get("validation")
         if validation:
             out.append(f"validation: {validation if isinstance(validation, str) else '; '.join(validation)}")
@@ -299,12 +298,32 @@ def details(span: dict) -> list[str]:
     return out
 
 
-def _admission(step: dict) -> str:
-    if step.get("refused"):
-        return f"REFUSED: {step['refused']}"
-    if step.get("patch"):
-        return f"changed {_patch(step['patch'])}"
-    return "no change"
+def _admission_lines(steps: list[dict]) -> list[str]:
+    """Every plugin in order; a run of plugins that changed nothing shares one line."""
+    lines: list[str] = []
+    quiet: list[str] = []
+    phase = ""
+
+    def flush() -> None:
+        if quiet:
+            verdict = "no change" if phase == "mutating" else "passed"
+            lines.append(f"admission {phase}: {', '.join(quiet)}: {verdict}")
+            quiet.clear()
+
+    for step in steps:
+        if step.get("phase") != phase:
+            flush()
+            phase = step.get("phase", "")
+        if step.get("refused"):
+            flush()
+            lines.append(f"admission {phase}: {step.get('plugin')}: REFUSED: {step['refused']}")
+        elif step.get("patch"):
+            flush()
+            lines.append(f"admission {phase}: {step.get('plugin')}: changed {_patch(step['patch'])}")
+        else:
+            quiet.append(str(step.get("plugin", "")))
+    flush()
+    return lines
 
 
 def _patch(patch: list[dict], limit: int = 4) -> str:

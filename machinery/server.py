@@ -59,6 +59,8 @@ class _ComponentServicer(component_pb2_grpc.ComponentServicer):
             details = self._details()
         except Exception as e:  # noqa: BLE001 - introspection must never take the process down
             details = {"error": str(e)}
+        if isinstance(details, dict):
+            details.setdefault("tracing", tracing.TRACER.stats())
         return component_pb2.ComponentInfo(component=self._component, identity=self._identity, version=VERSION,
                                            started_at=self._started, details=json.dumps(details).encode())
 
