@@ -58,6 +58,7 @@ def add_output_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--html", default="", metavar="FILE", help="write a self-contained HTML page (a swimlane per "
                                                               "process) to FILE")
     p.add_argument("--json", action="store_true", help="print the ordered steps as JSON")
+    p.add_argument("--brief", action="store_true", help="one line per step, without the details that explain it")
 
 
 def run(args: argparse.Namespace, client: Any, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -129,7 +130,7 @@ def emit(spans: list[dict], *, trace_id: str, pod: str, sources: list[dict], arg
         out.write(trace_view.to_json(timeline))
     else:
         width = shutil.get_terminal_size((0, 0)).columns if out.isatty() else 0
-        out.write(trace_view.render_text(timeline, width=width))
+        out.write(trace_view.render_text(timeline, width=width, brief=getattr(args, "brief", False)))
 
 
 # --- kubectl apply --trace -------------------------------------------------------------------------

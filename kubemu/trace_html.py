@@ -38,7 +38,7 @@ svg { display: block; margin: 12px 0 20px; }
 .grid { stroke: #d8dee6; stroke-width: 1; stroke-dasharray: 2 3; }
 .step { stroke: #fff; stroke-width: 0.5; } .step.failed { fill: #c0392b !important; }
 .step-label { font-size: 11px; fill: #1d2430; } .step-label.inside { fill: #fff; font-weight: 600; }
-.link { stroke: #8795a1; stroke-width: 1; fill: none; stroke-dasharray: 3 2; opacity: 0.6; }
+.link { stroke: #8795a1; stroke-width: 1; fill: none; stroke-dasharray: 3 2; opacity: 0.8; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { text-align: left; vertical-align: top; padding: 4px 8px; border-bottom: 1px solid #e3e7ec; }
 th { background: #f0f3f6; } td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
@@ -65,7 +65,9 @@ def render_html(timeline: Timeline) -> str:
     width = LABEL_W + CHART_W + 20
     row = {lane: i for i, lane in enumerate(lanes)}
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="steps of the pod by process over time">']
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="steps of the pod by process over time">',
+             '<defs><marker id="arrow" viewBox="0 0 6 6" refX="5" refY="3" markerWidth="6" markerHeight="6" '
+             'orient="auto-start-reverse"><path d="M0,0 L6,3 L0,6 z" fill="#8795a1"/></marker></defs>']
     for t in _ticks(total):
         x = _x(t, total)
         parts.append(f'<line class="grid" x1="{x:.1f}" y1="{TOP - 6}" x2="{x:.1f}" y2="{height - 30}"/>'
@@ -100,16 +102,25 @@ def render_html(timeline: Timeline) -> str:
                              f'<title>{tip}</title></rect>')
             centers[s["spanId"]] = (x0, x1, mid)
         parts.append("</g>")
-    # Causal links between lanes: a parent step to the step it caused in another process.
+    # Causal links between lanes: from the cause, along its lane to the moment the effect started,
+    # then straight to the effect. The cause of a step is the write it read (a revision), else its
+    # parent; each cause gets one arrow per lane (to the first step it caused there).
     by_id = {s.span["spanId"]: s for s in timeline.steps}
+    writer = {}
     for step in timeline.steps:
-        parent = by_id.get(step.span.get("parentSpanId") or "")
-        if parent is None or parent.lane == step.lane:
+        if step.span.get("writeRevision") and step.span["component"] == "apiserver":
+            writer.setdefault(step.span["writeRevision"], step)
+    drawn = set()
+    for step in timeline.steps:
+        cause = writer.get(step.span.get("readRevision") or 0) or by_id.get(step.span.get("parentSpanId") or "")
+        if cause is None or cause.lane == step.lane or (cause.span["spanId"], step.lane) in drawn:
             continue
-        px0, _, py = centers[parent.span["spanId"]]
+        drawn.add((cause.span["spanId"], step.lane))
+        px0, px1, py = centers[cause.span["spanId"]]
         cx0, _, cy = centers[step.span["spanId"]]
-        parts.append(f'<path class="link" d="M{max(px0, LABEL_W):.1f},{py:.1f} C{cx0:.1f},{py:.1f} '
-                     f'{max(px0, LABEL_W):.1f},{cy:.1f} {cx0:.1f},{cy:.1f}"/>')
+        x = min(max(cx0, px0), px1)
+        end = cy - 7 if cy > py else cy + 7
+        parts.append(f'<path class="link" marker-end="url(#arrow)" d="M{x:.1f},{py:.1f} H{cx0:.1f} V{end:.1f}"/>')
     # Labels last, so bars never hide them: "number name" above or below each bar where there is
     # room, else just the number (the table below lists every step by number), else nothing.
     taken: dict[tuple[str, int], list[tuple[float, float]]] = {}
@@ -184,7 +195,7 @@ def _page(timeline: Timeline, svg: str) -> str:
 <body>
 <h1>Pod {escape(timeline.pod)}: {len(timeline.steps)} steps by {len(timeline.lanes)} processes</h1>
 <p class="sub">trace {escape(timeline.trace_id)} · {_ms(timeline.duration_ns)} from the first step to the last ·
-each lane is one process, each bar one step it did (hover for details; dashed lines: cause → effect across
+each lane is one process, each bar one step it did (hover for details; dashed arrows: cause → effect across
 processes)</p>
 {notes}{stuck_html}
 {svg}

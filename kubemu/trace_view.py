@@ -362,7 +362,8 @@ def _ms(ns: int) -> str:
     return f"{ms:.0f} ms" if ms >= 10 else f"{ms:.1f} ms"
 
 
-def render_text(timeline: Timeline, *, width: int = 120) -> str:
+def render_text(timeline: Timeline, *, width: int = 120, brief: bool = False) -> str:
+    """The timeline, one line per step (``brief``) or with the lines that explain each step."""
     lanes = timeline.lanes
     hosts = sorted({s.span.get("host", "") for s in timeline.steps})
     lines = [f"Trace {timeline.trace_id} of pod {timeline.pod}",
@@ -388,7 +389,7 @@ def render_text(timeline: Timeline, *, width: int = 120) -> str:
         lines.append(_fit(f"{'+' + _ms(step.offset_ns):>9} {_ms(step.span['durationNanos']):>8}  {indent}"
                           f"{who}: {step.span['name']}" + (f" — {head}" if head else ""), width))
         pad = " " * 20 + indent + "  "
-        for detail in details(step.span):
+        for detail in [] if brief else details(step.span):
             lines.append(_fit(pad + detail, width))
     stuck = where_stuck(timeline)
     if stuck:
