@@ -72,9 +72,10 @@ class SpanGatherer:
             # A pod refused at creation, or gone: its newest trace in this apiserver's memory.
             trace_id = self.tracer.latest_trace_of(f"{namespace}/{request.name}")
         if not trace_id:
-            raise errors.NotFound(f'no trace of pod "{request.name}" in namespace "{namespace}": it was created '
-                                  "with tracing off, or its spans were dropped from memory", kind="pods",
-                                  name=request.name)
+            why = ("it was created with tracing off" if pod is not None else
+                   "it does not exist, and this apiserver remembers no step about that name")
+            raise errors.NotFound(f'no trace of pod "{request.name}" in namespace "{namespace}": {why}',
+                                  kind="pods", name=request.name)
         own = self.tracer.spans(trace_id=trace_id)
         spans = {s.span_id: tracing.to_proto(s) for s in own}
         sources = [component_pb2.SpanSource(component="apiserver", identity=self.tracer.identity,

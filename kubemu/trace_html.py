@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from html import escape
 
-from kubemu.trace_view import Timeline, _ms, details, headline, lane_of, watch_delay
+from kubemu.trace_view import Timeline, _count, _ms, details, headline, lane_of, watch_delay
 
 LANE_H = 60
 CHAR_W = 6.2  # average width of a step label character (11 px sans-serif)
@@ -193,7 +193,8 @@ def _page(timeline: Timeline, svg: str) -> str:
 <title>kubemu trace: pod {escape(timeline.pod)}</title>
 <style>{CSS}</style></head>
 <body>
-<h1>Pod {escape(timeline.pod)}: {len(timeline.steps)} steps by {len(timeline.lanes)} processes</h1>
+<h1>Pod {escape(timeline.pod)}: {_count(len(timeline.steps), "step")} by {_count(len(timeline.lanes), "process",
+                                                                                 "processes")}</h1>
 <p class="sub">trace {escape(timeline.trace_id)} · {_ms(timeline.duration_ns)} from the first step to the last ·
 each lane is one process, each bar one step it did (hover for details; dashed arrows: cause → effect across
 processes)</p>

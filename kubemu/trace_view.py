@@ -367,9 +367,9 @@ def render_text(timeline: Timeline, *, width: int = 120, brief: bool = False) ->
     lanes = timeline.lanes
     hosts = sorted({s.span.get("host", "") for s in timeline.steps})
     lines = [f"Trace {timeline.trace_id} of pod {timeline.pod}",
-             f"{len(timeline.steps)} steps by {len(lanes)} processes ({', '.join(timeline.components)}) on "
-             f"{len(hosts)} host{'s' if len(hosts) != 1 else ''}, {_ms(timeline.duration_ns)} from first to last step",
-             ""]
+             f"{_count(len(timeline.steps), 'step')} by {_count(len(lanes), 'process', 'processes')} "
+             f"({', '.join(timeline.components)}) on {_count(len(hosts), 'host')}, "
+             f"{_ms(timeline.duration_ns)} from first to last step", ""]
     for note in timeline.notes:
         lines.append(f"note: {note}")
     if timeline.notes:
@@ -401,6 +401,10 @@ def render_text(timeline: Timeline, *, width: int = 120, brief: bool = False) ->
             lines.append(f"not included: {s.get('component')} {s.get('identity', '')} {s.get('address', '')}: "
                          f"{s['error']}".replace("  ", " "))
     return "\n".join(lines) + "\n"
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def _fit(line: str, width: int) -> str:
