@@ -25,7 +25,7 @@ from apiserver.bootstrap import ensure_defaults
 from apiserver.cache import ObjectCache
 from apiserver.etcd import EtcdClient, EtcdError, TLSConfig
 from apiserver.service import APIServicer, register
-from apiserver.storage import KeyNotFound, Storage, object_key
+from apiserver.storage import KeyNotFound, Storage, collection_prefix, object_key
 from apiserver.trace_gather import SpanGatherer
 from machinery import logs, tracing
 from machinery.server import ComponentServer, TLSFiles
@@ -141,7 +141,11 @@ def build_authorizer(mode: str, storage: Storage, cache: ObjectCache) -> Authori
         except KeyNotFound:
             return None
 
-    factories = {"Node": lambda: NodeAuthorizer(pod_node), "RBAC": lambda: RBACAuthorizer(cache.objects),
+    def node_pods(namespace: str, node: str) -> list[dict]:
+        bound = lambda pod: (pod.get("spec") or {}).get("nodeName") == node  # noqa: E731
+        return storage.list(collection_prefix("pods", namespace), predicate=bound).items
+
+    factories = {"Node": lambda: NodeAuthorizer(pod_node, node_pods), "RBAC": lambda: RBACAuthorizer(cache.objects),
                  "AlwaysAllow": AllowAll}
     modes = [m.strip() for m in mode.split(",") if m.strip()]
     unknown = [m for m in modes if m not in factories]

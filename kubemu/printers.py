@@ -10,14 +10,17 @@ docs keep working against the emulator:
 * ``format_table`` lays columns out the way kubectl does: it feeds tab-separated
   rows through a re-implementation of Go's ``text/tabwriter`` (elastic tabstops,
   minimum cell width 6, padding 3), so spacing matches byte for byte.
-* ``to_yaml``/``to_json`` print one object as is, or several wrapped in a ``List``
-  like ``kubectl get -o yaml|json``.
+* ``to_yaml``/``to_json`` print one object, or several wrapped in a ``List``, like
+  ``kubectl get -o yaml|json``: kubectl prints objects it decoded as unstructured maps, so
+  every mapping's keys come out sorted (Go's encoding/json order for JSON, go-yaml v2's
+  "natural" order for YAML: digit runs compare as numbers, non-letters before letters).
 
 Nothing here touches the network and no input dict is ever mutated.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, date, datetime
 from typing import Any
@@ -230,10 +233,57 @@ _KubeDumper.add_representer(date, _represent_datetime)
 _KubeDumper.add_representer(tuple, yaml.SafeDumper.represent_list)
 
 
+def _go_yaml_key_less(a: str, b: str) -> bool:
+    """go-yaml v2's ``keyList.Less`` for two string keys (what ``kubectl -o yaml`` sorts by)."""
+    for i in range(min(len(a), len(b))):
+        if a[i] == b[i]:
+            continue
+        a_letter, b_letter = a[i].isalpha(), b[i].isalpha()
+        if a_letter and b_letter:
+            return a[i] < b[i]
+        if a_letter or b_letter:
+            return b_letter
+        a_num = b_num = 0
+        if a[i] == "0" or b[i] == "0":
+            j = i - 1
+            while j >= 0 and a[j].isdecimal():
+                if a[j] != "0":
+                    a_num = b_num = 1
+                    break
+                j -= 1
+        a_end = i
+        while a_end < len(a) and a[a_end].isdecimal():
+            a_num = a_num * 10 + ord(a[a_end]) - 48
+            a_end += 1
+        b_end = i
+        while b_end < len(b) and b[b_end].isdecimal():
+            b_num = b_num * 10 + ord(b[b_end]) - 48
+            b_end += 1
+        if a_num != b_num:
+            return a_num < b_num
+        if a_end != b_end:
+            return a_end < b_end
+        return a[i] < b[i]
+    return len(a) < len(b)
+
+
+_GO_YAML_KEY = functools.cmp_to_key(lambda a, b: -1 if _go_yaml_key_less(a, b) else
+                                    (1 if _go_yaml_key_less(b, a) else 0))
+
+
+def _sorted_for_yaml(value: Any) -> Any:
+    """A copy with every mapping's keys in go-yaml v2's order (the input is left alone)."""
+    if isinstance(value, dict):
+        return {k: _sorted_for_yaml(value[k]) for k in sorted(value, key=lambda k: _GO_YAML_KEY(str(k)))}
+    if isinstance(value, (list, tuple)):
+        return [_sorted_for_yaml(item) for item in value]
+    return value
+
+
 def to_yaml(obj_or_list: Any) -> str:
-    """``kubectl -o yaml``: block style, keys in the order given, a list becomes a ``List``."""
-    return yaml.dump(_as_list_object(obj_or_list), Dumper=_KubeDumper, default_flow_style=False,
-                     sort_keys=False, allow_unicode=True, width=1 << 30)
+    """``kubectl -o yaml``: block style, keys sorted as kubectl sorts them, a list becomes a ``List``."""
+    return yaml.dump(_sorted_for_yaml(_as_list_object(obj_or_list)), Dumper=_KubeDumper,
+                     default_flow_style=False, sort_keys=False, allow_unicode=True, width=1 << 30)
 
 
 def _json_default(value: Any) -> Any:
@@ -245,8 +295,9 @@ def _json_default(value: Any) -> Any:
 
 
 def to_json(obj_or_list: Any) -> str:
-    """``kubectl -o json``: 4-space indent, Go's HTML-safe escaping, trailing newline."""
-    text = json.dumps(_as_list_object(obj_or_list), indent=4, ensure_ascii=False, default=_json_default)
+    """``kubectl -o json``: keys sorted, 4-space indent, Go's HTML-safe escaping, trailing newline."""
+    text = json.dumps(_as_list_object(obj_or_list), indent=4, ensure_ascii=False, default=_json_default,
+                      sort_keys=True)
     for char, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"),
                           ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(char, escaped)

@@ -176,10 +176,14 @@ class APIClient:
                 return getattr(stub, method)(request, timeout=self.request_timeout_s, metadata=self.metadata())
             except grpc.RpcError as e:
                 err = errors.from_rpc_error(e)
-                if not errors.is_retryable(err) or time.monotonic() + delay > deadline:
+                if not errors.is_retryable(err):
+                    raise err from None
+                # Move on even when this call gives up, so the next one (of a client that does not
+                # retry, e.g. a prober) tries another apiserver instead of the one that is away.
+                self._fail_over(endpoint)
+                if time.monotonic() + delay > deadline:
                     raise err from None
                 log.debug("%s on %s failed (%s); retrying in %.1fs", method, endpoint, err, delay)
-                self._fail_over(endpoint)
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
 

@@ -4,8 +4,10 @@ Several replicas of a component (scheduler, controller manager) race for one Lea
 ``kube-system``; the holder renews it every ``retry_period_s``. A candidate takes the lease
 only when it has seen the same lease record unchanged for ``lease_duration_s`` *by its own
 clock* (it never trusts another machine's timestamps). A leader that cannot renew within
-``renew_deadline_s`` stops leading: ``on_stopped_leading`` is called, and components exit so
-their supervisor restarts them clean, exactly like kube-scheduler does. Writes are
+``renew_deadline_s`` stops leading: ``on_stopped_leading`` is called. kube-scheduler exits then;
+kubemu's components instead stop their worker and campaign again with a fresh one
+(``machinery.component.run_while_leading``), since kubemu's supervisor leaves killed
+components down. Writes are
 compare-and-swap on the lease's resourceVersion, so two candidates can never both win.
 Defaults are Kubernetes': 15 s lease, 10 s renew deadline, 2 s retry.
 """

@@ -84,6 +84,29 @@ def test_invalid_pod_is_refused_and_nothing_stored(client, namespace, etcd):
     assert etcdctl_get(etcd, f"/registry/pods/{namespace}/Bad_Name") == ""
 
 
+@pytest.mark.parametrize("change, cause", [
+    (lambda p: p["spec"].update(containers=[]), "spec.containers: Required value"),
+    (lambda p: p["spec"]["containers"].append({"name": "main", "image": "busybox"}),
+     'spec.containers[1].name: Duplicate value: "main"'),
+    (lambda p: p["spec"]["containers"][0].update(ports=[{"containerPort": 80}, {"containerPort": 80}]),
+     'spec.containers[0].ports[1]: Duplicate value: "80/TCP"'),
+    (lambda p: p["spec"]["containers"][0].pop("name"), "spec.containers[0].name: Required value"),
+    (lambda p: p["spec"]["containers"][0].update(resources={"requests": {"cpu": "lots"}}),
+     'spec.containers[0].resources.requests[cpu]: Invalid value: "lots": quantities must match the regular '
+     "expression"),
+    (lambda p: p["metadata"].update(labels={"app": "x" * 64}),
+     "metadata.labels: Invalid value: \"" + "x" * 64 + "\": must be no more than 63 characters"),
+])
+def test_each_pod_rule_is_refused_with_its_field_and_nothing_stored(client, namespace, etcd, change, cause):
+    body = pod("broken", namespace)
+    change(body)
+    with pytest.raises(errors.Invalid) as info:
+        client.create("pods", body)
+    assert any(str(c).startswith(cause) for c in info.value.causes), [str(c) for c in info.value.causes]
+    assert str(info.value).startswith('Pod "broken" is invalid: ')
+    assert etcdctl_get(etcd, f"/registry/pods/{namespace}/broken") == ""
+
+
 def test_pod_in_missing_namespace_is_refused(client):
     with pytest.raises(errors.NotFound, match='namespaces "no-such-ns" not found'):
         client.create("pods", pod("x", "no-such-ns"))
@@ -219,6 +242,17 @@ def test_client_reports_unreachable_server():
     c = APIClient("127.0.0.1:1", retry_timeout_s=0.5)
     with pytest.raises(errors.Unavailable):
         c.get("namespaces", "default")
+
+
+def test_a_client_that_does_not_retry_still_moves_to_the_next_apiserver(apiserver):
+    from kubemu.etcd_server import free_port
+
+    c = APIClient([f"127.0.0.1:{free_port()}", apiserver.address], retry_timeout_s=0, request_timeout_s=2)
+    c._current = 0  # start on the apiserver that is away
+    with pytest.raises(errors.Unavailable):
+        c.get("namespaces", "default")
+    assert c.get("namespaces", "default")["metadata"]["name"] == "default"  # the next call goes elsewhere
+    c.close()
 
 
 def test_watch_bookmarks_carry_a_recent_resource_version(client, namespace):

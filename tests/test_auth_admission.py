@@ -75,7 +75,8 @@ def test_view_binding_allows_get_but_not_create(admin, secured, ns):
     assert got["metadata"]["name"] == "existing"
     with pytest.raises(errors.Forbidden) as info:
         jane.create("pods", pod("mine"), ns)
-    assert str(info.value) == (f'pods "mine" is forbidden: User "jane" cannot create resource "pods" in API group '
+    # A create is authorized before any name is known, so Kubernetes' message names no object.
+    assert str(info.value) == (f'pods is forbidden: User "jane" cannot create resource "pods" in API group '
                                f'"" in the namespace "{ns}"')
     with pytest.raises(errors.Forbidden):
         jane.list("pods", "default")  # the binding is namespaced
@@ -96,6 +97,30 @@ def test_role_with_resource_names(admin, secured, ns):
     wait_for(lambda: jane.get("pods", "allowed", ns), timeout_s=10, message="role takes effect")
     with pytest.raises(errors.Forbidden):
         jane.get("pods", "other", ns)
+    # resourceNames cannot restrict create (the name is not known when it is authorized): such a
+    # rule grants no create at all, as in Kubernetes.
+    admin.create("roles", {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                           "metadata": {"name": "create-one", "namespace": ns},
+                           "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create", "get"],
+                                      "resourceNames": ["named"]}]})
+    admin.create("rolebindings", {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                                  "metadata": {"name": "create-one", "namespace": ns},
+                                  "roleRef": {"kind": "Role", "name": "create-one"},
+                                  "subjects": [{"kind": "User", "name": "jane"}]})
+    wait_for(lambda: _forbidden_or_missing(lambda: jane.get("configmaps", "named", ns)) == "missing",
+             timeout_s=10, message="the role takes effect (get of the named configmap is allowed)")
+    with pytest.raises(errors.Forbidden, match='^configmaps is forbidden: User "jane" cannot create'):
+        jane.create("configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "named"}}, ns)
+
+
+def _forbidden_or_missing(call) -> str:
+    try:
+        call()
+        return "found"
+    except errors.Forbidden:
+        return "forbidden"
+    except errors.NotFound:
+        return "missing"
 
 
 def test_self_subject_access_review(admin, secured, ns):
@@ -131,6 +156,11 @@ def test_kubelet_may_change_only_its_own_node(admin, secured):
         node1.update("nodes", other)
     with pytest.raises(errors.Forbidden):
         node1.create("pods", pod("sneaky"), "default")
+    with pytest.raises(errors.Forbidden, match='node "node-1" is not allowed to modify node "node-9"'):
+        node1.create("nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-9"}})
+    with pytest.raises(errors.Forbidden, match="can only access node lease with the same name"):
+        node1.create("leases", {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                                "metadata": {"name": "node-9"}}, "kube-node-lease")
 
 
 def test_kubelet_may_update_status_only_of_pods_bound_to_it(admin, secured, ns):
@@ -146,6 +176,32 @@ def test_kubelet_may_update_status_only_of_pods_bound_to_it(admin, secured, ns):
     theirs["status"]["phase"] = "Running"
     with pytest.raises(errors.Forbidden):
         node1.update_status("pods", theirs)
+
+
+def test_kubelet_reads_only_the_config_maps_and_secrets_of_its_own_pods(admin, secured, ns):
+    for kind, resource, body in (("ConfigMap", "configmaps", {"data": {"k": "v"}}),
+                                 ("Secret", "secrets", {"stringData": {"k": "v"}})):
+        for name in ("used", "unused", "elsewhere"):
+            admin.create(resource, {"apiVersion": "v1", "kind": kind, "metadata": {"name": name}, **body}, ns)
+    mine = pod("mine", env=[{"name": "A", "valueFrom": {"configMapKeyRef": {"name": "used", "key": "k"}}}],
+               envFrom=[{"secretRef": {"name": "used"}}])
+    admin.create("pods", mine, ns)
+    admin.bind(ns, "mine", "node-1")
+    theirs = pod("theirs", envFrom=[{"configMapRef": {"name": "elsewhere"}}, {"secretRef": {"name": "elsewhere"}}])
+    admin.create("pods", theirs, ns)
+    admin.bind(ns, "theirs", "node-2")
+    node1 = as_user(secured, "node1-token")
+    for resource in ("configmaps", "secrets"):
+        assert node1.get(resource, "used", ns)["metadata"]["name"] == "used"
+        for name in ("unused", "elsewhere"):  # not used by a pod of node-1: Forbidden, as in Kubernetes
+            with pytest.raises(errors.Forbidden, match=f'cannot get resource "{resource}"'):
+                node1.get(resource, name, ns)
+        with pytest.raises(errors.Forbidden, match=f'cannot list resource "{resource}"'):
+            node1.list(resource, ns)
+    with pytest.raises(errors.NotFound):  # allowed (its pods run as "default"), but no controller made it here
+        node1.get("serviceaccounts", "default", ns)
+    with pytest.raises(errors.Forbidden):
+        node1.get("serviceaccounts", "robot", ns)
 
 
 def test_resource_quota_refuses_excess_pods(admin, ns):

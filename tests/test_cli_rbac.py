@@ -72,7 +72,7 @@ subjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: jane}]
 def test_forbidden_and_unauthenticated_are_reported_plainly(server):
     code, _, err = kc(server, "jane-t", "run", "x", "--image=nginx", "-n", "kube-system")
     assert code == 1
-    assert err.startswith('Error from server (Forbidden): pods "x" is forbidden: User "jane" cannot create resource')
+    assert err.startswith('Error from server (Forbidden): pods is forbidden: User "jane" cannot create resource')
     code, _, err = kc(server, "", "get", "pods")
     assert code == 1 and "Unauthorized" in err
     code, _, err = kc(server, "wrong", "get", "pods")

@@ -8,6 +8,7 @@ Layout under ``root_dir`` (the node's state dir)::
     pods/<uid>/containers/<name>/<restart>.log    stdout+stderr of each run (the last few are kept)
     pods/<uid>/containers/<name>/<restart>.idx    (log size, time) observations of that run's log
     pods/<uid>/containers/<name>/rootfs/          the container's mounts as symlinks
+    pods/<uid>/shm/                               the pod's /dev/shm, shared by its containers (IPC)
 
 What a container runs comes from the image catalog (kubelet/images): ``http-server`` images run
 ``python -m kubelet.images.http_server`` on the pod IP, ``shell`` images run the container's command
@@ -36,7 +37,9 @@ it goes): every container of a pod binds the pod's IP, and literal ``localhost``
 in its command, args and env values are rewritten to that IP (``KUBEMU_LOCALHOST`` holds it too);
 literal volume ``mountPath``s in command, args, env values and workingDir are rewritten to the volume's
 host directory, ``KUBEMU_MOUNT_<VOLUME>`` names it, and ``containers/<name>/rootfs`` holds a symlink per
-mount. The rewrites, the environment and the working directory are kept in ``container.json`` (0600: it
+mount. Containers of a pod share IPC the visible way: ``/dev/shm`` (where POSIX shared memory and
+semaphores live) is rewritten to the pod's own ``shm`` directory, unless a volume is mounted there.
+The rewrites, the environment and the working directory are kept in ``container.json`` (0600: it
 may hold secrets) so ``exec_sync`` runs commands in the same context, after a kubelet restart too.
 ``stats`` sums RSS and CPU time per process group in one psutil pass (the kubelet enforces memory
 limits with it); ``stop_container(reason="OOMKilled")`` records why a container was killed; each
@@ -107,6 +110,8 @@ from kubelet.runtime.view import LOCAL_HOSTS, doc_root, env_name, rewrite_text, 
 log = logging.getLogger(__name__)
 
 SANDBOX_FILE = "sandbox.json"
+SHM_DIR = "shm"  # the pod's /dev/shm, shared by its containers
+DEV_SHM = "/dev/shm"
 CONTAINER_FILE = "container.json"
 IMAGES_FILE = "images.json"
 HTTP_SERVER_MODULE = "kubelet.images.http_server"
@@ -210,6 +215,7 @@ class ProcessRuntime(ContainerRuntime):
     def run_sandbox(self, uid: str, namespace: str, name: str, ip: str) -> PodSandbox:
         sandbox = PodSandbox(uid=uid, namespace=namespace, name=name, ip=ip, dir=self._sandbox_dir(uid))
         os.makedirs(os.path.join(sandbox.dir, "containers"), exist_ok=True)
+        os.makedirs(os.path.join(sandbox.dir, SHM_DIR), exist_ok=True)
         self._save_sandbox(sandbox)
         return sandbox
 
@@ -558,8 +564,11 @@ class ProcessRuntime(ContainerRuntime):
 
     def _rewrites(self, sandbox: PodSandbox, spec: ContainerSpec) -> list[tuple[str, str]]:
         """What a container's literal paths and addresses mean on the host (see the module docstring):
-        each mountPath → the volume's host path (longest first), localhost/127.0.0.1/0.0.0.0 → pod IP."""
+        each mountPath → the volume's host path (longest first), /dev/shm → the pod's shared ``shm``
+        directory (unless a volume is mounted on it), localhost/127.0.0.1/0.0.0.0 → pod IP."""
         out = [(m.mount_path.rstrip("/"), m.host_path) for m in spec.mounts if m.mount_path.rstrip("/")]
+        if not any(DEV_SHM == path or DEV_SHM.startswith(path + "/") for path, _ in out):
+            out.append((DEV_SHM, os.path.join(sandbox.dir, SHM_DIR)))
         out.sort(key=lambda r: len(r[0]), reverse=True)
         if sandbox.ip:
             out += [(host, sandbox.ip) for host in LOCAL_HOSTS]

@@ -37,6 +37,20 @@ def topology_problem(scenario, cdir: ClusterDir) -> str:
     return ""
 
 
+def timings_used(scenario, cdir: ClusterDir) -> dict:
+    """The timings the report states: the scenario's when every component of the cluster runs the
+    flags that shorten them (always so with ``--up``), else what is known of the cluster's own."""
+    commands: dict[str, list[list[str]]] = {}
+    for comp in (cdir.read_plan() or {}).get("components", []):
+        commands.setdefault(comp.get("kind", ""), []).append(comp.get("command") or [])
+    missing = [flag for kind, flags in scenario.cluster.flags.items() for flag in flags
+               if not commands.get(kind) or not all(flag in command for command in commands[kind])]
+    if not missing:
+        return dict(scenario.timings)
+    return {"not applied": f"this cluster does not run {', '.join(missing)} (run with --up for the scenario's "
+                           "timings); its components use their own flags, by default Kubernetes' timings"}
+
+
 def run(args, say=print) -> int:
     from kubemu import cli
     from kubemu.experiment.report import summary, write_report
@@ -69,6 +83,9 @@ def run(args, say=print) -> int:
         if problem:
             say(f"error: {problem}")
             return 1
+    scenario.timings = timings_used(scenario, cdir)
+    if "not applied" in scenario.timings:
+        say(f"warning: the scenario's shortened timings are not applied: {scenario.timings['not applied']}")
     say(f"Running experiment {scenario.name} on {cdir.path}")
     _log_to(os.path.join(output, "experiment.log"))
     try:

@@ -180,3 +180,26 @@ def test_quota_status_tracks_usage(api, ns):
     api.create("pods", nginx("counted", ns))
     wait_for(lambda: (api.get("resourcequotas", "q", ns).get("status") or {}).get("used") == {"pods": "1"},
              timeout_s=20, message="quota status.used current")
+
+
+def test_pods_reach_each_other_by_ip_on_the_same_node_and_across_nodes(cluster, api, ns):
+    """The seed's pod networking: every pod has its own IP, and pods talk by IP, not by container."""
+    server = nginx("server", ns)
+    server["spec"]["nodeName"] = "node-1"
+    api.create("pods", server)
+    ip = wait_for(lambda: running(api, "server", ns), timeout_s=30, message="server Running")["status"]["podIP"]
+    # Running is not listening: wait until nginx answers before the clients ask once.
+    wait_for(lambda: urllib.request.urlopen(f"http://{ip}:80/", timeout=5).status == 200, timeout_s=10,
+             message="nginx answering on its pod IP")
+    fetch = "import urllib.request, sys; print(urllib.request.urlopen(sys.argv[1], timeout=5).status)"
+    for node in ("node-1", "node-2"):
+        api.create("pods", {"apiVersion": "v1", "kind": "Pod",
+                            "metadata": {"name": f"client-{node}", "namespace": ns},
+                            "spec": {"nodeName": node, "restartPolicy": "Never", "containers": [{
+                                "name": "c", "image": "python",
+                                "command": ["python", "-c", fetch, f"http://{ip}:80/"]}]}})
+    for node in ("node-1", "node-2"):
+        client = wait_for(lambda node=node: (p := api.get("pods", f"client-{node}", ns))["status"].get("phase")
+                          in ("Succeeded", "Failed") and p, timeout_s=40, message=f"the client on {node} done")
+        assert client["status"]["phase"] == "Succeeded", client["status"]
+        assert client["status"]["podIP"] != ip  # exit 0: urlopen got a 200 from the server's IP

@@ -64,6 +64,27 @@ def test_mounts_localhost_and_env_as_the_container_sees_them(rt, tmp_path):
     assert lines == [f"http://{ip}:8080/data", f"{volume} {ip}", "out", str(volume)]
 
 
+def test_containers_of_a_pod_share_dev_shm_and_other_pods_do_not(rt, tmp_path):
+    one = rt.run_sandbox("uid-ipc1", "ns", "ipc-1", pod_ip())
+    rt.start_container(one, ContainerSpec("writer", "busybox", command=["sh", "-c", "echo hello > /dev/shm/msg"]))
+    assert wait_for(lambda: done(rt, one, "writer"), timeout_s=10).exit_code == 0
+    rt.start_container(one, ContainerSpec("reader", "busybox", command=["cat", "/dev/shm/msg"]))
+    assert wait_for(lambda: done(rt, one, "reader"), timeout_s=10).exit_code == 0
+    assert read(rt.container_log_path(one, "reader")) == "hello\n"
+    other = rt.run_sandbox("uid-ipc2", "ns", "ipc-2", pod_ip())
+    rt.start_container(other, ContainerSpec("reader", "busybox", command=["sh", "-c", "ls /dev/shm | wc -l"]))
+    assert wait_for(lambda: done(rt, other, "reader"), timeout_s=10).exit_code == 0
+    assert read(rt.container_log_path(other, "reader")).strip() == "0"  # another pod: its own, empty /dev/shm
+    volume = tmp_path / "mem"
+    volume.mkdir()
+    rt.start_container(other, ContainerSpec("mounted", "busybox", command=["sh", "-c", "echo v > /dev/shm/f"],
+                                            mounts=[Mount("dshm", str(volume), "/dev/shm")]))
+    assert wait_for(lambda: done(rt, other, "mounted"), timeout_s=10).exit_code == 0
+    assert read(volume / "f") == "v\n"  # a volume mounted on /dev/shm (emptyDir medium Memory) wins
+    rt.remove_sandbox(one)
+    assert not os.path.exists(os.path.join(one.dir, "shm"))
+
+
 def test_exec_runs_in_the_container_context(rt):
     ip = pod_ip()
     sb = rt.run_sandbox("uid-e", "ns", "e-0", ip)

@@ -380,13 +380,23 @@ def test_empty_list_and_no_resources_message() -> None:
 # --------------------------------------------------------------------------- yaml / json
 
 
-def test_to_yaml_single_object_keeps_order_and_quotes_like_kubectl() -> None:
+def test_to_yaml_single_object_sorts_keys_and_quotes_like_kubectl() -> None:
     pod = make_pod()
     out = to_yaml(pod)
-    assert out.startswith("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n")
-    assert '  creationTimestamp: "2026-11-25T08:40:02Z"\n' in out
+    # kubectl prints what it decoded as unstructured maps: every mapping's keys sorted.
+    assert out.startswith('apiVersion: v1\nkind: Pod\nmetadata:\n  creationTimestamp: "')
+    assert "  name: web\n  namespace: default\nspec:\n  containers:\n  - image: nginx\n    name: c0\n" in out
     assert "!!python" not in out and "{" not in out.replace("{}", "")
-    assert yaml.safe_load(out)["spec"]["containers"][0] == {"name": "c0", "image": "nginx"}
+    assert yaml.safe_load(out) == pod
+
+
+def test_yaml_keys_follow_go_yamls_natural_order() -> None:
+    # What `kubectl create configmap x --from-literal=… --dry-run=client -o yaml` prints:
+    # digit runs compare as numbers, non-letters sort before letters.
+    keys = ["ab", "a10", "a9", "a_b", "Ab", "a-b", "a.b", "a01", "a1"]
+    out = to_yaml({"kind": "ConfigMap", "apiVersion": "v1", "data": {k: "1" for k in keys}})
+    assert out == ('apiVersion: v1\ndata:\n  Ab: "1"\n  a-b: "1"\n  a.b: "1"\n  a_b: "1"\n  a1: "1"\n'
+                   '  a01: "1"\n  a9: "1"\n  a10: "1"\n  ab: "1"\nkind: ConfigMap\n')
 
 
 def test_to_yaml_list_and_multiline_strings() -> None:
@@ -397,9 +407,9 @@ def test_to_yaml_list_and_multiline_strings() -> None:
         "data": {"script": "echo hi\necho there\n"},
     }
     out = to_yaml([cm, cm])
-    assert out.startswith("apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n")
+    assert out.startswith("apiVersion: v1\nitems:\n- apiVersion: v1\n  data:\n    script: |\n")
     assert out.endswith('kind: List\nmetadata:\n  resourceVersion: ""\n')
-    assert "    script: |\n      echo hi\n      echo there\n" in out
+    assert "    script: |\n      echo hi\n      echo there\n  kind: ConfigMap\n" in out
     assert "&id" not in out  # no anchors/aliases for repeated objects
     assert yaml.safe_load(out)["items"] == [cm, cm]
 
@@ -407,7 +417,8 @@ def test_to_yaml_list_and_multiline_strings() -> None:
 def test_to_json() -> None:
     pod = make_pod()
     out = to_json(pod)
-    assert out.startswith('{\n    "apiVersion": "v1",\n    "kind": "Pod",\n')
+    assert out.startswith('{\n    "apiVersion": "v1",\n    "kind": "Pod",\n    "metadata": {\n'
+                          '        "creationTimestamp": ')  # keys sorted, as Go's encoding/json prints maps
     assert out.endswith("}\n")
     assert json.loads(out) == pod
     listed = json.loads(to_json([pod]))
