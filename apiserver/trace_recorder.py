@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import logging
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from dataclasses import dataclass
 from apiserver.storage import object_key
 from machinery import errors, tracing
 from machinery.jsondiff import diff
+
+log = logging.getLogger(__name__)
 
 TRACED_RESOURCE = "pods"
 # An update's "what changed" patch keeps at most this many operations.
@@ -162,21 +165,32 @@ def traced(verb: str, *, resource: str = "", subresource: str = ""):
             target = resource or (args[0] if args else kwargs.get("resource"))
             if target != TRACED_RESOURCE or not tracing.TRACER.enabled or _request.get() is not None:
                 return fn(self, user, *args, **kwargs)
-            request = _begin(verb, subresource, signature.bind(self, user, *args, **kwargs).arguments)
+            try:
+                request = _begin(verb, subresource, signature.bind(self, user, *args, **kwargs).arguments)
+            except Exception:  # noqa: BLE001 - tracing never fails a request; the verb judges the input
+                log.exception("could not start tracing a %s request", verb)
+                return fn(self, user, *args, **kwargs)
             token = _request.set(request)
             try:
                 result = fn(self, user, *args, **kwargs)
             except Exception as e:
-                request.finish(None, e)
+                _finish(request, None, e)
                 raise
             finally:
                 _request.reset(token)
-            request.finish(result, None)
+            _finish(request, result, None)
             return result
 
         return run
 
     return wrap
+
+
+def _finish(request: _RequestSpan, result, error) -> None:
+    try:
+        request.finish(result, error)
+    except Exception:  # noqa: BLE001 - a span that cannot be finished is dropped, the answer stands
+        log.exception("could not record the span of a %s request", request.verb)
 
 
 def _begin(verb: str, subresource: str, arguments: dict) -> _RequestSpan:
@@ -190,9 +204,10 @@ def _begin(verb: str, subresource: str, arguments: dict) -> _RequestSpan:
     # Without a caller's context a create starts a new trace; another write joins the pod's trace
     # once its annotation is known (finish).
     span = tracing.TRACER.start(f"{verb} pods{'/' + sub if sub else ''}", parent=parent)
-    name = arguments.get("name") or (((obj or {}).get("metadata") or {}).get("name") if isinstance(obj, dict) else "")
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    name = arguments.get("name") or (metadata.get("name") if isinstance(metadata, dict) else "")
     namespace = arguments.get("namespace") or "default"
-    span.object = f"{namespace}/{name}" if name else ""
+    span.object = f"{namespace}/{name}" if isinstance(name, str) and name else ""
     span.set(verb=verb, resource="pods" + (f"/{sub}" if sub else ""),
              user=getattr(user, "name", ""), groups=list(getattr(user, "groups", ()) or ()),
              authentication=incoming.authentication if incoming else "in-process",
@@ -201,10 +216,8 @@ def _begin(verb: str, subresource: str, arguments: dict) -> _RequestSpan:
         span.set(dryRun=True)
     if verb == "bind":
         span.set(node=arguments.get("node_name", ""))
-    if verb == "create" and isinstance(obj, dict) and isinstance(obj.setdefault("metadata", {}), dict):
-        annotations = obj["metadata"].get("annotations")
-        if not isinstance(annotations, dict):
-            annotations = obj["metadata"]["annotations"] = {}
+    if verb == "create" and isinstance(metadata, dict) and isinstance(metadata.get("annotations") or {}, dict):
         # The pod carries its trace: later steps by other components (and processes) join it.
-        annotations[tracing.ANNOTATION] = span.context.traceparent
+        # (Malformed metadata is left as it came, for validation to refuse.)
+        metadata["annotations"] = {**(metadata.get("annotations") or {}), tracing.ANNOTATION: span.context.traceparent}
     return _RequestSpan(span, verb, "pods", parent is not None)
