@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import socket
 import threading
 
 from apiserver.admission import ALL_PLUGINS, Lookup, build_chain
@@ -27,7 +28,8 @@ from apiserver.etcd import EtcdClient, EtcdError, TLSConfig
 from apiserver.metrics import InstrumentedStorage
 from apiserver.service import APIServicer, register
 from apiserver.storage import KeyNotFound, Storage, collection_prefix, object_key
-from machinery import logs, metrics
+from apiserver.trace_gather import SpanGatherer
+from machinery import logs, metrics, tracing
 from machinery.server import ComponentServer, TLSFiles
 
 log = logging.getLogger("apiserver")
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-workers", type=int, default=512,
                    help="gRPC worker threads: bounds open watches plus in-flight requests")
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity")
+    tracing.add_flags(p)
     return p
 
 
@@ -74,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = config.parse(build_parser(), argv)
     logs.setup("apiserver", args.v)
+    tracing.configure_from_args(args, "apiserver", f"{socket.gethostname()}:{args.secure_port}")
     enabled = {p for p in args.enable_admission_plugins.split(",") if p} - \
         {p for p in args.disable_admission_plugins.split(",") if p}
     etcd = EtcdClient(args.etcd_servers.split(","), request_timeout_s=args.etcd_request_timeout,
@@ -114,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         rest.start()
     server = ComponentServer("apiserver", "apiserver", f"{args.bind_address}:{args.secure_port}",
                              details=details, max_workers=args.max_workers, register=register(servicer),
+                             spans=SpanGatherer(api, authenticator),
                              tls=TLSFiles(args.tls_cert_file, args.tls_private_key_file, args.client_ca_file))
     server.start()
     log.info("admission chain: %s", ", ".join(api.admission.names) or "(none)")

@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from apiserver import trace_recorder
 from apiserver.admission import AdmissionChain, Attributes, UserInfo
 from apiserver.authz import AllowAll, AuthorizerChain, Request
 from apiserver.registry import STRATEGIES
@@ -75,7 +76,11 @@ class API:
     def authorize(self, user: UserInfo, verb: str, info: ResourceInfo, namespace: str = "", name: str = "",
                   subresource: str = "") -> None:
         """RBAC (and the node authorizer) decide before anything else is read or written."""
-        self.authorizer.check(Request(user, verb, info.name, info.group, namespace, name, subresource))
+        request = Request(user, verb, info.name, info.group, namespace, name, subresource)
+        allowed, reason = self.authorizer.allowed(request)
+        if not allowed:
+            self.authorizer.check(request)  # raises Forbidden with Kubernetes' message
+        trace_recorder.authorized(reason)
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -192,6 +197,7 @@ class API:
 
     # --- create ---------------------------------------------------------------------------
 
+    @trace_recorder.traced("create")
     def create(self, user: UserInfo, resource: str, namespace: str, obj: dict, *, dry_run: bool = False) -> dict:
         info, strategy = self.resource(resource)
         body_meta = obj.get("metadata") if isinstance(obj, dict) else None
@@ -208,6 +214,7 @@ class API:
             metadata["name"] = metadata["generateName"] + _random_suffix()
         attrs = Attributes("CREATE", info.name, namespace, str(metadata.get("name", "")), obj, user=user,
                            dry_run=dry_run)
+        trace_recorder.admitting(attrs)
         self.admission.admit(attrs)
         strategy.prepare_for_create(obj)
         for server_field in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
@@ -293,6 +300,7 @@ class API:
 
     # --- update ---------------------------------------------------------------------------
 
+    @trace_recorder.traced("update")
     def update(self, user: UserInfo, resource: str, namespace: str, name: str, obj: dict, *,
                status: bool = False, dry_run: bool = False) -> dict:
         info, strategy = self.resource(resource)
@@ -316,6 +324,7 @@ class API:
                 raise self._conflict(info, name)
         raise self._conflict(info, name)
 
+    @trace_recorder.traced("modify")
     def modify(self, user: UserInfo, verb: str, resource: str, namespace: str, name: str,
                mutate: Callable[[dict], dict], *, subresource: str = "", dry_run: bool = False,
                on_missing: Callable[[], dict] | None = None) -> dict:
@@ -371,6 +380,7 @@ class API:
         self._check_size(new)
         attrs = Attributes("UPDATE", info.name, namespace, name, new, old,
                            operation_subresource or ("status" if status else ""), user, dry_run)
+        trace_recorder.admitting(attrs)
         self.admission.validate(attrs)
         if dry_run or new == old:
             return new if dry_run else old
@@ -415,6 +425,7 @@ class API:
 
     # --- delete ---------------------------------------------------------------------------
 
+    @trace_recorder.traced("delete")
     def delete(self, user: UserInfo, resource: str, namespace: str, name: str, *, grace_period_s: int | None = None,
                precondition_uid: str = "", precondition_rv: str = "", propagation_policy: str = "",
                dry_run: bool = False) -> dict:
@@ -429,6 +440,7 @@ class API:
                             precondition_uid=precondition_uid, precondition_rv=precondition_rv,
                             propagation_policy=propagation_policy, dry_run=dry_run)
 
+    @trace_recorder.traced("evict", resource="pods", subresource="eviction")
     def evict(self, user: UserInfo, namespace: str, name: str, *, grace_period_s: int | None = None,
               dry_run: bool = False) -> dict:
         """pods/eviction: a delete authorized as ``create pods/eviction``. kubemu has no
@@ -445,6 +457,7 @@ class API:
         propagation_finalizer = _propagation_finalizer(propagation_policy)
         key = self._key(info, namespace, name)
         attrs = Attributes("DELETE", info.name, namespace, name, None, user=user, dry_run=dry_run)
+        trace_recorder.admitting(attrs)
         self.admission.validate(attrs)
         for _ in range(CAS_ATTEMPTS):
             obj = self._get_stored(info, namespace, name)
@@ -509,6 +522,7 @@ class API:
 
     # --- bind -----------------------------------------------------------------------------
 
+    @trace_recorder.traced("bind", resource="pods", subresource="binding")
     def bind(self, user: UserInfo, namespace: str, name: str, node_name: str, uid: str = "") -> dict:
         """pods/binding: set spec.nodeName once; a second bind of the same pod is a Conflict."""
         info, _ = self.resource("pods")
@@ -518,6 +532,7 @@ class API:
                                  causes=[errors.Cause("target.name", "Required value", "FieldValueRequired")])
         attrs = Attributes("CREATE", "pods", namespace, name, {"target": {"name": node_name}},
                            subresource="binding", user=user)
+        trace_recorder.admitting(attrs)
         self.admission.validate(attrs)
         key = self._key(info, namespace, name)
         for _ in range(CAS_ATTEMPTS):

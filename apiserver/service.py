@@ -17,7 +17,7 @@ import time
 
 import grpc
 
-from apiserver import metrics
+from apiserver import metrics, trace_recorder
 from apiserver.api import API, WatchOptions
 from apiserver.authn import Authenticator
 from machinery import errors
@@ -49,8 +49,9 @@ def _unary(handler):
     def wrapper(self, request, context):
         started, code = time.monotonic(), success
         try:
-            user = self.authenticator.authenticate(context)
-            return handler(self, request, context, user)
+            with trace_recorder.grpc_request(context, self.authenticator):
+                user = self.authenticator.authenticate(context)
+                return handler(self, request, context, user)
         except errors.APIError as e:
             code = e.http_code
             errors.abort(context, e)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import threading
 
 from controller_manager.manager import ALL_CONTROLLERS, ControllerManager, ControllerOptions
 from controller_manager.nodelifecycle import NodeLifecycleConfig
-from machinery import component, config, logs, metrics
+from machinery import component, config, lease_address, logs, metrics, tracing
 from machinery.server import ComponentServer
 
 log = logging.getLogger("controller-manager")
@@ -28,9 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
     component.add_client_flags(p, default_port=10257)
     component.add_leader_election_flags(p, lease_name="kube-controller-manager")
     metrics.add_flags(p, default_port=10252)
+    tracing.add_flags(p)
     p.add_argument("--controllers", default="*",
                    help="controllers to run: * for all, names, -name to leave one out (e.g. '*,-podgc'); "
                         f"known: {', '.join(ALL_CONTROLLERS)}")
+    p.add_argument("--advertise-address", default="",
+                   help="host[:port] the apiserver uses to reach this replica's gRPC service (kubemu trace; "
+                        "default: the bind address)")
     p.add_argument("--concurrent-syncs", type=int, default=5, help="workers per controller")
     g = p.add_argument_group("node lifecycle")
     g.add_argument("--node-monitor-period", type=duration_s, default=5.0,
@@ -89,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     args = config.parse(build_parser(), argv)
     logs.setup("controller-manager", args.v)
     identity = component.default_identity(args)
+    tracing.configure_from_args(args, "controller-manager", identity)
     client = component.client_from_args(args, "kubemu-controller-manager")
     enabled = args.controllers if args.allocate_node_cidrs else f"{args.controllers},-nodeipam"
     # A new manager (fresh informers and queues) for every leadership term.
@@ -105,8 +111,19 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     server.set_serving(True)
     metrics_server = metrics.serve_from_args(args, "controller-manager")
+    address = lease_address.advertised_address(args.bind_address, server.port, args.advertise_address)
     stop = component.stop_event_on_signals()
-    code = component.run_while_leading(client, args, identity, build=manager.next, stop=stop,
+
+    def term() -> ControllerManager:
+        """A new term's manager; the leader advertises its address in the Lease (the apiserver
+        asks it for trace spans there)."""
+        if args.leader_elect:
+            threading.Thread(target=lease_address.advertise, name="advertise", daemon=True,
+                             args=(client, args.leader_elect_resource_namespace, args.leader_elect_resource_name,
+                                   identity, address, lease_address.CONTROLLER_MANAGER_PREFIX)).start()
+        return manager.next()
+
+    code = component.run_while_leading(client, args, identity, build=term, stop=stop,
                                        publish=lambda e: elector_box.update(elector=e))
     log.info("stopping")
     manager.stop()

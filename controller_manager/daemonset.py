@@ -44,6 +44,7 @@ from controller_manager.common import (
     write_status,
 )
 from controller_manager.owned_pods import OwnedPodHandlers
+from controller_manager.trace_recorder import creating_pods
 from machinery import errors, meta
 from machinery.client import APIClient
 from machinery.controller import Controller
@@ -236,7 +237,7 @@ class DaemonSetController(OwnedPodHandlers, Controller):
         template = (ds.get("spec") or {}).get("template") or {}
         generation = str(ds["metadata"].get("generation", 1))
 
-        def create_one() -> None:
+        def create_one() -> dict:
             node = queue.pop()
             pod = pod_from_template(template, ds, extra_labels={HASH_LABEL: current_hash,
                                                                 GENERATION_LABEL: generation})
@@ -252,10 +253,12 @@ class DaemonSetController(OwnedPodHandlers, Controller):
                 self.recorder.event(ds, "Warning", "FailedCreate", f"Error creating: {e}")
                 raise
             self.recorder.event(ds, "Normal", "SuccessfulCreate", f"Created pod: {meta.name_of(created)}")
+            return created
 
         if create_on:
             log.info("daemonset %s: creating pods for nodes %s", meta.key_of(ds), ", ".join(create_on))
-            successes, error = slow_start_batch(len(create_on), create_one)
+            reason = f"no daemon pod on node(s) {', '.join(create_on)}"
+            successes, error = slow_start_batch(len(create_on), creating_pods(create_one, self.name, ds, reason))
             if len(create_on) - successes:
                 self.expectations.creation_observed(key, len(create_on) - successes)
             first_error = first_error or (None if namespace_terminating(error) else error)

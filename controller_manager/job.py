@@ -45,6 +45,7 @@ from controller_manager.common import (
     write_status,
 )
 from controller_manager.owned_pods import OwnedPodHandlers
+from controller_manager.trace_recorder import creating_pods
 from machinery import errors, meta
 from machinery.client import APIClient
 from machinery.controller import Controller
@@ -229,15 +230,17 @@ class JobController(OwnedPodHandlers, Controller):
         self.expectations.expect_creations(key, need)
         template = (job.get("spec") or {}).get("template") or {}
 
-        def create_one() -> None:
+        def create_one() -> dict:
             try:
                 created = self.client.create("pods", pod_from_template(template, job), meta.namespace_of(job))
             except errors.APIError as e:
                 self.recorder.event(job, "Warning", "FailedCreate", f"Error creating: {e}")
                 raise
             self.recorder.event(job, "Normal", "SuccessfulCreate", f"Created pod: {meta.name_of(created)}")
+            return created
 
-        successes, error = slow_start_batch(need, create_one)
+        reason = f"{len(active)} active pods, want {want}: creating {need}"
+        successes, error = slow_start_batch(need, creating_pods(create_one, self.name, job, reason))
         if need - successes:
             self.expectations.creation_observed(key, need - successes)
         if error is not None and not namespace_terminating(error):

@@ -42,6 +42,7 @@ from controller_manager.common import (
     write_status,
 )
 from controller_manager.owned_pods import OwnedPodHandlers
+from controller_manager.trace_recorder import creating_pods
 from machinery import errors, meta
 from machinery.client import APIClient
 from machinery.controller import Controller
@@ -117,7 +118,7 @@ class ReplicaSetController(OwnedPodHandlers, Controller):
             log.info("replicaset %s: creating %d pods (have %d, want %d)", key, need, len(pods), replicas_of(rs))
             template = (rs.get("spec") or {}).get("template") or {}
 
-            def create_one() -> None:
+            def create_one() -> dict:
                 pod = pod_from_template(template, rs)
                 try:
                     created = self.client.create("pods", pod, meta.namespace_of(rs))
@@ -126,8 +127,10 @@ class ReplicaSetController(OwnedPodHandlers, Controller):
                         self.recorder.event(rs, "Warning", "FailedCreate", f"Error creating: {e}")
                     raise
                 self.recorder.event(rs, "Normal", "SuccessfulCreate", f"Created pod: {meta.name_of(created)}")
+                return created
 
-            successes, error = slow_start_batch(need, create_one)
+            reason = f"have {len(pods)} pods, want {replicas_of(rs)}: creating {need}"
+            successes, error = slow_start_batch(need, creating_pods(create_one, self.name, rs, reason))
             if need - successes > 0:
                 self.expectations.creation_observed(key, need - successes)
             if error is not None and not namespace_terminating(error):

@@ -27,7 +27,7 @@ from kubelet.node_status import NodeConfig, NodeHeartbeat
 from kubelet.runtime.base import ContainerRuntime
 from kubelet.runtime.process import ProcessRuntime
 from kubelet.server import register as register_kubelet_service
-from machinery import component, config, errors, logs, metrics
+from machinery import component, config, errors, logs, metrics, tracing
 from machinery.server import ComponentServer
 
 log = logging.getLogger("kubelet")
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     component.add_client_flags(p, default_port=10250)
     metrics.add_flags(p, default_port=10255)
+    tracing.add_flags(p)
     p.add_argument("--node-name", default=socket.gethostname(), help="this node's name (default: hostname)")
     p.add_argument("--node-ip", default="", help="the node's InternalIP (default: the bind address or 127.0.0.1)")
     p.add_argument("--root-dir", default="", help="state directory (default: ~/.kubemu/kubelet/<node>)")
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     node_ip = args.node_ip or (args.bind_address if args.bind_address not in ("0.0.0.0", "::") else "127.0.0.1")
     root = args.root_dir or os.path.expanduser(f"~/.kubemu/kubelet/{args.node_name}")
     os.makedirs(root, exist_ok=True)
+    tracing.configure_from_args(args, "kubelet", args.node_name)
     client = component.client_from_args(args, f"kubemu-kubelet/{args.node_name}")
     cfg = NodeConfig(args.node_name, node_ip, root, args.pod_cidr, args.cpu, args.memory, args.max_pods,
                      _parse_labels(args.node_labels), _parse_taints(args.register_with_taints),

@@ -32,7 +32,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from kubelet import envvars, handlers, metrics
+from kubelet import envvars, handlers, metrics, trace_recorder
 from kubelet.backoff import Backoff
 from kubelet.envvars import ConfigError
 from kubelet.ipam import HostLocalIPAM, IPAMError
@@ -46,8 +46,9 @@ from kubelet.runtime.base import (
     ImagePullError,
     PodSandbox,
 )
+from kubelet.trace_recorder import PodTracer
 from kubelet.volumes import MountError, VolumeManager
-from machinery import errors, meta
+from machinery import errors, meta, tracing
 from machinery.client import APIClient
 from machinery.events import EventRecorder
 from machinery.informer import Handlers, Informer
@@ -130,6 +131,8 @@ class Kubelet:
         self._allocatable = allocatable_source or dict  # callable -> {"cpu": "2", "memory": "4Gi", "pods": "110"}
         self.recorder = EventRecorder(client, "kubelet", node_name)
         self.pods = Informer(client, "pods", field_selector=f"spec.nodeName={node_name}", name="kubelet-pods")
+        self.tracing = PodTracer(node_name)
+        self.pods.add_handlers(Handlers(self.tracing.delivered))
         self.pods.add_handlers(Handlers(self._enqueue, lambda old, new: self._enqueue(new), self._enqueue))
         self.queue = WorkQueue("kubelet-pods", base_delay_s=0.2, max_delay_s=30)
         self.workers = workers
@@ -270,7 +273,9 @@ class Kubelet:
                 self._reject(pod, record, rejection)
                 return None
         if record.sandbox is None:
-            retry = self._create_sandbox(pod, record)
+            with self.tracing.step(pod, "create sandbox") as span:
+                retry = self._create_sandbox(pod, record)
+                self.tracing.sandbox(span, record, retry, self._network_kind(pod))
             if retry is not None:
                 return retry
         retry = self._sync_volumes(pod, record)
@@ -335,6 +340,13 @@ class Kubelet:
                                                   ip)
         log.info("created sandbox for %s with IP %s", record.key, ip)
         return None
+
+    def _network_kind(self, pod: dict) -> str:
+        if (pod.get("spec") or {}).get("hostNetwork"):
+            return "hostNetwork: the node's IP"
+        if self._network is not None:
+            return "CNI plugin"
+        return f"host-local IPAM from the node's pod CIDR {self._ipam.network if self._ipam else '(none yet)'}"
 
     def _sync_volumes(self, pod: dict, record: PodRecord) -> float | None:
         """Set up volumes once, refresh projected ones every resync; a failure retries with backoff."""
@@ -460,20 +472,24 @@ class Kubelet:
         if present and (policy != "Always" or image in record.pulled):
             if image not in record.pulled:
                 self.recorder.event(pod, "Normal", "Pulled", f'Container image "{image}" already present on machine')
+                self.tracing.image(pod, image, policy, 0, present=True)
                 record.pulled.add(image)
             return True
         record.waiting[name] = Waiting("ContainerCreating")
         self._write_status(pod, record)
         self.recorder.event(pod, "Normal", "Pulling", f'Pulling image "{image}"')
+        started = trace_recorder.now_ns()
         try:
             result = self.runtime.pull_image(image)
         except ImagePullError as e:
+            self.tracing.image(pod, image, policy, started, error=str(e))
             record.waiting[name] = Waiting("ErrImagePull", f'failed to pull image "{image}": {e}')
             self.recorder.event(pod, "Warning", "Failed", f'Failed to pull image "{image}": {e}')
             self.recorder.event(pod, "Warning", "Failed", "Error: ErrImagePull")
             record.pull_failed_at[name] = time.monotonic()
             self.pull_backoff.next((record.uid, name))
             return False
+        self.tracing.image(pod, image, policy, started, result=result)
         record.pulled.add(image)
         self.pull_backoff.reset((record.uid, name))
         record.pull_failed_at.pop(name, None)
@@ -501,12 +517,14 @@ class Kubelet:
 
     def _start(self, pod: dict, record: PodRecord, container: dict, spec: ContainerSpec) -> None:
         name = container["name"]
+        started = trace_recorder.now_ns()
         try:
             state = self.runtime.start_container(record.sandbox, spec)
         except ContainerRuntimeError as e:
             record.waiting[name] = Waiting("CreateContainerError", str(e))
             self.recorder.event(pod, "Warning", "Failed", f"Error: {e}")
             return
+        self.tracing.container_started(pod, name, state, started)
         record.waiting.pop(name, None)
         if state.state == "terminated" and state.reason == "StartError":
             self.recorder.event(pod, "Warning", "Failed", f"Error: {state.message or 'failed to start container'}")
@@ -600,8 +618,12 @@ class Kubelet:
 
         if change(dict(pod, status=dict(pod.get("status") or {}))) is False:
             return
-        updated = self.client.mutate("pods", pod["metadata"]["name"], pod["metadata"]["namespace"], change,
-                                     status=True)
+        self.tracing.readiness(pod, status)
+        span = self.tracing.begin(pod, "write status")
+        with tracing.activate(span):
+            updated = self.client.mutate("pods", pod["metadata"]["name"], pod["metadata"]["namespace"], change,
+                                         status=True)
+        self.tracing.status_written(span, status, updated)
         if updated is not None:
             record.pod = updated
             log.debug("status of %s: %s", record.key, updated["status"].get("phase"))

@@ -3,6 +3,7 @@
     kubemu up [--nodes 3] [--ports default|auto] [--restart-policy never|always] [--timeout 120]
     kubemu status
     kubemu kubectl get pods -A
+    kubemu trace pod NAME [--html trace.html]
     kubemu down
 
 Every command takes ``--cluster-dir DIR`` (default ``$KUBEMU_CLUSTER_DIR`` or
@@ -564,7 +565,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 epilog="kubemu kubectl ARGS...: a kubectl-like client (kubemu kubectl -h)")
     p.add_argument("--cluster-dir", default=None,
                    help=f"the cluster directory (default ${cluster.ENV_CLUSTER_DIR} or ~/.kubemu/clusters/default)")
-    sub = p.add_subparsers(dest="command", metavar="{up,down,status,chaos,experiment,certs,kubectl}")
+    sub = p.add_subparsers(dest="command", metavar="{up,down,status,chaos,experiment,certs,kubectl,trace}")
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_text, description=help_text)
@@ -633,6 +634,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     join.register(sub)
     sub.add_parser("kubectl", help="a kubectl-like client: kubemu kubectl get pods", add_help=False)
+    sub.add_parser("trace", help="every step of a pod's life: kubemu trace pod NAME [-n NS] [--html FILE] [--json]",
+                   add_help=False)
     return p
 
 
@@ -652,6 +655,8 @@ def _split_kubectl(argv: list[str]) -> tuple[str | None, list[str]] | None:
             continue
         if arg == "kubectl":
             return cluster_dir, argv[i + 1:]
+        if arg == "trace":  # kubemu trace pod NAME: the kubectl command of that name
+            return cluster_dir, argv[i:]
         return None
     return None
 

@@ -28,6 +28,7 @@ after ``--`` belong to ``run``'s container command.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -258,6 +259,10 @@ def _apply_parser() -> _Parser:
                 "Create or update resources from files, a directory or stdin (-f -).")
     p.add_argument("-f", "--filename", action="append", default=[], help="file, directory or - for stdin")
     _add_output_flag(p, ("", "name", "yaml", "json"))
+    p.add_argument("--trace", action="store_true",
+                   help="then wait until the pod is Running and print every step of its life (kubemu trace)")
+    p.add_argument("--trace-timeout", default="60s", help="with --trace: how long to wait for Running")
+    p.add_argument("--trace-html", default="", metavar="FILE", help="with --trace: also write the HTML picture")
     p.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     return p
 
@@ -582,12 +587,18 @@ def cmd_apply(session: Session, args: argparse.Namespace) -> int:
     if not args.filename:
         raise KubectlError("must specify one of -f and -k")
     rc = 0
+    tracer = None
+    if args.trace or args.trace_html:
+        from kubemu.kubectl_trace import ApplyTrace
+
+        tracer = ApplyTrace(session.client, parse_duration(args.trace_timeout))
     for source, obj in _load_files(args.filename):
         info = _object_info(source, obj, (obj.get("metadata") or {}).get("namespace") or session.namespace)
         namespace = _object_namespace(session, info, obj)
         applied = _with_namespace(obj, namespace)
         try:
-            result, verb = apply_object(session.client, info, applied, namespace)
+            with tracer.applying(info, applied, namespace, source) if tracer else contextlib.nullcontext():
+                result, verb = apply_object(session.client, info, applied, namespace)
         except errors.APIError as e:
             if isinstance(e, errors.Unavailable):
                 raise
@@ -596,6 +607,9 @@ def cmd_apply(session: Session, args: argparse.Namespace) -> int:
             rc = 1
             continue
         _print_objects(session, info, [result], args.output, verb)
+        if tracer is not None:
+            rc = tracer.follow(info, applied, result, namespace, out=session.out, err=session.err,
+                               args=argparse.Namespace(html=args.trace_html, json=False)) or rc
     return rc
 
 
@@ -999,12 +1013,13 @@ COMMANDS: dict[str, tuple[Callable[[], _Parser], Callable[[Session, argparse.Nam
 
 _EXTENSIONS = {"logs": "kubectl_pods", "exec": "kubectl_pods", "scale": "kubectl_workloads",
                "set": "kubectl_workloads", "rollout": "kubectl_workloads",
-               "explain-schedule": "kubectl_scheduling"}
+               "explain-schedule": "kubectl_scheduling", "trace": "kubectl_trace"}
 _EXTENSION_HELP = {"logs": "Print the logs for a container in a pod", "exec": "Execute a command in a container",
                    "scale": "Set a new size for a deployment, replica set or stateful set",
                    "set": "Set specific features on objects (set image)",
                    "rollout": "Manage the rollout of a resource (status, history, undo, restart, pause, resume)",
-                   "explain-schedule": "Show why the scheduler placed a pod where it did, or why it cannot"}
+                   "explain-schedule": "Show why the scheduler placed a pod where it did, or why it cannot",
+                   "trace": "Show every step of a pod's life as a timeline (kubemu trace pod NAME)"}
 
 
 def _extension(command: str):

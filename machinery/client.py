@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from machinery import errors
+from machinery import errors, tracing
 from machinery.pb import api_pb2, api_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ class APIClient:
         md = [("user-agent-kubemu", self.user_agent)]
         if self.credentials.token:
             md.append(("authorization", f"Bearer {self.credentials.token}"))
-        return md
+        return md + tracing.outgoing_metadata()  # the current step's traceparent, if any
 
     def _call(self, method: str, request, *, retry: bool = True):
         deadline = time.monotonic() + (self.retry_timeout_s if retry else 0)

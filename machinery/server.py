@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from machinery import meta
+from machinery import errors, meta, tracing
 from machinery.client import SERVER_OPTIONS
 from machinery.pb import component_pb2, component_pb2_grpc
 
@@ -39,15 +39,28 @@ class TLSFiles:
 
 
 class _ComponentServicer(component_pb2_grpc.ComponentServicer):
-    def __init__(self, component: str, identity: str, details: Callable[[], dict]):
+    def __init__(self, component: str, identity: str, details: Callable[[], dict], spans: Callable | None = None):
         self._component, self._identity, self._details = component, identity, details
+        self._spans = spans or (lambda request, context: tracing.local_spans(request))
         self._started = meta.format_time()
+
+    def Spans(self, request, context):
+        """The trace spans this process recorded (machinery/tracing.py); the apiserver gathers more."""
+        try:
+            return self._spans(request, context)
+        except errors.APIError as e:
+            errors.abort(context, e)
+        except Exception:
+            log.exception("answering Spans failed")
+            errors.abort(context, errors.InternalError("internal error while reading trace spans"))
 
     def Describe(self, request, context):
         try:
             details = self._details()
         except Exception as e:  # noqa: BLE001 - introspection must never take the process down
             details = {"error": str(e)}
+        if isinstance(details, dict):
+            details.setdefault("tracing", tracing.TRACER.stats())
         return component_pb2.ComponentInfo(component=self._component, identity=self._identity, version=VERSION,
                                            started_at=self._started, details=json.dumps(details).encode())
 
@@ -57,7 +70,7 @@ class ComponentServer:
 
     def __init__(self, component: str, identity: str, address: str, *, details: Callable[[], dict] | None = None,
                  max_workers: int = 64, tls: TLSFiles | None = None,
-                 register: Callable[[grpc.Server], None] | None = None):
+                 register: Callable[[grpc.Server], None] | None = None, spans: Callable | None = None):
         self.component = component
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers,
                                                              thread_name_prefix=f"{component}-grpc"),
@@ -65,7 +78,7 @@ class ComponentServer:
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         component_pb2_grpc.add_ComponentServicer_to_server(
-            _ComponentServicer(component, identity, details or dict), self.server)
+            _ComponentServicer(component, identity, details or dict, spans), self.server)
         if register:
             register(self.server)
         if tls and tls.cert_file:

@@ -17,7 +17,7 @@ import argparse
 import logging
 import threading
 
-from machinery import component, config, logs, metrics
+from machinery import component, config, logs, metrics, tracing
 from machinery.pb import scheduler_pb2_grpc
 from machinery.server import ComponentServer
 from scheduler import metrics as scheduler_metrics
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     component.add_client_flags(p, default_port=10259)
     component.add_leader_election_flags(p, lease_name="kube-scheduler")
     metrics.add_flags(p, default_port=10251)
+    tracing.add_flags(p)
     p.add_argument("--scheduler-config", default="",
                    help="KubeSchedulerConfiguration YAML file with the scheduling profiles")
     p.add_argument("--scheduler-name", default=DEFAULT_SCHEDULER_NAME,
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", e)
         return 2
     identity = component.default_identity(args)
+    tracing.configure_from_args(args, "scheduler", identity)
     client = component.client_from_args(args, "kubemu-scheduler")
     def new_scheduler() -> Scheduler:
         return Scheduler(client, profiles, queue=SchedulingQueue(

@@ -43,9 +43,11 @@ from scheduler.framework import (
     Framework,
     Handle,
     NodeInfo,
+    Status,
 )
 from scheduler.profile import DEFAULT_SCHEDULER_NAME, build_frameworks
 from scheduler.queue import SchedulingQueue
+from scheduler.trace_recorder import SchedulingTracer
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,7 @@ class Scheduler:
         self.failed_attempts = 0
         self.cycles = 0
         self.cycle_seconds = 0.0
+        self.tracing = SchedulingTracer()
 
     @property
     def scheduler_names(self) -> list[str]:
@@ -145,6 +148,7 @@ class Scheduler:
                 self.queue.remove(key)
             else:
                 self.queue.add(key, _priority(pod), pod)
+                self.tracing.enqueued(key)
             return
         self.queue.remove(key)
         self.cache.update_pod(key, pod)
@@ -159,6 +163,7 @@ class Scheduler:
                 self.queue.remove(key)
             elif (old.get("spec"), old["metadata"].get("labels")) != (pod.get("spec"), pod["metadata"].get("labels")):
                 self.queue.add(key, _priority(pod), pod)
+                self.tracing.enqueued(key)
             return
         self.queue.remove(key)
         self.cache.update_pod(key, pod)
@@ -219,7 +224,8 @@ class Scheduler:
                 continue
             started = time.monotonic()
             try:
-                self.schedule_one(key)
+                with self.tracing.cycle(key, self.pods.get(key)) as cycle:
+                    cycle.done(self.schedule_one(key), self.last_decision(key))
             except Exception:
                 log.exception("scheduling %s failed unexpectedly", key)
                 self.queue.backoff(key)
@@ -286,7 +292,7 @@ class Scheduler:
             return result
         self.queue.done(key)
         self._remember(key, result)
-        self._binder.submit(self._bind, fw, key, pod, result, started)
+        self._binder.submit(self.tracing.binding(self._bind, pod, result.selected), fw, key, pod, result, started)
         return result
 
     def _post_filter(self, fw: Framework, pod: dict, result: CycleResult, nodes: list[NodeInfo]) -> None:
@@ -310,7 +316,7 @@ class Scheduler:
         self._set_unschedulable(pod, message, result.nominated_node)
         self.queue.unschedulable(key, result.unschedulable_plugins)
 
-    def _bind(self, fw: Framework, key: str, pod: dict, result: CycleResult, started: float | None = None) -> None:
+    def _bind(self, fw: Framework, key: str, pod: dict, result: CycleResult, started: float | None = None) -> Status:
         node_name, state = result.selected, result.state
         status = fw.run_pre_bind(pod, node_name, state)
         if status.ok:
@@ -323,18 +329,19 @@ class Scheduler:
             cause = status.cause
             if isinstance(cause, errors.NotFound):
                 self.queue.remove(key)
-                return
+                return status
             log.warning("binding %s to %s failed: %s", key, node_name, status.message)
             if not isinstance(cause, errors.Conflict):  # Conflict: bound already; the informer will show it
                 self._recorder(fw.name).event(pod, "Warning", "FailedScheduling",
                                               f"Binding rejected: {cause or status.message}")
                 self.queue.backoff(key)
-            return
+            return status
         self.scheduled += 1
         self.queue.forget(key)
         fw.run_post_bind(pod, node_name, state)
         log.info("successfully bound %s to %s", key, node_name)
         self._recorder(fw.name).event(pod, "Normal", "Scheduled", f"Successfully assigned {key} to {node_name}")
+        return status
 
     def _set_unschedulable(self, pod: dict, message: str, nominated: str) -> None:
         def change(obj: dict) -> bool:

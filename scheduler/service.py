@@ -14,15 +14,16 @@ import json
 import logging
 from collections.abc import Callable
 
-from machinery import errors
+from machinery import errors, lease_address
 from machinery.client import APIClient
 from machinery.pb import scheduler_pb2, scheduler_pb2_grpc
 
 log = logging.getLogger(__name__)
 
 # Lease annotations the leading scheduler writes (kubemu/kubectl_scheduling.py reads the same keys).
-ADDRESS_ANNOTATION = "scheduler.kubemu.io/address"
-IDENTITY_ANNOTATION = "scheduler.kubemu.io/identity"
+ANNOTATION_PREFIX = lease_address.SCHEDULER_PREFIX
+ADDRESS_ANNOTATION = f"{ANNOTATION_PREFIX}/address"
+IDENTITY_ANNOTATION = f"{ANNOTATION_PREFIX}/identity"
 
 
 class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
@@ -51,31 +52,9 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServicer):
                                              explanation=json.dumps(explanation).encode())
 
 
-def advertised_address(bind_address: str, port: int, advertise: str = "") -> str:
-    """``advertise`` if given (host or host:port), else the bind address unless it is a wildcard."""
-    if advertise:
-        return advertise if ":" in advertise.rsplit("]", 1)[-1] else f"{advertise}:{port}"
-    host = bind_address if bind_address not in ("", "0.0.0.0", "::", "[::]") else "127.0.0.1"
-    return f"{host}:{port}"
+advertised_address = lease_address.advertised_address
 
 
 def advertise(client: APIClient, namespace: str, lease_name: str, identity: str, address: str) -> bool:
     """Record ``address`` as the leader's in the Lease (only while ``identity`` holds it)."""
-    def annotate(lease: dict) -> bool:
-        if (lease.get("spec") or {}).get("holderIdentity") != identity:
-            return False
-        annotations = lease["metadata"].setdefault("annotations", {}) or {}
-        lease["metadata"]["annotations"] = annotations
-        if annotations.get(ADDRESS_ANNOTATION) == address and annotations.get(IDENTITY_ANNOTATION) == identity:
-            return False
-        annotations[ADDRESS_ANNOTATION] = address
-        annotations[IDENTITY_ANNOTATION] = identity
-        return True
-
-    try:
-        client.mutate("leases", lease_name, namespace, annotate, attempts=5)
-        log.info("advertised scheduler address %s in lease %s/%s", address, namespace, lease_name)
-        return True
-    except errors.APIError as e:
-        log.warning("could not advertise the scheduler address in lease %s/%s: %s", namespace, lease_name, e)
-        return False
+    return lease_address.advertise(client, namespace, lease_name, identity, address, ANNOTATION_PREFIX)

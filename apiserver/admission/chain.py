@@ -4,14 +4,18 @@ Order is fixed, as in kube-apiserver: every enabled mutating plugin runs first, 
 of :data:`apiserver.admission.MUTATING_ORDER`, then the object is validated, then every
 enabled validating plugin runs. A plugin refuses by raising an APIError (Forbidden or
 Invalid); nothing is stored then. Each request's path through the chain is recorded in
-``Attributes.trace`` (plugin, phase, whether it changed the object) so it can be shown.
+``Attributes.trace`` (plugin, phase, whether it changed the object, the change as a JSON Patch,
+why it refused, how long it took) so it can be shown (``kubemu trace``, ``kubemu status``).
 """
 
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from machinery.jsondiff import diff
 
 
 @dataclass
@@ -77,10 +81,33 @@ class AdmissionChain:
     def admit(self, attrs: Attributes) -> None:
         for plugin in self.mutating:
             before = copy.deepcopy(attrs.object)
-            plugin.admit(attrs)
-            attrs.trace.append({"plugin": plugin.name, "phase": "mutating", "changed": before != attrs.object})
+            started = time.perf_counter()
+            try:
+                plugin.admit(attrs)
+            except Exception as e:
+                attrs.trace.append(_step(plugin.name, "mutating", started, refused=str(e)))
+                raise
+            changed = before != attrs.object
+            attrs.trace.append(_step(plugin.name, "mutating", started, changed=changed,
+                                     patch=diff(before, attrs.object) if changed else None))
 
     def validate(self, attrs: Attributes) -> None:
         for plugin in self.validating:
-            plugin.validate(attrs)
-            attrs.trace.append({"plugin": plugin.name, "phase": "validating", "changed": False})
+            started = time.perf_counter()
+            try:
+                plugin.validate(attrs)
+            except Exception as e:
+                attrs.trace.append(_step(plugin.name, "validating", started, refused=str(e)))
+                raise
+            attrs.trace.append(_step(plugin.name, "validating", started))
+
+
+def _step(plugin: str, phase: str, started: float, *, changed: bool = False, patch: list | None = None,
+          refused: str = "") -> dict:
+    step = {"plugin": plugin, "phase": phase, "changed": changed,
+            "micros": int((time.perf_counter() - started) * 1e6)}
+    if patch:
+        step["patch"] = patch
+    if refused:
+        step["refused"] = refused
+    return step

@@ -99,17 +99,36 @@ class RBACAuthorizer:
         return []
 
     def authorize(self, r: Request) -> tuple[bool, str]:
+        """Kubernetes' reason wording: ``allowed by ClusterRoleBinding "b" of ClusterRole "r" to User "u"``,
+        plus the rule that matched (what ``kubemu trace`` shows)."""
         for binding in self._objects("clusterrolebindings"):
-            if any(subject_matches(s, r) for s in binding.get("subjects") or []):
-                if any(rule_matches(rule, r) for rule in self._rules_for_ref(binding.get("roleRef") or {}, "")):
-                    return True, f'allowed by ClusterRoleBinding "{binding["metadata"]["name"]}"'
+            subject = next((s for s in binding.get("subjects") or [] if subject_matches(s, r)), None)
+            if subject is not None:
+                ref = binding.get("roleRef") or {}
+                rule = next((x for x in self._rules_for_ref(ref, "") if rule_matches(x, r)), None)
+                if rule is not None:
+                    return True, (f'allowed by ClusterRoleBinding "{binding["metadata"]["name"]}" of '
+                                  f'{_describe(ref, subject, rule)}')
         if r.namespace:
             for binding in self._objects("rolebindings"):
                 if binding["metadata"].get("namespace") != r.namespace:
                     continue
-                if any(subject_matches(s, r) for s in binding.get("subjects") or []):
-                    rules = self._rules_for_ref(binding.get("roleRef") or {}, r.namespace)
-                    if any(rule_matches(rule, r) for rule in rules):
+                subject = next((s for s in binding.get("subjects") or [] if subject_matches(s, r)), None)
+                if subject is not None:
+                    ref = binding.get("roleRef") or {}
+                    rule = next((x for x in self._rules_for_ref(ref, r.namespace) if rule_matches(x, r)), None)
+                    if rule is not None:
                         return True, (f'allowed by RoleBinding "{binding["metadata"]["name"]}" in namespace '
-                                      f'"{r.namespace}"')
+                                      f'"{r.namespace}" of {_describe(ref, subject, rule)}')
         return False, ""
+
+
+def _describe(ref: dict, subject: dict, rule: dict) -> str:
+    """``ClusterRole "edit" to User "jane" (rule: verbs=[create] resources=[pods])``."""
+    def items(key: str) -> str:
+        return ",".join(str(v) for v in rule.get(key) or [])
+
+    groups = f" apiGroups=[{items('apiGroups')}]" if any(rule.get("apiGroups") or []) else ""
+    names = f" resourceNames=[{items('resourceNames')}]" if rule.get("resourceNames") else ""
+    return (f'{ref.get("kind", "")} "{ref.get("name", "")}" to {subject.get("kind", "")} "{subject.get("name", "")}" '
+            f"(rule: verbs=[{items('verbs')}]{groups} resources=[{items('resources')}]{names})")

@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import WSMsgType, web
 
-from apiserver import metrics
+from apiserver import metrics, trace_recorder
 from apiserver.admission import UserInfo
 from apiserver.api import API
 from apiserver.authn import Authenticator
@@ -257,7 +257,8 @@ class RestServer:
                     request.headers, body, user, server_address=f"{request.host}")
         loop = asyncio.get_running_loop()
         try:
-            reply = await loop.run_in_executor(self.pool, self.handlers.handle, call)
+            reply = await loop.run_in_executor(
+                self.pool, trace_recorder.rest_handler(self.handlers.handle, self.authenticator), call)
         except RuntimeError:  # the pool is shut down
             return self._reply(error_reply(errors.Unavailable("the apiserver is shutting down")))
         except Exception:  # noqa: BLE001 - a bad request never takes the server down

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19kubemu/v1/component.proto\x12\tkubemu.v1\"\x11\n\x0f\x44\x65scribeRequest\"j\n\rComponentInfo\x12\x11\n\tcomponent\x18\x01 \x01(\t\x12\x10\n\x08identity\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x12\n\nstarted_at\x18\x04 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x05 \x01(\x0c\x32M\n\tComponent\x12@\n\x08\x44\x65scribe\x12\x1a.kubemu.v1.DescribeRequest\x1a\x18.kubemu.v1.ComponentInfob\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19kubemu/v1/component.proto\x12\tkubemu.v1\"\x11\n\x0f\x44\x65scribeRequest\"j\n\rComponentInfo\x12\x11\n\tcomponent\x18\x01 \x01(\t\x12\x10\n\x08identity\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x12\n\nstarted_at\x18\x04 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x05 \x01(\x0c\"Q\n\x0cSpansRequest\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06gather\x18\x04 \x01(\x08\"\xb7\x02\n\x04Span\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12\x0f\n\x07span_id\x18\x02 \x01(\t\x12\x16\n\x0eparent_span_id\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x11\n\tcomponent\x18\x05 \x01(\t\x12\x10\n\x08identity\x18\x06 \x01(\t\x12\x0c\n\x04host\x18\x07 \x01(\t\x12\x0b\n\x03pid\x18\x08 \x01(\x05\x12\x18\n\x10start_unix_nanos\x18\t \x01(\x03\x12\x16\n\x0e\x64uration_nanos\x18\n \x01(\x03\x12\x15\n\rread_revision\x18\x0b \x01(\x03\x12\x16\n\x0ewrite_revision\x18\x0c \x01(\x03\x12\x0e\n\x06object\x18\r \x01(\t\x12\x12\n\nobject_uid\x18\x0e \x01(\t\x12\r\n\x05\x65rror\x18\x0f \x01(\t\x12\x12\n\nattributes\x18\x10 \x01(\x0c\"`\n\nSpanSource\x12\x11\n\tcomponent\x18\x01 \x01(\t\x12\x10\n\x08identity\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12\r\n\x05spans\x18\x04 \x01(\x05\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"i\n\rSpansResponse\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12\x1e\n\x05spans\x18\x02 \x03(\x0b\x32\x0f.kubemu.v1.Span\x12&\n\x07sources\x18\x03 \x03(\x0b\x32\x15.kubemu.v1.SpanSource2\x89\x01\n\tComponent\x12@\n\x08\x44\x65scribe\x12\x1a.kubemu.v1.DescribeRequest\x1a\x18.kubemu.v1.ComponentInfo\x12:\n\x05Spans\x12\x17.kubemu.v1.SpansRequest\x1a\x18.kubemu.v1.SpansResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +36,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DESCRIBEREQUEST']._serialized_end=57
   _globals['_COMPONENTINFO']._serialized_start=59
   _globals['_COMPONENTINFO']._serialized_end=165
-  _globals['_COMPONENT']._serialized_start=167
-  _globals['_COMPONENT']._serialized_end=244
+  _globals['_SPANSREQUEST']._serialized_start=167
+  _globals['_SPANSREQUEST']._serialized_end=248
+  _globals['_SPAN']._serialized_start=251
+  _globals['_SPAN']._serialized_end=562
+  _globals['_SPANSOURCE']._serialized_start=564
+  _globals['_SPANSOURCE']._serialized_end=660
+  _globals['_SPANSRESPONSE']._serialized_start=662
+  _globals['_SPANSRESPONSE']._serialized_end=767
+  _globals['_COMPONENT']._serialized_start=770
+  _globals['_COMPONENT']._serialized_end=907
 # @@protoc_insertion_point(module_scope)

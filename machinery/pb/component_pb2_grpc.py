@@ -40,6 +40,11 @@ class ComponentStub:
                 request_serializer=kubemu_dot_v1_dot_component__pb2.DescribeRequest.SerializeToString,
                 response_deserializer=kubemu_dot_v1_dot_component__pb2.ComponentInfo.FromString,
                 _registered_method=True)
+        self.Spans = channel.unary_unary(
+                '/kubemu.v1.Component/Spans',
+                request_serializer=kubemu_dot_v1_dot_component__pb2.SpansRequest.SerializeToString,
+                response_deserializer=kubemu_dot_v1_dot_component__pb2.SpansResponse.FromString,
+                _registered_method=True)
 
 
 class ComponentServicer:
@@ -52,6 +57,15 @@ class ComponentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Spans(self, request, context):
+        """Spans returns the trace spans this process recorded (`kubemu trace`, docs/trace.md). The
+        apiserver's answer, with `gather`, also holds the spans of the scheduler, the controller
+        manager and the pod's kubelet, which it asks in turn.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ComponentServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -59,6 +73,11 @@ def add_ComponentServicer_to_server(servicer, server):
                     servicer.Describe,
                     request_deserializer=kubemu_dot_v1_dot_component__pb2.DescribeRequest.FromString,
                     response_serializer=kubemu_dot_v1_dot_component__pb2.ComponentInfo.SerializeToString,
+            ),
+            'Spans': grpc.unary_unary_rpc_method_handler(
+                    servicer.Spans,
+                    request_deserializer=kubemu_dot_v1_dot_component__pb2.SpansRequest.FromString,
+                    response_serializer=kubemu_dot_v1_dot_component__pb2.SpansResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -88,6 +107,33 @@ class Component:
             '/kubemu.v1.Component/Describe',
             kubemu_dot_v1_dot_component__pb2.DescribeRequest.SerializeToString,
             kubemu_dot_v1_dot_component__pb2.ComponentInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Spans(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kubemu.v1.Component/Spans',
+            kubemu_dot_v1_dot_component__pb2.SpansRequest.SerializeToString,
+            kubemu_dot_v1_dot_component__pb2.SpansResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -349,6 +349,23 @@ def test_pod_from_the_host_runs_on_a_kubelet_container(stack, api, tmp_path):
     wait_for(answers_in_the_node_container, timeout_s=20, interval_s=0.5, message="nginx answering in the node")
 
 
+def test_kubemu_trace_from_the_host_gathers_every_container(stack, api):
+    """Only the apiserver is published: it asks the scheduler, controller manager and kubelet
+    containers for their spans over the compose network (docs/trace.md)."""
+    api.create("pods", nginx_pod("traced"))
+    wait_for(lambda: api.get("pods", "traced", "default")["status"].get("phase") == "Running", timeout_s=60,
+             interval_s=0.5, message="pod traced Running")
+    out = subprocess.run([os.path.join(ROOT, ".venv", "bin", "kubemu"), "trace", "pod", "traced", "--kubeconfig",
+                          "kubeconfig.yaml", "--json"], capture_output=True, text=True, timeout=60,
+                         cwd=stack.host_dir)
+    assert out.returncode == 0, out.stdout + out.stderr
+    trace = json.loads(out.stdout)
+    assert not [s for s in trace["sources"] if s.get("error")], trace["sources"]
+    steps = {(s["component"], s["name"]) for s in trace["steps"]}
+    assert {("apiserver", "create pods"), ("scheduler", "schedule"), ("kubelet", "start container")} <= steps
+    assert {s["component"] for s in trace["sources"]} >= {"apiserver", "scheduler", "controller-manager", "kubelet"}
+
+
 def test_killing_etcd_loses_nothing_acknowledged(stack, api):
     acknowledged = {}
     for i in range(30):
