@@ -124,7 +124,7 @@ class Kubelet:
         if network is not None:
             network.pod_info = self._pod_identity
         self._allocatable = allocatable_source or dict  # callable -> {"cpu": "2", "memory": "4Gi", "pods": "110"}
-        self.recorder = EventRecorder(client, "kubelet", node_name)
+        self.recorder = EventRecorder(client, "kubelet", node_name, background=True)
         self.pods = Informer(client, "pods", field_selector=f"spec.nodeName={node_name}", name="kubelet-pods")
         self.pods.add_handlers(Handlers(self._enqueue, lambda old, new: self._enqueue(new), self._enqueue))
         self.queue = WorkQueue("kubelet-pods", base_delay_s=0.2, max_delay_s=30)
@@ -592,6 +592,19 @@ class Kubelet:
 
         if change(dict(pod, status=dict(pod.get("status") or {}))) is False:
             return
+        # First try a compare-and-swap on the newest copy we hold (the informer's, or what our last
+        # write returned): one round trip instead of a GET and an update. Only when someone else
+        # wrote the pod since (Conflict) read it and merge again.
+        known = _newest(pod, record.pod)
+        attempt = dict(known)
+        if known["metadata"].get("resourceVersion") and change(attempt) is not False:
+            try:
+                record.pod = self.client.update_status("pods", attempt)
+                return
+            except errors.Conflict:
+                pass
+            except errors.NotFound:
+                return
         updated = self.client.mutate("pods", pod["metadata"]["name"], pod["metadata"]["namespace"], change,
                                      status=True)
         if updated is not None:
@@ -747,3 +760,14 @@ def _keep_transition_times(old: dict, new: dict) -> dict:
     if old.get("startTime"):
         merged["startTime"] = old["startTime"]
     return merged
+
+
+def _newest(pod: dict, other: dict | None) -> dict:
+    """The more recent of two copies of the same pod (by resourceVersion); ``pod`` on a tie or doubt."""
+    if not other or other["metadata"].get("uid") != pod["metadata"].get("uid"):
+        return pod
+    try:
+        newer = int(other["metadata"].get("resourceVersion") or 0) > int(pod["metadata"].get("resourceVersion") or 0)
+    except (TypeError, ValueError):
+        return pod
+    return other if newer else pod
