@@ -17,6 +17,7 @@ import grpc
 
 from apiserver.api import API, WatchOptions
 from apiserver.authn import Authenticator
+from apiserver.watch_cache import encode
 from machinery import errors
 from machinery.pb import api_pb2, api_pb2_grpc
 
@@ -34,7 +35,7 @@ def _decode_body(raw: bytes) -> dict:
 
 
 def _encode(obj: dict) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+    return encode(obj)
 
 
 def _unary(handler):
