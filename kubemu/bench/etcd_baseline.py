@@ -18,6 +18,7 @@ deleted afterwards. Each write is one etcd revision, so writes per second are re
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -141,9 +142,9 @@ def scenario(args, result: dict, progress) -> str:
     from kubemu.etcd_server import EtcdMember, find_etcd_binary, free_port, wait_ready
 
     directory = tempfile.mkdtemp(prefix="kubemu-bench-etcd-")
-    member = EtcdMember("bench", directory, free_port(), free_port())
+    member = EtcdMember("bench", os.path.join(directory, "data"), free_port(), free_port())
     progress.phase("starting a bare etcd")
-    with open(f"{directory}.log", "w") as log:
+    with open(os.path.join(directory, "etcd.log"), "w") as log:
         proc = subprocess.Popen(member.command(find_etcd_binary()), stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
     try:
