@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NODES ?= 3
 
-.PHONY: venv up down status test test-fast lint protos clean
+.PHONY: venv up down status test test-fast lint protos bench clean
 
 $(BIN)/kubemu: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ test-fast: venv
 
 lint: venv
 	$(BIN)/ruff check .
+
+## bench: run the performance benchmarks (SCENARIO=pod-startup|scheduler-throughput|density|watch-fanout|etcd-baseline,
+## default all, one after the other); results in bench-results/<scenario>.json and .html, see docs/performance.md
+SCENARIO ?= all
+bench: venv
+	$(BIN)/kubemu bench $(SCENARIO) $(BENCH_FLAGS)
 
 ## protos: regenerate machinery/pb from proto/
 protos: venv

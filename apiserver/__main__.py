@@ -29,6 +29,7 @@ from apiserver.metrics import InstrumentedStorage
 from apiserver.service import APIServicer, register
 from apiserver.storage import KeyNotFound, Storage, collection_prefix, object_key
 from apiserver.trace_gather import SpanGatherer
+from apiserver.watch_cache import WatchCache
 from machinery import logs, metrics, tracing
 from machinery.server import ComponentServer, TLSFiles
 
@@ -65,11 +66,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--disable-admission-plugins", default="", help="admission plugins to turn off")
     p.add_argument("--watch-bookmark-interval", type=float, default=60.0,
                    help="seconds between watch bookmarks for clients that allow them")
+    p.add_argument("--watch-cache", type=_bool, default=True,
+                   help="serve watches from one in-memory cache per resource (one etcd watch each) instead of "
+                        "one etcd watch per client watch: true or false")
+    p.add_argument("--default-watch-cache-size", type=int, default=1000,
+                   help="changes each resource's watch cache keeps for watches that resume from a "
+                        "resourceVersion (older ones are served by etcd directly)")
     p.add_argument("--max-workers", type=int, default=512,
                    help="gRPC worker threads: bounds open watches plus in-flight requests")
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity")
     tracing.add_flags(p)
     return p
+
+
+# Resources whose watch caches start with the apiserver (every cluster watches them); others get one
+# on their first watch.
+PRIMED_WATCH_CACHES = ("pods", "nodes", "leases", "namespaces", "replicasets", "deployments", "statefulsets",
+                       "daemonsets", "jobs", "controllerrevisions", "configmaps", "secrets", "serviceaccounts",
+                       "resourcequotas", "limitranges", "priorityclasses")
+
+
+def _bool(text: str) -> bool:
+    value = str(text).strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f'expected true or false, got "{text}"')
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,9 +107,11 @@ def main(argv: list[str] | None = None) -> int:
                       tls=TLSConfig(args.etcd_cafile, args.etcd_certfile, args.etcd_keyfile))
     storage = InstrumentedStorage(etcd)
     metrics.record_build_info("apiserver")
+    watch_cache = WatchCache(storage, capacity=args.default_watch_cache_size) if args.watch_cache else None
     api = API(storage, build_chain(enabled, Lookup(storage),
                                    not_ready_toleration_s=args.default_not_ready_toleration_seconds,
-                                   unreachable_toleration_s=args.default_unreachable_toleration_seconds))
+                                   unreachable_toleration_s=args.default_unreachable_toleration_seconds),
+              watch_cache=watch_cache)
     tokens = load_token_file(args.token_auth_file) if args.token_auth_file else {}
     authenticator = Authenticator(tokens, client_certs=bool(args.client_ca_file), token_file=args.token_auth_file)
     rbac_cache = ObjectCache(storage, ["roles", "rolebindings", "clusterroles", "clusterrolebindings"])
@@ -98,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def details() -> dict:
         return {"etcdServers": args.etcd_servers, "openWatches": servicer.open_watches,
+                "watchCache": watch_cache.stats() if watch_cache else "off",
                 "admissionPlugins": api.admission.names, "authorization": [a.name for a in api.authorizer.authorizers],
                 "authentication": "secured" if authenticator.secured else "unsecured",
                 "recentAdmission": list(api.traces)[-20:],
@@ -123,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     log.info("admission chain: %s", ", ".join(api.admission.names) or "(none)")
     threading.Thread(target=ensure_defaults, args=(api, stop), daemon=True, name="bootstrap").start()
+    if watch_cache is not None:
+        threading.Thread(target=watch_cache.prime, args=([collection_prefix(r) for r in PRIMED_WATCH_CACHES],),
+                         daemon=True, name="watch-cache-prime").start()
     threading.Thread(target=_readiness_loop, args=(etcd, server, stop, etcd_ready), daemon=True,
                      name="readiness").start()
     for sig in (signal.SIGTERM, signal.SIGINT):

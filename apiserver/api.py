@@ -60,8 +60,10 @@ class WatchOptions:
 class API:
     """The verbs. ``admission`` decides what plugins run; ``storage`` is the only etcd door."""
 
-    def __init__(self, storage: Storage, admission: AdmissionChain, authorizer: AuthorizerChain | None = None):
+    def __init__(self, storage: Storage, admission: AdmissionChain, authorizer: AuthorizerChain | None = None,
+                 watch_cache=None):
         self.storage = storage
+        self.watch_cache = watch_cache  # apiserver.watch_cache.WatchCache, or None: every watch goes to etcd
         self.admission = admission
         self.authorizer = authorizer or AuthorizerChain([AllowAll()])
         self.traces: deque[dict] = deque(maxlen=MAX_TRACES)
@@ -295,7 +297,11 @@ class API:
         self.authorize(user, "watch", info, namespace)
         predicate, fields = self._predicate(info, opts.label_selector, opts.field_selector)
         start = _parse_rv(opts.resource_version) if opts.resource_version not in ("", "0") else 0
-        storage_watch = self.storage.watch(self._narrow_prefix(info, namespace, fields), start)
+        prefix = self._narrow_prefix(info, namespace, fields)
+        if self.watch_cache is not None:
+            storage_watch = self.watch_cache.watch(collection_prefix(info.name), prefix, start)
+        else:
+            storage_watch = self.storage.watch(prefix, start)
         return ResourceWatch(storage_watch, predicate, opts)
 
     # --- update ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import grpc
 from apiserver import metrics, trace_recorder
 from apiserver.api import API, WatchOptions
 from apiserver.authn import Authenticator
+from apiserver.watch_cache import encode
 from machinery import errors
 from machinery.pb import api_pb2, api_pb2_grpc
 
@@ -37,7 +38,7 @@ def _decode_body(raw: bytes) -> dict:
 
 
 def _encode(obj: dict) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+    return encode(obj)
 
 
 def _unary(handler):

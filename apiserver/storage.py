@@ -73,6 +73,7 @@ class StorageEvent:
     revision: int
     object: dict | None = None
     previous: dict | None = None
+    key: str = ""  # the etcd key changed ("" for a BOOKMARK)
 
 
 def object_key(resource: str, namespace: str, name: str) -> str:
@@ -137,6 +138,17 @@ class Storage:
     def current_revision(self) -> int:
         resp = self._call(self.etcd.range, REGISTRY_PREFIX.encode(), count_only=True)
         return resp.header.revision
+
+    def check_not_compacted(self, revision: int) -> None:
+        """Raise :class:`errors.Expired` when etcd no longer has ``revision`` (it was compacted)."""
+        try:
+            self.etcd.range(REGISTRY_PREFIX.encode(), count_only=True, revision=revision)
+        except EtcdCompacted as e:
+            raise errors.Expired(f"too old resource version: {e}") from None
+        except EtcdUnavailable as e:
+            raise errors.Unavailable(f"storage is unavailable: {e}") from None
+        except EtcdError:
+            pass  # a revision in the future: nothing was compacted
 
     def get(self, key: str) -> dict:
         resp = self._call(self.etcd.range, key.encode())
@@ -248,19 +260,20 @@ class StorageWatch:
     @staticmethod
     def _events(response) -> Iterator[StorageEvent]:
         for ev in response.events:
+            key = ev.kv.key.decode(errors="replace")
             prev = _decode(ev.prev_kv.value, ev.prev_kv.mod_revision, ev.prev_kv.key) if ev.prev_kv.key else None
             if ev.type == ev.DELETE:
                 revision = ev.kv.mod_revision
                 if prev is not None:
                     last = dict(prev)
                     last["metadata"] = dict(prev.get("metadata") or {}, resourceVersion=str(revision))
-                    yield StorageEvent("DELETED", revision, last, prev)
+                    yield StorageEvent("DELETED", revision, last, prev, key)
                 continue
             obj = _decode(ev.kv.value, ev.kv.mod_revision, ev.kv.key)
             if obj is None:
                 continue
             kind = "ADDED" if ev.kv.create_revision == ev.kv.mod_revision else "MODIFIED"
-            yield StorageEvent(kind, ev.kv.mod_revision, obj, prev)
+            yield StorageEvent(kind, ev.kv.mod_revision, obj, prev, key)
 
 
 def _with_revision(obj: dict, revision: int) -> dict:

@@ -129,7 +129,7 @@ class Kubelet:
         if network is not None:
             network.pod_info = self._pod_identity
         self._allocatable = allocatable_source or dict  # callable -> {"cpu": "2", "memory": "4Gi", "pods": "110"}
-        self.recorder = EventRecorder(client, "kubelet", node_name)
+        self.recorder = EventRecorder(client, "kubelet", node_name, background=True)
         self.pods = Informer(client, "pods", field_selector=f"spec.nodeName={node_name}", name="kubelet-pods")
         self.tracing = PodTracer(node_name)
         self.pods.add_handlers(Handlers(self.tracing.delivered))
@@ -620,9 +620,23 @@ class Kubelet:
             return
         self.tracing.readiness(pod, status)
         span = self.tracing.begin(pod, "write status")
+        updated = None
         with tracing.activate(span):
-            updated = self.client.mutate("pods", pod["metadata"]["name"], pod["metadata"]["namespace"], change,
-                                         status=True)
+            # First try a compare-and-swap on the newest copy we hold (the informer's, or what our last
+            # write returned): one round trip instead of a GET and an update. Only when someone else
+            # wrote the pod since (Conflict) read it and merge again.
+            known = _newest(pod, record.pod)
+            attempt = dict(known)
+            if known["metadata"].get("resourceVersion") and change(attempt) is not False:
+                try:
+                    updated = self.client.update_status("pods", attempt)
+                except errors.Conflict:
+                    pass
+                except errors.NotFound:
+                    return
+            if updated is None:
+                updated = self.client.mutate("pods", pod["metadata"]["name"], pod["metadata"]["namespace"], change,
+                                             status=True)
         self.tracing.status_written(span, status, updated)
         if updated is not None:
             record.pod = updated
@@ -787,3 +801,14 @@ def _keep_transition_times(old: dict, new: dict) -> dict:
     if old.get("startTime"):
         merged["startTime"] = old["startTime"]
     return merged
+
+
+def _newest(pod: dict, other: dict | None) -> dict:
+    """The more recent of two copies of the same pod (by resourceVersion); ``pod`` on a tie or doubt."""
+    if not other or other["metadata"].get("uid") != pod["metadata"].get("uid"):
+        return pod
+    try:
+        newer = int(other["metadata"].get("resourceVersion") or 0) > int(pod["metadata"].get("resourceVersion") or 0)
+    except (TypeError, ValueError):
+        return pod
+    return other if newer else pod

@@ -5,6 +5,7 @@
     kubemu kubectl get pods -A
     kubemu trace pod NAME [--html trace.html]
     kubemu down
+    kubemu bench pod-startup|scheduler-throughput|density|watch-fanout|etcd-baseline|all
 
 Every command takes ``--cluster-dir DIR`` (default ``$KUBEMU_CLUSTER_DIR`` or
 ``~/.kubemu/clusters/default``; see :mod:`kubemu.cluster`), before or after the command name.
@@ -565,7 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 epilog="kubemu kubectl ARGS...: a kubectl-like client (kubemu kubectl -h)")
     p.add_argument("--cluster-dir", default=None,
                    help=f"the cluster directory (default ${cluster.ENV_CLUSTER_DIR} or ~/.kubemu/clusters/default)")
-    sub = p.add_subparsers(dest="command", metavar="{up,down,status,chaos,experiment,certs,kubectl,trace}")
+    sub = p.add_subparsers(dest="command", metavar="{up,down,status,chaos,experiment,bench,certs,kubectl,trace}")
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_text, description=help_text)
@@ -630,9 +631,10 @@ def build_parser() -> argparse.ArgumentParser:
                             help="start a dedicated cluster with the scenario's topology and timings")
     experiment.add_argument("--keep", action="store_true", help="with --up: leave the cluster running")
     experiment.add_argument("-o", "--output", default="", help="report directory (default experiments/NAME-TIME)")
-    from kubemu import join
+    from kubemu import bench, join
 
     join.register(sub)
+    bench.register(sub)
     sub.add_parser("kubectl", help="a kubectl-like client: kubemu kubectl get pods", add_help=False)
     sub.add_parser("trace", help="every step of a pod's life: kubemu trace pod NAME [-n NS] [--html FILE] [--json]",
                    add_help=False)
@@ -672,6 +674,12 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return experiment.run(args, say=_say)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from kubemu import bench
+
+    return bench.run(args, say=_say)
+
+
 def cmd_chaos(args: argparse.Namespace) -> int:
     from kubemu import chaos
 
@@ -708,7 +716,7 @@ def main(argv: list[str] | None = None) -> int:
     from kubemu import join
 
     handlers = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "chaos": cmd_chaos,
-                "experiment": cmd_experiment, "certs": lambda a: join.run(a) or 0}
+                "experiment": cmd_experiment, "bench": cmd_bench, "certs": lambda a: join.run(a) or 0}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

@@ -5,11 +5,19 @@ creates an Event in the object's namespace. When the same (object, type, reason,
 source) repeats within ``aggregate_window_s``, the existing Event's ``count`` and
 ``lastTimestamp`` are bumped instead of creating a new one, as ``kubectl describe`` shows
 ``(x3 over 2m)``. Recording never raises: a lost event must not break a reconcile.
+
+``background=True`` sends events from a thread of the recorder's own, like client-go's event
+broadcaster: ``event()`` only puts the event on a bounded queue (``max_queued``; past that, events
+are dropped with a warning, as client-go drops them), so a kubelet's pod worker or a scheduler's
+binder does not wait for one API round trip per event before it goes on (the kubelet records
+three to four events on a pod's way to Running). The event's timestamps are taken when
+``event()`` is called, not when it is sent. ``flush()`` waits until the queue is empty.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import secrets
 import threading
 import time
@@ -21,31 +29,71 @@ log = logging.getLogger(__name__)
 
 # The cache of recent events per recorder is bounded like client-go's LRU (4096 entries).
 MAX_CACHED = 4096
+# Events waiting to be sent by a background recorder (client-go's broadcaster queues 1000).
+MAX_QUEUED = 1000
 
 
 class EventRecorder:
-    def __init__(self, client: APIClient, component: str, host: str = "", *, aggregate_window_s: float = 600.0):
+    def __init__(self, client: APIClient, component: str, host: str = "", *, aggregate_window_s: float = 600.0,
+                 background: bool = False, max_queued: int = MAX_QUEUED):
         self.client = client
         self.component = component
         self.host = host
         self.aggregate_window_s = aggregate_window_s
         self._recent: dict[tuple, tuple[str, str, float]] = {}  # key -> (namespace, name, first_seen)
         self._lock = threading.Lock()
+        self._queue: queue.Queue | None = None
+        self.dropped = 0
+        if background:
+            self._queue = queue.Queue(maxsize=max_queued)
+            threading.Thread(target=self._send_loop, daemon=True, name=f"events-{component}").start()
 
     def event(self, obj: dict, event_type: str, reason: str, message: str) -> None:
+        now, micro = meta.format_time(), meta.format_micro_time()
+        if self._queue is None:
+            self._send(obj, event_type, reason, message, now, micro)
+            return
         try:
-            self._record(obj, event_type, reason, message)
+            self._queue.put_nowait((obj, event_type, reason, message, now, micro))
+        except queue.Full:
+            self.dropped += 1
+            log.warning("event queue full (%d): dropping event %s %s for %s", self._queue.maxsize, event_type,
+                        reason, meta.key_of(obj))
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every queued event was sent (or given up); True when the queue drained in time."""
+        if self._queue is None:
+            return True
+        deadline = time.monotonic() + timeout_s
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def _send_loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                self._send(*item)
+            except Exception:  # noqa: BLE001 - the sender thread must outlive any bad event
+                log.exception("recording event %s %s failed", item[1], item[2])
+            finally:
+                self._queue.task_done()
+
+    def _send(self, obj: dict, event_type: str, reason: str, message: str, now: str, micro: str) -> None:
+        try:
+            self._record(obj, event_type, reason, message, now, micro)
         except errors.APIError as e:
             log.warning("could not record event %s %s for %s: %s", event_type, reason, meta.key_of(obj), e)
 
-    def _record(self, obj: dict, event_type: str, reason: str, message: str) -> None:
+    def _record(self, obj: dict, event_type: str, reason: str, message: str, now: str, micro: str) -> None:
         m = obj.get("metadata") or {}
         namespace = m.get("namespace") or "default"
         involved = {"kind": obj.get("kind", ""), "namespace": m.get("namespace", ""), "name": m.get("name", ""),
                     "uid": m.get("uid", ""), "apiVersion": obj.get("apiVersion", ""),
                     "resourceVersion": m.get("resourceVersion", "")}
         key = (involved["uid"], involved["kind"], involved["name"], event_type, reason, message)
-        now = meta.format_time()
         with self._lock:
             recent = self._recent.get(key)
         if recent and time.monotonic() - recent[2] < self.aggregate_window_s:
@@ -60,7 +108,7 @@ class EventRecorder:
             "metadata": {"name": f"{m.get('name', 'unknown')}.{secrets.token_hex(8)}", "namespace": namespace},
             "involvedObject": involved, "reason": reason, "message": message, "type": event_type,
             "source": {"component": self.component, **({"host": self.host} if self.host else {})},
-            "firstTimestamp": now, "lastTimestamp": now, "eventTime": meta.format_micro_time(), "count": 1,
+            "firstTimestamp": now, "lastTimestamp": now, "eventTime": micro, "count": 1,
             "reportingComponent": self.component, "reportingInstance": self.host or self.component,
         }
         created = self.client.create("events", event, namespace)

@@ -101,12 +101,12 @@ class Scheduler:
 
     def handle_for(self, profile: str) -> Handle:
         """The Handle a profile's plugins get: this scheduler's client, recorder and caches."""
-        recorder = self.recorders.setdefault(profile, EventRecorder(self.client, profile))
+        recorder = self.recorders.setdefault(profile, EventRecorder(self.client, profile, background=True))
         return Handle(client=self.client, recorder=recorder, namespace_labels=self._namespace_labels,
                       get_pod=self.pods.get, scheduler_name=profile)
 
     def _recorder(self, profile: str) -> EventRecorder:
-        return self.recorders.setdefault(profile, EventRecorder(self.client, profile))
+        return self.recorders.setdefault(profile, EventRecorder(self.client, profile, background=True))
 
     def _namespace_labels(self, namespace: str) -> dict | None:
         ns = self.namespaces.get(namespace)

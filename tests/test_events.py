@@ -126,3 +126,27 @@ def test_recording_never_raises_when_the_apiserver_is_unreachable(wall):
         EventRecorder(dead, "default-scheduler").event(pod, "Normal", "Scheduled", "assigned")
     finally:
         dead.close()
+
+
+def test_a_background_recorder_sends_every_event_and_aggregates_repeats(client, namespace, wall):
+    pod = make_pod(client, namespace, "bg")
+    recorder = EventRecorder(client, "kubelet", host="node-1", background=True)
+    for reason in ("Pulled", "Created", "Started"):
+        recorder.event(pod, "Normal", reason, f"{reason} container main")
+    recorder.event(pod, "Normal", "Started", "Started container main")  # aggregated into the one before
+    assert recorder.flush(timeout_s=30)
+    events = events_about(client, namespace, "bg")
+    assert sorted((e["reason"], e["count"]) for e in events) == [("Created", 1), ("Pulled", 1), ("Started", 2)]
+    assert all(e["source"] == {"component": "kubelet", "host": "node-1"} for e in events)
+
+
+def test_a_background_recorder_drops_events_past_its_queue_instead_of_blocking(wall):
+    dead = APIClient(f"127.0.0.1:{free_port()}", retry_timeout_s=0.5, request_timeout_s=1)
+    try:
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "default", "uid": "u"}}
+        recorder = EventRecorder(dead, "kubelet", background=True, max_queued=2)
+        for i in range(10):
+            recorder.event(pod, "Normal", "Started", f"try {i}")
+        assert recorder.dropped >= 7  # one may be in flight, two queued
+    finally:
+        dead.close()

@@ -22,12 +22,15 @@ from apiserver import metrics
 from apiserver.api import API, ResourceWatch, WatchOptions
 from apiserver.rest import tables
 from apiserver.rest.routing import Target
+from apiserver.watch_cache import SharedObject
 from machinery import errors
 
 MIN_REQUEST_TIMEOUT_S = 1800
 
 
 def encode_event(event_type: str, obj: dict) -> bytes:
+    if isinstance(obj, SharedObject):  # from the watch cache: its JSON is made once for every watcher
+        return b'{"type":' + json.dumps(event_type).encode() + b',"object":' + obj.json_bytes() + b"}\n"
     return json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"
 
 

@@ -91,6 +91,12 @@ def group_members(rec: Run) -> list[int]:
         pass  # the leader is gone; its group lives on while any member does
     except psutil.Error:
         return []
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return []  # no process is left in the group: no need to scan every process on the machine
+    except PermissionError:
+        pass  # another user's group has that number now: the scan below tells ours apart
     floor = (rec.create_time or 0.0) - CREATE_TIME_TOLERANCE_S
     members = []
     for proc in psutil.process_iter(["create_time", "status"]):

@@ -11,6 +11,7 @@ import pytest
 from kubelet.kubelet import Kubelet, KubeletTimings
 from kubelet.runtime.simulated import SimulatedRuntime
 from machinery import errors
+from machinery.events import EventRecorder
 
 
 class FakeAPI:
@@ -75,6 +76,9 @@ def kubelet(tmp_path):
                 allocatable_source=lambda: {"cpu": "2", "memory": "4Gi", "pods": "110"},
                 timings=KubeletTimings(crash_backoff_s=10, crash_backoff_max_s=40))
     k.pods = Pods(api)
+    # Events synchronously, so a test reads them right after sync() (the background sending the
+    # kubelet uses is tested in tests/test_events.py).
+    k.recorder = EventRecorder(api, "kubelet", "node-1")
     yield k
     k.probes.stop_all()
 

@@ -113,12 +113,14 @@ class Cluster:
         self.sched.pods._apply("DELETED", p)
 
     def step(self):
-        """Pop one pod and run its cycle (binding finishes before returning)."""
+        """Pop one pod and run its cycle (binding, and the events it records, finish before returning)."""
         key = self.queue.pop(timeout_s=0)
         if key is None:
             return None
         result = self.sched.schedule_one(key)
         self.sched._binder.submit(lambda: None).result()
+        for recorder in self.sched.recorders.values():
+            recorder.flush()
         return result
 
     def bind_confirmed(self, key: str, node_name: str) -> None:
