@@ -2,9 +2,11 @@
 
 ClusterRoles ``cluster-admin``, ``admin``, ``edit`` and ``view`` (the last three aggregated
 from ``system:aggregate-to-*`` roles by label, as in Kubernetes), ``system:kube-scheduler``,
-``system:kube-controller-manager``, ``system:node`` and ``system:basic-user``, with bindings
-for ``system:masters``, the scheduler and controller-manager identities, and every
-authenticated user (who may ask what they are allowed to do). Missing ones are created at
+``system:kube-controller-manager``, ``system:node``, ``system:kubelet-api-admin`` and
+``system:basic-user``, with bindings for ``system:masters``, the scheduler and controller-manager
+identities, the apiserver's kubelet client (``kube-apiserver-kubelet-client``: every kubelet API,
+so logs and exec reach the kubelets) and every authenticated user (who may ask what they are
+allowed to do). Missing ones are created at
 every start; existing ones are left as the operator changed them.
 """
 
@@ -14,6 +16,8 @@ RBAC = "rbac.authorization.k8s.io/v1"
 _AGG = "rbac.authorization.k8s.io/aggregate-to-"
 READ = ["get", "list", "watch"]
 WRITE = ["create", "delete", "deletecollection", "patch", "update"]
+# The apiserver's identity towards kubelets (kubeadm's apiserver-kubelet-client certificate).
+KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"
 WORKLOADS = ["deployments", "deployments/scale", "replicasets", "replicasets/scale", "statefulsets",
              "statefulsets/scale", "daemonsets"]
 
@@ -85,7 +89,13 @@ def cluster_roles() -> list[dict]:
             _rule([""], ["pods"], READ + ["delete"]), _rule([""], ["pods/status"], ["patch", "update"]),
             _rule([""], ["events"], ["create", "patch", "update"]),
             _rule([""], ["configmaps", "secrets", "serviceaccounts"], ["get"]),
-            _rule(["coordination.k8s.io"], ["leases"], ["create", "delete", "get", "patch", "update"])]),
+            _rule(["coordination.k8s.io"], ["leases"], ["create", "delete", "get", "patch", "update"]),
+            # Delegated authorization: the kubelet asks whether a caller may use its API.
+            _rule(["authorization.k8s.io"], ["subjectaccessreviews"], ["create"])]),
+        # Every kubelet API (logs, exec, stats): bound to the apiserver's kubelet client below.
+        _role("system:kubelet-api-admin", [
+            _rule([""], ["nodes"], ["get", "list", "watch", "proxy"]),
+            _rule([""], ["nodes/log", "nodes/metrics", "nodes/proxy", "nodes/stats"], ["*"])]),
     ]
 
 
@@ -96,4 +106,5 @@ def cluster_role_bindings() -> list[dict]:
         _binding("system:kube-scheduler", "system:kube-scheduler", "User", "system:kube-scheduler"),
         _binding("system:kube-controller-manager", "system:kube-controller-manager", "User",
                  "system:kube-controller-manager"),
+        _binding(KUBELET_CLIENT_USER, "system:kubelet-api-admin", "User", KUBELET_CLIENT_USER),
     ]

@@ -5,6 +5,8 @@
 Only the replica holding ``kube-system/kube-controller-manager`` runs controllers. Timings
 that are long in Kubernetes are flags with Kubernetes' defaults, so tests can shorten them
 (``--node-monitor-grace-period 6s``). The controllers are described in docs/controllers.md.
+Its gRPC port (Health, Component/Describe) is served over TLS with ``--tls-cert-file``/
+``--tls-private-key-file`` (``--client-ca-file``: mutual TLS), as kube-controller-manager serves 10257.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kubemu-controller-manager", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     component.add_client_flags(p, default_port=10257)
+    component.add_serving_flags(p)
     component.add_leader_election_flags(p, lease_name="kube-controller-manager")
     p.add_argument("--controllers", default="*",
                    help="controllers to run: * for all, names, -name to leave one out (e.g. '*,-podgc'); "
@@ -86,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     args = config.parse(build_parser(), argv)
     logs.setup("controller-manager", args.v)
     identity = component.default_identity(args)
+    tls = component.serving_tls(args)
     client = component.client_from_args(args, "kubemu-controller-manager")
     enabled = args.controllers if args.allocate_node_cidrs else f"{args.controllers},-nodeipam"
     # A new manager (fresh informers and queues) for every leadership term.
@@ -98,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         return {"leader": elector.is_leader if elector else True, "holder": elector.holder if elector else identity,
                 **manager.stats()}
 
-    server = ComponentServer("controller-manager", identity, f"{args.bind_address}:{args.port}", details=details)
+    server = ComponentServer("controller-manager", identity, f"{args.bind_address}:{args.port}", details=details,
+                             tls=tls)
     server.start()
     server.set_serving(True)
     stop = component.stop_event_on_signals()
