@@ -100,6 +100,22 @@ def test_a_node_or_a_user_is_forbidden_to_use_the_kubelet_api(secured):
     assert isinstance(result, api_pb2.PodExecResponse) and result.stdout == b"pwned\n"
 
 
+def test_rbac_decides_who_may_use_the_kubelet(secured):
+    d = _pki(secured)
+    cert, key = pki.CertificateAuthority.load(d).issue("ops")
+    with open(f"{d}/ops.crt", "wb") as f:
+        f.write(cert)
+    with open(f"{d}/ops.key", "wb") as f:
+        f.write(key)
+    out = secured.run("kubectl", "auth", "can-i", "create", "nodes", "--subresource", "proxy", "--as", "ops")
+    assert out.stdout.strip() == "no"
+    out = secured.run("kubectl", "create", "clusterrolebinding", "ops-kubelet", "--clusterrole",
+                      "system:kubelet-api-admin", "--user", "ops")
+    assert out.returncode == 0, out.stdout + out.stderr
+    result = _exec_directly(secured, _as(secured, "ops"))
+    assert isinstance(result, api_pb2.PodExecResponse) and result.stdout == b"pwned\n"
+
+
 def test_scheduler_and_controller_manager_serve_tls_and_status_still_works(secured):
     comps = secured.components()
     for name in ("scheduler", "controller-manager", "node-1"):
