@@ -463,7 +463,7 @@ def _print_join(j: dict, say) -> None:
         say(f"  token:     {j['token']}   (bearer token; the apiserver reads new tokens when it starts)")
     say(f"  identity:  system:node:{j['node']} (client certificate node.crt, group system:nodes)")
     names = ", ".join(pki.kubelet_serving_sans(j["node"], [j["nodeIP"]] if j["nodeIP"] else []))
-    say(f"  serving:   kubelet.crt for {names} (the kubelet API, mutual TLS: only the apiserver and admins may call it)")
+    say(f"  serving:   kubelet.crt, {names} (kubelet API, mutual TLS: only the apiserver and admins may call it)")
     if j["podCIDR"]:
         say(f"  pod CIDR:  {j['podCIDR']}")
     say()
