@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import socket
 import threading
@@ -26,11 +27,13 @@ from apiserver.bootstrap import ensure_defaults
 from apiserver.cache import ObjectCache
 from apiserver.etcd import EtcdClient, EtcdError, TLSConfig
 from apiserver.metrics import InstrumentedStorage
+from apiserver.proxy import KubeletProxy
 from apiserver.service import APIServicer, register
 from apiserver.storage import KeyNotFound, Storage, collection_prefix, object_key
 from apiserver.trace_gather import SpanGatherer
 from apiserver.watch_cache import WatchCache
 from machinery import logs, metrics, tracing
+from machinery.client import Credentials
 from machinery.server import ComponentServer, TLSFiles
 
 log = logging.getLogger("apiserver")
@@ -57,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-cert-file", default="", help="serving certificate (enables TLS)")
     p.add_argument("--tls-private-key-file", default="", help="serving key")
     p.add_argument("--client-ca-file", default="", help="CA that signs client certificates (mutual TLS)")
+    p.add_argument("--kubelet-client-certificate", default="",
+                   help="client certificate the apiserver presents to kubelets (logs, exec); enables TLS to them")
+    p.add_argument("--kubelet-client-key", default="", help="key of --kubelet-client-certificate")
+    p.add_argument("--kubelet-certificate-authority", default="",
+                   help="CA that signed the kubelets' serving certificates (each must be valid for its node's name)")
     p.add_argument("--authorization-mode", default="",
                    help="Node,RBAC (default when authentication is configured) or AlwaysAllow (default when not)")
     p.add_argument("--enable-admission-plugins", default=",".join(ALL_PLUGINS),
@@ -118,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     api.authorizer = build_authorizer(args.authorization_mode or ("Node,RBAC" if authenticator.secured
                                                                   else "AlwaysAllow"), storage, rbac_cache)
     rbac_cache.start()
-    servicer = APIServicer(api, authenticator, bookmark_interval_s=args.watch_bookmark_interval)
+    proxy = KubeletProxy(api, kubelet_credentials(args))
+    servicer = APIServicer(api, authenticator, bookmark_interval_s=args.watch_bookmark_interval, proxy=proxy)
     stop = threading.Event()
 
     def details() -> dict:
@@ -140,11 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         rest = RestServer(api, authenticator, args.rest_bind_address or args.bind_address, args.rest_port,
                           tls=TLSFiles(args.tls_cert_file, args.tls_private_key_file, args.client_ca_file),
                           ready=etcd_ready.is_set, max_workers=args.rest_max_workers,
-                          bookmark_interval_s=args.watch_bookmark_interval)
+                          bookmark_interval_s=args.watch_bookmark_interval, proxy=proxy)
         rest.start()
     server = ComponentServer("apiserver", "apiserver", f"{args.bind_address}:{args.secure_port}",
                              details=details, max_workers=args.max_workers, register=register(servicer),
-                             spans=SpanGatherer(api, authenticator),
+                             spans=SpanGatherer(api, authenticator, credentials=kubelet_credentials(args)),
                              tls=TLSFiles(args.tls_cert_file, args.tls_private_key_file, args.client_ca_file))
     server.start()
     log.info("admission chain: %s", ", ".join(api.admission.names) or "(none)")
@@ -162,8 +171,27 @@ def main(argv: list[str] | None = None) -> int:
     if rest is not None:
         rest.stop()
     server.stop()
+    proxy.close()
     etcd.close()
     return 0
+
+
+def kubelet_credentials(args: argparse.Namespace) -> Credentials | None:
+    """How the apiserver reaches kubelets: mutual TLS with the kubelet-client identity, checking each
+    kubelet's serving certificate against ``--kubelet-certificate-authority``; None for plain gRPC."""
+    cert, key, ca = args.kubelet_client_certificate, args.kubelet_client_key, args.kubelet_certificate_authority
+    if not (cert or key or ca):
+        return None
+    if bool(cert) != bool(key):
+        raise SystemExit("error: --kubelet-client-certificate and --kubelet-client-key must be given together")
+    if not ca:
+        raise SystemExit("error: --kubelet-client-certificate needs --kubelet-certificate-authority: kubemu always "
+                         "verifies the kubelet's serving certificate")
+    for flag, path in (("--kubelet-client-certificate", cert), ("--kubelet-client-key", key),
+                       ("--kubelet-certificate-authority", ca)):
+        if path and not os.path.isfile(path):
+            raise SystemExit(f"error: {flag} {path}: no such file")
+    return Credentials(ca_file=ca, cert_file=cert, key_file=key)
 
 
 def build_authorizer(mode: str, storage: Storage, cache: ObjectCache) -> AuthorizerChain:

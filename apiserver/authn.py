@@ -22,6 +22,7 @@ import grpc
 
 from apiserver.admission import UserInfo
 from machinery import errors
+from machinery.serving_auth import certificate_caller
 
 log = logging.getLogger(__name__)
 
@@ -105,23 +106,5 @@ class Authenticator:
 
 
 def _user_from_certificate(context: grpc.ServicerContext) -> UserInfo | None:
-    auth = context.auth_context() or {}
-    if auth.get("transport_security_type", [b""])[0] != b"ssl":
-        return None
-    pem = (auth.get("x509_pem_cert") or [b""])[0]
-    if not pem:
-        return None
-    common_name = (auth.get("x509_common_name") or [b""])[0].decode()
-    groups = tuple(_organizations(pem))
-    return UserInfo(common_name, "", groups + ("system:authenticated",)) if common_name else None
-
-
-def _organizations(pem: bytes) -> list[str]:
-    """The O= fields of a PEM certificate's subject (groups, as Kubernetes reads them)."""
-    try:
-        from cryptography import x509
-        from cryptography.x509.oid import NameOID
-    except ImportError:  # pragma: no cover - cryptography comes with grpc's TLS users
-        return []
-    cert = x509.load_pem_x509_certificate(pem)
-    return [a.value for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
+    caller = certificate_caller(context)
+    return UserInfo(caller.user, "", caller.groups + ("system:authenticated",)) if caller else None

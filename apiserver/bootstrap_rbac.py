@@ -2,10 +2,12 @@
 
 ClusterRoles ``cluster-admin``, ``admin``, ``edit`` and ``view`` (the last three aggregated
 from ``system:aggregate-to-*`` roles by label, as in Kubernetes), ``system:kube-scheduler``,
-``system:kube-controller-manager``, ``system:node``, ``system:basic-user`` and
-``system:monitoring`` (``GET /metrics`` and the health endpoints), with bindings for
-``system:masters``, the scheduler and controller-manager identities, every authenticated user
-(who may ask what they are allowed to do) and the ``system:monitoring`` group. Missing ones are created at
+``system:kube-controller-manager``, ``system:node``, ``system:kubelet-api-admin``,
+``system:basic-user`` and ``system:monitoring`` (``GET /metrics`` and the health endpoints), with
+bindings for ``system:masters``, the scheduler and controller-manager identities, the apiserver's
+kubelet client (``kube-apiserver-kubelet-client``: every kubelet API, so logs and exec reach the
+kubelets), every authenticated user (who may ask what they are allowed to do) and the
+``system:monitoring`` group. Missing ones are created at
 every start; existing ones are left as the operator changed them.
 """
 
@@ -15,6 +17,8 @@ RBAC = "rbac.authorization.k8s.io/v1"
 _AGG = "rbac.authorization.k8s.io/aggregate-to-"
 READ = ["get", "list", "watch"]
 WRITE = ["create", "delete", "deletecollection", "patch", "update"]
+# The apiserver's identity towards kubelets (kubeadm's apiserver-kubelet-client certificate).
+KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"
 WORKLOADS = ["deployments", "deployments/scale", "replicasets", "replicasets/scale", "statefulsets",
              "statefulsets/scale", "daemonsets"]
 
@@ -86,7 +90,13 @@ def cluster_roles() -> list[dict]:
             _rule([""], ["pods"], READ + ["delete"]), _rule([""], ["pods/status"], ["patch", "update"]),
             _rule([""], ["events"], ["create", "patch", "update"]),
             _rule([""], ["configmaps", "secrets", "serviceaccounts"], ["get"]),
-            _rule(["coordination.k8s.io"], ["leases"], ["create", "delete", "get", "patch", "update"])]),
+            _rule(["coordination.k8s.io"], ["leases"], ["create", "delete", "get", "patch", "update"]),
+            # Delegated authorization: the kubelet asks whether a caller may use its API.
+            _rule(["authorization.k8s.io"], ["subjectaccessreviews"], ["create"])]),
+        # Every kubelet API (logs, exec, stats): bound to the apiserver's kubelet client below.
+        _role("system:kubelet-api-admin", [
+            _rule([""], ["nodes"], ["get", "list", "watch", "proxy"]),
+            _rule([""], ["nodes/log", "nodes/metrics", "nodes/proxy", "nodes/stats"], ["*"])]),
         # Kubernetes' role for scrapers and probes: the monitoring endpoints only.
         _role("system:monitoring", [{"nonResourceURLs": ["/metrics", "/metrics/slis", "/livez", "/readyz",
                                                          "/healthz", "/livez/*", "/readyz/*", "/healthz/*"],
@@ -102,4 +112,5 @@ def cluster_role_bindings() -> list[dict]:
         _binding("system:kube-controller-manager", "system:kube-controller-manager", "User",
                  "system:kube-controller-manager"),
         _binding("system:monitoring", "system:monitoring", "Group", "system:monitoring"),
+        _binding(KUBELET_CLIENT_USER, "system:kubelet-api-admin", "User", KUBELET_CLIENT_USER),
     ]

@@ -9,8 +9,18 @@ answers; its errors pass through unchanged, and an unreachable kubelet is ``Unav
 ("error dialing backend"). The pod's uid travels along, so a pod recreated under the same name
 is never confused with the one that was asked for.
 
-Channels to kubelets are cached per address (bounded; the oldest is closed first). The kubelet
-port is plain gRPC: kubemu does not yet authenticate the apiserver to the kubelet.
+Channels to kubelets are cached per address (bounded; the oldest is closed first).
+
+Security (``--kubelet-client-certificate``/``--kubelet-client-key``/``--kubelet-certificate-authority``):
+the apiserver dials kubelets over mutual TLS. It presents its kubelet-client identity
+(``kube-apiserver-kubelet-client``, which RBAC binds to ``system:kubelet-api-admin``; the kubelet
+asks the apiserver whether that user may ``create nodes/proxy`` … before it serves the call,
+kubelet/auth.py) and checks the kubelet's serving certificate against the CA, expecting it to be
+valid for the **node's name** — Kubernetes checks the dialled address instead; the name is the
+node's identity whatever address it reports, and a certificate can be issued before the address is
+known (``kubemu certs --node``). A kubelet whose certificate does not match, or that serves plain
+gRPC, is unreachable ("error dialing backend"). Without those flags the channel is plain gRPC
+(``kubemu up --insecure``).
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ import grpc
 
 from apiserver.storage import KeyNotFound, object_key
 from machinery import errors
-from machinery.client import CHANNEL_OPTIONS
+from machinery.client import CHANNEL_OPTIONS, Credentials, make_channel
 from machinery.pb import api_pb2, kubelet_pb2_grpc
 from machinery.resources import RESOURCES
 
@@ -66,9 +76,12 @@ def check_container(pod: dict, container: str) -> str:
 
 
 class KubeletProxy:
-    def __init__(self, api):
+    def __init__(self, api, credentials: Credentials | None = None):
+        """``credentials``: the kubelet client certificate and the CA of kubelets' serving certificates
+        (mutual TLS); None dials kubelets over plain gRPC."""
         self.api = api
-        self._channels: OrderedDict[str, grpc.Channel] = OrderedDict()
+        self.credentials = credentials
+        self._channels: OrderedDict[tuple[str, str], grpc.Channel] = OrderedDict()
         self._lock = threading.Lock()
 
     def _pod(self, namespace: str, name: str) -> dict:
@@ -86,15 +99,26 @@ class KubeletProxy:
         except KeyNotFound:
             raise errors.Unavailable(f'error dialing backend: node "{node_name}" not found') from None
         address = kubelet_address(node)
+        key = (address, node_name)
         with self._lock:
-            channel = self._channels.get(address)
+            channel = self._channels.get(key)
             if channel is None:
-                channel = self._channels[address] = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+                channel = self._channels[key] = self._dial(address, node_name)
                 while len(self._channels) > MAX_CHANNELS:
                     self._channels.popitem(last=False)[1].close()
             else:
-                self._channels.move_to_end(address)
+                self._channels.move_to_end(key)
         return kubelet_pb2_grpc.KubeletStub(channel)
+
+    def _dial(self, address: str, node_name: str) -> grpc.Channel:
+        if self.credentials is None:
+            return grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+        try:
+            return make_channel(address, Credentials(ca_file=self.credentials.ca_file,
+                                                     cert_file=self.credentials.cert_file,
+                                                     key_file=self.credentials.key_file, tls_server_name=node_name))
+        except OSError as e:  # the files went away since start-up
+            raise errors.InternalError(f"cannot read the kubelet client credentials: {e}") from None
 
     def _prepare(self, user, verb: str, sub: str, request) -> tuple[dict, kubelet_pb2_grpc.KubeletStub]:
         self.api.authorize(user, verb, RESOURCES["pods"], request.namespace, request.name, subresource=sub)

@@ -67,9 +67,11 @@ def _unary(handler):
 
 
 class APIServicer(api_pb2_grpc.APIServicer):
-    def __init__(self, api: API, authenticator: Authenticator, *, bookmark_interval_s: float = 60.0):
+    def __init__(self, api: API, authenticator: Authenticator, *, bookmark_interval_s: float = 60.0,
+                 proxy=None):
         self.api = api
         self.authenticator = authenticator
+        self._proxy = proxy  # the KubeletProxy for pods/log and pods/exec (made on first use when None)
         self._watches: set = set()
         self._watches_lock = threading.Lock()
         self._stop = threading.Event()
@@ -176,7 +178,7 @@ class APIServicer(api_pb2_grpc.APIServicer):
     # --- pods/log and pods/exec: relayed to the pod's kubelet (apiserver/proxy.py) ----------
 
     def _kubelet_proxy(self):
-        proxy = getattr(self, "_proxy", None)
+        proxy = self._proxy
         if proxy is None:
             from apiserver.proxy import KubeletProxy
 

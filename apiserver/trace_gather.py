@@ -28,7 +28,7 @@ import grpc
 from apiserver.proxy import kubelet_address
 from apiserver.storage import KeyNotFound, object_key
 from machinery import errors, lease_address, tracing
-from machinery.client import CHANNEL_OPTIONS
+from machinery.client import CHANNEL_OPTIONS, Credentials, make_channel
 from machinery.pb import component_pb2, component_pb2_grpc
 from machinery.resources import RESOURCES
 
@@ -46,9 +46,13 @@ class SpanGatherer:
     """``spans(request, context)`` for the apiserver's Component service."""
 
     def __init__(self, api, authenticator, *, tracer: tracing.Tracer | None = None,
-                 timeout_s: float = SOURCE_TIMEOUT_S):
+                 timeout_s: float = SOURCE_TIMEOUT_S, credentials: Credentials | None = None):
+        """``credentials``: the apiserver's kubelet client certificate and the cluster CA. The
+        scheduler's, controller manager's and kubelets' ports serve TLS in a secured cluster, and
+        a kubelet answers only callers the apiserver authorizes (``nodes/proxy``), as for logs."""
         self.api = api
         self.authenticator = authenticator
+        self.credentials = credentials
         self.tracer = tracer or tracing.TRACER
         self.timeout_s = timeout_s
         self._channels: OrderedDict[str, grpc.Channel] = OrderedDict()
@@ -132,7 +136,10 @@ class SpanGatherer:
 
     def _gather(self, trace_id: str, pod: dict | None, own: list):
         targets = self._targets(pod, own)
-        futures = [(source, self._pool.submit(self._ask, address, trace_id) if address else None)
+        # A kubelet's serving certificate names its node; the others name their component and host.
+        futures = [(source, self._pool.submit(self._ask, address, trace_id,
+                                              source.identity if source.component == "kubelet" else "")
+                    if address else None)
                    for source, address in targets]
         for source, future in futures:
             if future is None:
@@ -150,11 +157,18 @@ class SpanGatherer:
                 source.identity = source.identity or first.identity
             yield source, answer.spans
 
-    def _ask(self, address: str, trace_id: str) -> component_pb2.SpansResponse:
+    def _dial(self, address: str, server_name: str) -> grpc.Channel:
+        if self.credentials is None:
+            return grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+        return make_channel(address, Credentials(ca_file=self.credentials.ca_file, cert_file=self.credentials.cert_file,
+                                                 key_file=self.credentials.key_file,
+                                                 tls_server_name=server_name))
+
+    def _ask(self, address: str, trace_id: str, server_name: str = "") -> component_pb2.SpansResponse:
         with self._lock:
             channel = self._channels.get(address)
             if channel is None:
-                channel = self._channels[address] = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+                channel = self._channels[address] = self._dial(address, server_name)
                 while len(self._channels) > MAX_CHANNELS:
                     self._channels.popitem(last=False)[1].close()
             else:

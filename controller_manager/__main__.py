@@ -5,6 +5,8 @@
 Only the replica holding ``kube-system/kube-controller-manager`` runs controllers. Timings
 that are long in Kubernetes are flags with Kubernetes' defaults, so tests can shorten them
 (``--node-monitor-grace-period 6s``). The controllers are described in docs/controllers.md.
+Its gRPC port (Health, Component/Describe) is served over TLS with ``--tls-cert-file``/
+``--tls-private-key-file`` (``--client-ca-file``: mutual TLS), as kube-controller-manager serves 10257.
 Prometheus metrics (every controller's work queue, leader election, the process):
 ``http://<bind address>:10252/metrics`` (``--metrics-port``; see docs/metrics.md).
 """
@@ -27,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kubemu-controller-manager", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     component.add_client_flags(p, default_port=10257)
+    component.add_serving_flags(p)
     component.add_leader_election_flags(p, lease_name="kube-controller-manager")
     metrics.add_flags(p, default_port=10252)
     tracing.add_flags(p)
@@ -95,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup("controller-manager", args.v)
     identity = component.default_identity(args)
     tracing.configure_from_args(args, "controller-manager", identity)
+    tls = component.serving_tls(args)
     client = component.client_from_args(args, "kubemu-controller-manager")
     enabled = args.controllers if args.allocate_node_cidrs else f"{args.controllers},-nodeipam"
     # A new manager (fresh informers and queues) for every leadership term.
@@ -107,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         return {"leader": elector.is_leader if elector else True, "holder": elector.holder if elector else identity,
                 **manager.stats()}
 
-    server = ComponentServer("controller-manager", identity, f"{args.bind_address}:{args.port}", details=details)
+    server = ComponentServer("controller-manager", identity, f"{args.bind_address}:{args.port}", details=details,
+                             tls=tls)
     server.start()
     server.set_serving(True)
     metrics_server = metrics.serve_from_args(args, "controller-manager")

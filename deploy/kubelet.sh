@@ -8,8 +8,11 @@
 # Pod IPs are loopback addresses inside this container, so pods of different nodes never clash.
 #
 # Replicas are created on demand (`--scale kubelet=N`), so each one issues its own client
-# certificate (system:node:<name>) with the cluster CA from the read-only shared volume; the
-# join flow on real machines issues it on the control-plane machine instead (kubemu certs --node).
+# certificate (system:node:<name>) and its kubelet serving certificate (valid for <name> and the
+# container's address) with the cluster CA from the read-only shared volume; the join flow on
+# real machines issues them on the control-plane machine instead (kubemu certs --node). The
+# kubelet API then serves mutual TLS and asks the apiserver who may call it (only the apiserver's
+# kubelet client and admins may). deploy/kubelet-healthcheck.sh probes it as this node.
 # Extra arguments go to kubemu-kubelet.
 set -eu
 dir=${KUBEMU_CLUSTER_DIR:-/var/lib/kubemu}
@@ -20,6 +23,7 @@ if [ "$cidr" = auto ]; then
   cidr=$(python -c 'import sys; a, b = map(int, sys.argv[1].split(".")[2:]); print(f"127.{244 + a % 12}.{b}.0/24")' \
     "$ip")
 fi
-python -m kubemu.join --cluster-dir "$dir" --node "$name" --no-token --out "$HOME/node" --quiet
+python -m kubemu.join --cluster-dir "$dir" --node "$name" --node-ip "$ip" --no-token --out "$HOME/node" --quiet
+printf '%s\n' "$name" > "$HOME/node/name"
 exec kubemu-kubelet --config "$HOME/node/kubelet.yaml" --node-name "$name" --node-ip "$ip" --pod-cidr "$cidr" \
   --root-dir "$HOME/kubelet" "$@"

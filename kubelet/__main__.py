@@ -7,7 +7,9 @@ Registers the Node, renews its Lease in kube-node-lease every 10 s, posts node s
 10 s, and runs the pods bound to it: as real OS processes (``--runtime process``, the default) or
 as in-memory simulations (``--runtime simulated``, for scale). Its gRPC port also serves the
 Kubelet service (container logs, exec, usage stats) that the apiserver proxies pods/log and
-pods/exec to. Every duration is a flag with Kubernetes' default; tests shorten them.
+pods/exec to: over mutual TLS with ``--tls-cert-file``/``--tls-private-key-file``/``--client-ca-file``,
+each call authorized by the apiserver (kubelet/auth.py). Every duration is a flag with
+Kubernetes' default; tests shorten them.
 Prometheus metrics: ``http://<bind address>:10255/metrics`` (``--metrics-port``, the kubelet's
 old read-only port; see docs/metrics.md).
 """
@@ -20,6 +22,7 @@ import os
 import socket
 import threading
 
+from kubelet import auth as kubelet_auth
 from kubelet import metrics as kubelet_metrics
 from kubelet.images import load_catalog
 from kubelet.kubelet import Kubelet, KubeletTimings
@@ -37,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kubemu-kubelet", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     component.add_client_flags(p, default_port=10250)
+    p.add_argument("--address", dest="bind_address", default=argparse.SUPPRESS,
+                   help="Kubernetes' name of --bind-address (default 0.0.0.0: every interface)")
+    component.add_serving_flags(p)
+    kubelet_auth.add_flags(p)
     metrics.add_flags(p, default_port=10255)
     tracing.add_flags(p)
     p.add_argument("--node-name", default=socket.gethostname(), help="this node's name (default: hostname)")
@@ -100,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     root = args.root_dir or os.path.expanduser(f"~/.kubemu/kubelet/{args.node_name}")
     os.makedirs(root, exist_ok=True)
     tracing.configure_from_args(args, "kubelet", args.node_name)
+    tls = component.serving_tls(args)
     client = component.client_from_args(args, f"kubemu-kubelet/{args.node_name}")
+    interceptors, webhook = kubelet_auth.interceptors(args, tls, client, args.node_name)
     cfg = NodeConfig(args.node_name, node_ip, root, args.pod_cidr, args.cpu, args.memory, args.max_pods,
                      _parse_labels(args.node_labels), _parse_taints(args.register_with_taints),
                      runtime=args.runtime, kubelet_port=args.port)
@@ -126,10 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     def details() -> dict:
         return {"node": args.node_name, "nodeIP": node_ip, "podCIDR": cidr["value"],
                 "lastLeaseRenew": heartbeat.last_lease_renew, "lastStatusUpdate": heartbeat.last_status_update,
-                **kubelet.stats()}
+                "apiServing": ("mutual TLS" if tls and tls.client_ca_file else "TLS") if tls else "plain",
+                "apiAuthorization": kubelet_auth.mode(args, tls),
+                **({"accessReviews": webhook.reviews} if webhook else {}), **kubelet.stats()}
 
     server = ComponentServer("kubelet", args.node_name, f"{args.bind_address}:{args.port}", details=details,
-                             register=register_kubelet_service(kubelet))
+                             register=register_kubelet_service(kubelet), tls=tls, interceptors=interceptors)
     server.start()
     server.set_serving(True)
     kubelet_metrics.watch_kubelet(args.node_name, kubelet.running_counts)

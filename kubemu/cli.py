@@ -450,7 +450,8 @@ def _size(n: int) -> str:
     return str(n)
 
 
-def describe_component(address: str, timeout_s: float = STATUS_PROBE_TIMEOUT_S, ca_file: str = "") -> dict | None:
+def describe_component(address: str, timeout_s: float = STATUS_PROBE_TIMEOUT_S, creds=None) -> dict | None:
+    """A component's Component/Describe details (``creds``: :func:`cluster.component_credentials`)."""
     import json
 
     import grpc
@@ -458,7 +459,7 @@ def describe_component(address: str, timeout_s: float = STATUS_PROBE_TIMEOUT_S, 
     from machinery.client import Credentials, make_channel
     from machinery.pb import component_pb2, component_pb2_grpc
 
-    with make_channel(address, Credentials(ca_file=ca_file)) as channel:
+    with make_channel(address, creds or Credentials()) as channel:
         try:
             info = component_pb2_grpc.ComponentStub(channel).Describe(component_pb2.DescribeRequest(),
                                                                       timeout=timeout_s)
@@ -485,13 +486,14 @@ def component_row(comp: dict) -> list[str]:
         if comp.get("restarts"):
             note += f" restarts={comp['restarts']}"
         return [comp["name"], str(pid or "-"), address, "DEAD", note.strip()]
-    health = supervisor.probe_health(grpc_address, STATUS_PROBE_TIMEOUT_S, comp.get("caFile", ""))
+    creds = cluster.component_credentials(comp)
+    health = supervisor.probe_health(grpc_address, STATUS_PROBE_TIMEOUT_S, creds)
     if comp.get("kind") == supervisor.ETCD:
         info = supervisor.probe_etcd(grpc_address, STATUS_PROBE_TIMEOUT_S)
         details = "" if info is None else (f"version={info['version']} leader={'yes' if info['leader'] else 'no'} "
                                            f"revision={info['revision']} db={_size(info['dbSize'])}")
     else:
-        described = describe_component(grpc_address, ca_file=comp.get("caFile", "")) \
+        described = describe_component(grpc_address, creds=creds) \
             if health != "UNREACHABLE" else None
         details = summarize_details(described, comp["name"]) if described is not None else ""
     if comp.get("restarts"):

@@ -306,6 +306,16 @@ class ClusterDir:
         return parse_kubeconfig(doc)
 
 
+def component_credentials(comp: dict):
+    """How kubemu's own tools (the supervisor's probes, ``kubemu status``) reach the gRPC port of a
+    component of state.json: its CA, the client certificate to present (the admin's, for kubelets)
+    and the name its serving certificate holds. Empty for plain gRPC."""
+    from machinery.client import Credentials
+
+    return Credentials(ca_file=comp.get("caFile") or "", cert_file=comp.get("certFile") or "",
+                       key_file=comp.get("keyFile") or "", tls_server_name=comp.get("serverName") or "")
+
+
 def client_credentials(doc: Any, base_dir: str = ""):
     """The token, CA and client certificate a kubeconfig document gives its current context.
 

@@ -9,10 +9,18 @@ kubeconfig, then prints the commands that start the control plane. Mutual TLS th
 apiserver serves with a certificate valid for every ``--san`` (and its address), and every
 client presents a certificate signed by the cluster CA.
 
+The control plane's files also secure the other direction: the apiserver reaches kubelets as
+``kube-apiserver-kubelet-client`` (``pki/apiserver-kubelet-client.crt``) and checks their serving
+certificates against the CA; the scheduler and controller manager serve TLS
+(``pki/<component>-serving.crt``) on loopback, as kubeadm binds them.
+
 The second form is ``kubeadm join``'s counterpart: it issues the identity of node NAME
 (``system:node:NAME`` in ``system:nodes``, as a client certificate, plus a bearer token in
-``tokens.csv``) and writes a join directory (``D/join/NAME`` or ``--out``) holding the CA, the
-node's certificate and key, and a ``kubelet.yaml`` for ``kubemu-kubelet --config``. It prints
+``tokens.csv``) and the kubelet's serving certificate (valid for NAME and ``--node-ip``; the
+kubelet serves its API over mutual TLS and lets only callers the apiserver authorizes in), and
+writes a join directory (``D/join/NAME`` or ``--out``) holding the CA, the node's client
+certificate and key, its serving certificate and key (``kubelet.crt``/``kubelet.key``), and a
+``kubelet.yaml`` for ``kubemu-kubelet --config``. It prints
 the apiserver address, the CA's hash, the token and the exact kubelet command line to run on
 the new machine. The certificate works at once (the apiserver checks it against the CA); the
 token only once the apiserver re-reads ``tokens.csv`` at its next start.
@@ -170,18 +178,32 @@ def ensure_control_plane(layout: Layout, *, apiservers: list[str], etcd_servers:
         cert, key = ca.issue(HEALTHCHECK_IDENTITY.user)
         _write(layout.pki_file(f"{stem}.crt"), cert)
         _write(layout.pki_file(f"{stem}.key"), key, private=True)
+    # The apiserver's identity towards kubelets, and the scheduler's and controller manager's
+    # serving certificates (their own ports: health, Describe, Explain).
+    if not os.path.exists(layout.pki_file("apiserver-kubelet-client.key")):
+        pki.write_kubelet_client(layout.pki, ca)
+    for component in ("scheduler", "controller-manager"):
+        if not os.path.exists(layout.pki_file(f"{component}-serving.key")):
+            pki.write_component_serving(layout.pki, component, ca=ca)
 
     port = apiservers[0].rpartition(":")[2] if apiservers else str(DEFAULT_PORT)
     ca_file = layout.pki_file("ca.crt")
     _write(layout.config_file("apiserver.yaml"), _yaml({
         "etcd-servers": etcd_servers, "bind-address": bind_address, "secure-port": int(port),
         "tls-cert-file": layout.pki_file("apiserver.crt"), "tls-private-key-file": layout.pki_file("apiserver.key"),
-        "client-ca-file": ca_file, "token-auth-file": layout.pki_file("tokens.csv")}))
+        "client-ca-file": ca_file, "token-auth-file": layout.pki_file("tokens.csv"),
+        "kubelet-client-certificate": layout.pki_file("apiserver-kubelet-client.crt"),
+        "kubelet-client-key": layout.pki_file("apiserver-kubelet-client.key"),
+        "kubelet-certificate-authority": ca_file}))
     for component, ident in (("scheduler", "system-kube-scheduler"),
                              ("controller-manager", "system-kube-controller-manager")):
+        # Their own ports listen on loopback only, as kubeadm binds kube-scheduler and
+        # kube-controller-manager to 127.0.0.1.
         _write(layout.config_file(f"{component}.yaml"), _yaml({
             "apiserver": ",".join(apiservers), "certificate-authority": ca_file,
-            "client-certificate": layout.pki_file(f"{ident}.crt"), "client-key": layout.pki_file(f"{ident}.key")}))
+            "client-certificate": layout.pki_file(f"{ident}.crt"), "client-key": layout.pki_file(f"{ident}.key"),
+            "bind-address": "127.0.0.1", "tls-cert-file": layout.pki_file(f"{component}-serving.crt"),
+            "tls-private-key-file": layout.pki_file(f"{component}-serving.key")}))
     cluster = {"apiservers": apiservers, "etcd-servers": etcd_servers, "kubeconfig-server": kubeconfig_server
                or apiservers[0], "sans": sans}
     _write(layout.cluster_file, _yaml(cluster))
@@ -280,17 +302,25 @@ def node_join(layout: Layout, node: str, *, apiservers: list[str], out_dir: str,
         cert, key = ca.issue(ident.user, orgs=ident.groups)
     if pod_cidr is None:
         pod_cidr = _allocate_pod_cidr(layout, node) if token else ""
+    # The kubelet's serving certificate, for its name and (when given) its address: the apiserver
+    # checks it against the CA, expecting the node's name, when it relays logs and exec.
+    serving_cert, serving_key = pki.issue_kubelet_serving(ca, node, [node_ip] if node_ip else [])
     out_dir = os.path.abspath(out_dir)
     install_dir = install_dir or out_dir
-    files = {"ca": "ca.crt", "cert": "node.crt", "key": "node.key"}
+    files = {"ca": "ca.crt", "cert": "node.crt", "key": "node.key", "serving-cert": "kubelet.crt",
+             "serving-key": "kubelet.key"}
     _write(os.path.join(out_dir, files["ca"]), _read(layout.pki_file("ca.crt")))
     _write(os.path.join(out_dir, files["cert"]), cert)
     _write(os.path.join(out_dir, files["key"]), key, private=True)
+    _write(os.path.join(out_dir, files["serving-cert"]), serving_cert)
+    _write(os.path.join(out_dir, files["serving-key"]), serving_key, private=True)
     if node_token:
         _write(os.path.join(out_dir, "token"), node_token + "\n", private=True)
     installed = {k: os.path.join(install_dir, v) for k, v in files.items()}
     config = {"apiserver": ",".join(apiservers), "node-name": node, "certificate-authority": installed["ca"],
-              "client-certificate": installed["cert"], "client-key": installed["key"]}
+              "client-certificate": installed["cert"], "client-key": installed["key"],
+              "tls-cert-file": installed["serving-cert"], "tls-private-key-file": installed["serving-key"],
+              "client-ca-file": installed["ca"]}
     if node_ip:
         config["node-ip"] = node_ip
     if pod_cidr:
@@ -298,7 +328,8 @@ def node_join(layout: Layout, node: str, *, apiservers: list[str], out_dir: str,
     _write(os.path.join(out_dir, "kubelet.yaml"), _yaml(config))
     command = ["kubemu-kubelet", "--apiserver", config["apiserver"], "--node-name", node,
                "--certificate-authority", installed["ca"], "--client-certificate", installed["cert"],
-               "--client-key", installed["key"]]
+               "--client-key", installed["key"], "--tls-cert-file", installed["serving-cert"],
+               "--tls-private-key-file", installed["serving-key"], "--client-ca-file", installed["ca"]]
     if pod_cidr:
         command += ["--pod-cidr", pod_cidr]
     command += ["--node-ip", node_ip or "<this machine's IP>"]
@@ -431,6 +462,8 @@ def _print_join(j: dict, say) -> None:
     if j["token"]:
         say(f"  token:     {j['token']}   (bearer token; the apiserver reads new tokens when it starts)")
     say(f"  identity:  system:node:{j['node']} (client certificate node.crt, group system:nodes)")
+    names = ", ".join(pki.kubelet_serving_sans(j["node"], [j["nodeIP"]] if j["nodeIP"] else []))
+    say(f"  serving:   kubelet.crt, {names} (kubelet API, mutual TLS: only the apiserver and admins may call it)")
     if j["podCIDR"]:
         say(f"  pod CIDR:  {j['podCIDR']}")
     say()

@@ -16,8 +16,11 @@ How the CLI finds the scheduler: ``--scheduler-address HOST:PORT`` (or ``$KUBEMU
 if given; otherwise it reads the Lease ``kube-system/kube-scheduler`` (``--lease`` for another
 name) and dials the address its holder advertised in the ``scheduler.kubemu.io/address``
 annotation (written by the scheduler when it starts leading, checked against
-``scheduler.kubemu.io/identity`` = ``spec.holderIdentity``). The scheduler's gRPC port is plain
-(no TLS), like its health and Describe endpoints.
+``scheduler.kubemu.io/identity`` = ``spec.holderIdentity``). When the CLI's kubeconfig names a CA
+(every secured cluster), the call goes over TLS and checks the scheduler's serving certificate
+against that CA (``kubemu up``, ``kubemu certs`` and compose give the scheduler one signed by the
+cluster CA), presenting the kubeconfig's client certificate if it has one — never its token;
+without a CA it is plain gRPC.
 
 The lead wires this module into ``kubemu kubectl`` with :func:`register` and :func:`run`.
 """
@@ -76,7 +79,8 @@ def run(args: argparse.Namespace, client: Any, *, out: TextIO | None = None, err
     try:
         address = getattr(args, "scheduler_address", None) or os.environ.get(ENV_ADDRESS) or \
             find_scheduler(client, getattr(args, "lease", DEFAULT_LEASE))
-        explanation = explain(address, namespace, name, last_only=bool(getattr(args, "last", False)))
+        explanation = explain(address, namespace, name, last_only=bool(getattr(args, "last", False)),
+                              credentials=scheduler_credentials(client))
     except ExplainError as e:
         err.write(f"error: {e}\n")
         return 1
@@ -110,8 +114,21 @@ def find_scheduler(client: Any, lease: str = DEFAULT_LEASE) -> str:
     return address
 
 
-def explain(address: str, namespace: str, name: str, *, last_only: bool = False) -> dict:
-    with grpc.insecure_channel(address) as channel:
+def scheduler_credentials(client: Any):
+    """TLS settings for the scheduler from the API client's: its CA and client certificate, no token."""
+    from machinery.client import Credentials
+
+    creds = getattr(client, "credentials", None)
+    if creds is None or not creds.ca_file:
+        return None
+    return Credentials(ca_file=creds.ca_file, cert_file=creds.cert_file, key_file=creds.key_file)
+
+
+def explain(address: str, namespace: str, name: str, *, last_only: bool = False, credentials=None) -> dict:
+    """Ask the scheduler at ``address``: plain gRPC, or TLS when ``credentials`` has a CA."""
+    from machinery.client import Credentials, make_channel
+
+    with make_channel(address, credentials or Credentials()) as channel:
         stub = scheduler_pb2_grpc.SchedulerStub(channel)
         try:
             resp = stub.Explain(scheduler_pb2.ExplainRequest(namespace=namespace, name=name, last_only=last_only),

@@ -7,7 +7,14 @@
   ``127.0.0.1``, the host name and any extra names/addresses given (``--apiserver-cert-extra-sans``);
 - ``<identity>.crt``/``.key``: client certificates with CN = user and O = groups, the way
   Kubernetes reads x509 identities (``admin`` in ``system:masters``, ``system:kube-scheduler``…);
-- ``tokens.csv``: kube-apiserver's static token file, one random token per identity.
+- ``tokens.csv``: kube-apiserver's static token file, one random token per identity;
+- ``apiserver-kubelet-client.crt``/``.key``: the apiserver's identity towards kubelets
+  (``kube-apiserver-kubelet-client``, as kubeadm names it; RBAC binds it to ``system:kubelet-api-admin``);
+- ``kubelet-<node>.crt``/``.key``: a kubelet's serving certificate (CN ``system:node:<node>``,
+  O ``system:nodes``, server auth only), valid for the node's name and addresses
+  (:func:`write_kubelet_serving`);
+- ``<component>-serving.crt``/``.key``: the scheduler's and controller manager's serving
+  certificates (:func:`write_component_serving`).
 
 Nothing here talks to the network; files holding keys or tokens are written mode 0600.
 """
@@ -149,6 +156,55 @@ def write_cluster_credentials(directory: str, node_names: list[str], *, extra_sa
     write_token_file(os.path.join(directory, "tokens.csv"), tokens)
     return {"ca": os.path.join(directory, "ca.crt"), "tokens": {u: t for u, (t, _) in tokens.items()},
             "token_file": os.path.join(directory, "tokens.csv")}
+
+
+KUBELET_CLIENT = Identity("kube-apiserver-kubelet-client")
+
+
+def _issue_to(ca: CertificateAuthority, directory: str, stem: str, common_name: str, **kwargs) -> tuple[str, str]:
+    cert, key = ca.issue(common_name, **kwargs)
+    cert_path, key_path = os.path.join(directory, f"{stem}.crt"), os.path.join(directory, f"{stem}.key")
+    _write(cert_path, cert)
+    _write(key_path, key, private=True)
+    return cert_path, key_path
+
+
+def write_kubelet_client(directory: str, ca: CertificateAuthority | None = None) -> tuple[str, str]:
+    """The apiserver's client certificate for kubelets; returns (cert, key) paths."""
+    ca = ca or CertificateAuthority.load(directory)
+    return _issue_to(ca, directory, "apiserver-kubelet-client", KUBELET_CLIENT.user)
+
+
+def kubelet_serving_sans(node_name: str, addresses: list[str] = ()) -> list[str]:
+    return list(dict.fromkeys([node_name, *(a for a in addresses if a)]))
+
+
+def issue_kubelet_serving(ca: CertificateAuthority, node_name: str, addresses: list[str] = ()) -> tuple[bytes, bytes]:
+    """A kubelet's serving certificate and key (PEM), as a kubelet's approved serving CSR makes them:
+    CN ``system:node:<node>``, O ``system:nodes``, server auth only, valid for the name and addresses."""
+    return ca.issue(f"system:node:{node_name}", orgs=("system:nodes",),
+                    sans=kubelet_serving_sans(node_name, addresses), server=True, client=False)
+
+
+def write_kubelet_serving(directory: str, node_name: str, addresses: list[str] = (),
+                          ca: CertificateAuthority | None = None) -> tuple[str, str]:
+    """``kubelet-<node>.crt``/``.key`` in ``directory``; returns their paths."""
+    ca = ca or CertificateAuthority.load(directory)
+    cert, key = issue_kubelet_serving(ca, node_name, addresses)
+    cert_path, key_path = (os.path.join(directory, f"kubelet-{node_name}.{ext}") for ext in ("crt", "key"))
+    _write(cert_path, cert)
+    _write(key_path, key, private=True)
+    return cert_path, key_path
+
+
+def write_component_serving(directory: str, component: str, sans: list[str] = (),
+                            ca: CertificateAuthority | None = None) -> tuple[str, str]:
+    """``<component>-serving.crt``/``.key`` for the scheduler or controller manager, valid for
+    ``localhost``, ``127.0.0.1``, this host's name, the component's name and ``sans``."""
+    ca = ca or CertificateAuthority.load(directory)
+    names = list(dict.fromkeys(["localhost", "127.0.0.1", socket.gethostname(), component, *(s for s in sans if s)]))
+    return _issue_to(ca, directory, f"{component}-serving", f"kube-{component}", sans=names, server=True,
+                     client=False)
 
 
 def add_node_token(directory: str, node_name: str) -> str:

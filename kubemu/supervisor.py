@@ -137,8 +137,13 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
     ``secure`` (the default): the cluster gets its own CA, the apiserver serves TLS with a
     certificate it signed, every component authenticates with its own token (scheduler, controller
     manager, ``system:node:<node>`` per kubelet) and is authorized by RBAC and the Node authorizer;
-    the CLI uses the ``admin`` identity (``system:masters``). ``secure=False`` runs the apiserver
-    unsecured (everyone is an administrator), for experiments on the request path.
+    the CLI uses the ``admin`` identity (``system:masters``). Each kubelet serves its API (logs,
+    exec) over mutual TLS with a serving certificate for its name and IP and asks the apiserver
+    who may call it; the apiserver calls it as ``kube-apiserver-kubelet-client``. The scheduler and
+    controller manager serve TLS. A component's ``caFile``/``certFile``/``keyFile``/``serverName``
+    say how kubemu's own tools (probes, ``kubemu status``) reach it. ``secure=False`` runs
+    everything unsecured (everyone is an administrator, plain gRPC), for experiments on the
+    request path.
 
     Every apiserver also serves the Kubernetes REST API (HTTPS when secure, plain HTTP otherwise)
     for the real kubectl; the plan's ``restServers`` lists its URLs, the first becomes the
@@ -179,12 +184,26 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
 
         topo = netns_mod.plan_topology(cdir, names)
     api_host = topo["bridgeIP"] if topo else loopback
-    creds = _credentials(cdir, names, [api_host] if topo else []) if secure else None
+    ips = {name: topo["nodes"][name]["ip"] if topo else node_ip(i) for i, name in enumerate(names, start=1)}
+    creds = _credentials(cdir, ips, [api_host] if topo else []) if secure else None
 
     def auth_flags(identity: str) -> list[str]:
         if creds is None:
             return []
         return ["--token-file", creds["tokenFiles"][identity], "--certificate-authority", creds["ca"]]
+
+    def serving_flags(kind: str, node: str = "") -> tuple[list[str], dict]:
+        """TLS flags of a component's own port, and how kubemu's tools reach it (state.json)."""
+        if creds is None:
+            return [], {}
+        cert, key = creds["kubeletServing"][node] if kind == KUBELET else creds["serving"][kind]
+        flags = ["--tls-cert-file", cert, "--tls-private-key-file", key]
+        probe = {"caFile": creds["ca"]}
+        if kind == KUBELET:
+            # Mutual TLS, every call authorized by the apiserver; the tools call as the admin.
+            flags += ["--client-ca-file", creds["ca"]]
+            probe.update(certFile=creds["adminCert"], keyFile=creds["adminKey"], serverName=node)
+        return flags, probe
 
     components: list[dict] = []
     etcd_names = replica_names(ETCD, etcd_members)
@@ -203,7 +222,10 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
                            "ports": [[loopback, member.client_port], [loopback, member.peer_port]]})
     etcd_urls = ",".join(m.client_url for m in members)
     api_flags = [] if creds is None else ["--token-auth-file", creds["tokenAuthFile"], "--tls-cert-file",
-                                          creds["servingCert"], "--tls-private-key-file", creds["servingKey"]]
+                                          creds["servingCert"], "--tls-private-key-file", creds["servingKey"],
+                                          "--kubelet-client-certificate", creds["kubeletClient"][0],
+                                          "--kubelet-client-key", creds["kubeletClient"][1],
+                                          "--kubelet-certificate-authority", creds["ca"]]
     api_addresses, rest_urls = [], []
     scheme = "https" if creds else "http"
     for i, name in enumerate(replica_names(APISERVER, apiservers), start=1):
@@ -226,32 +248,34 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
                                           controller_managers)):
         if not enabled:
             continue
+        tls_flags, probe = serving_flags(kind)
         for i, name in enumerate(replica_names(kind, count), start=1):
             p, mp = port(kind, i), port(METRICS[kind], i)
             components.append({"name": name, "kind": kind, "address": f"{loopback}:{p}",
                                "grpcAddress": f"{loopback}:{p}", "waitReady": False,
-                               "ports": [[loopback, p], [loopback, mp]],
+                               "ports": [[loopback, p], [loopback, mp]], **probe,
                                "metricsAddress": f"http://{loopback}:{mp}/metrics",
                                "command": [python, "-m", module, "--apiserver", api_list, "--bind-address", loopback,
-                                           "--port", str(p), "--metrics-port", str(mp), "--identity", name,
+                                           "--port", str(p), "--metrics-port", str(mp), "--identity", name, *tls_flags,
                                            *auth_flags(f"system:{_IDENTITY[kind]}"), *extra.get(kind, [])]})
     for index in range(1, nodes + 1):
         name = node_name(index)
         link = topo["nodes"][name] if topo else None
-        ip = link["ip"] if link else node_ip(index)
+        ip = ips[name]
+        tls_flags, probe = serving_flags(KUBELET, name)
         # In a namespace the port only has to be free there: pick it on loopback when auto.
         p = port(KUBELET, host=loopback if link else ip)
         mp = port(METRICS[KUBELET], host=loopback if link else ip)
         prefix = ["ip", "netns", "exec", link["namespace"]] if link else []
         components.append({"name": name, "kind": KUBELET, "node": name, "nodeDir": cdir.node_dir(name),
                            "address": f"{ip}:{p}", "grpcAddress": f"{ip}:{p}", "waitReady": False,
-                           "ports": [[ip, p], [ip, mp]], **({"netns": link["namespace"]} if link else {}),
+                           "ports": [[ip, p], [ip, mp]], **({"netns": link["namespace"]} if link else {}), **probe,
                            "metricsAddress": f"http://{ip}:{mp}/metrics",
                            "command": [*prefix, python, "-m", "kubelet", "--apiserver", api_list, "--node-name", name,
                                        "--node-ip", ip, "--bind-address", ip, "--port", str(p),
                                        "--metrics-port", str(mp),
                                        "--root-dir", cdir.node_dir(name), "--pod-cidr", f"127.{octet}.{index}.0/24",
-                                       *auth_flags(f"system:node:{name}"), *extra.get(KUBELET, [])]})
+                                       *tls_flags, *auth_flags(f"system:node:{name}"), *extra.get(KUBELET, [])]})
     return {"version": 1, "clusterDir": cdir.path, "restartPolicy": restart_policy, "nodes": nodes,
             "ports": ports, "podNetworkOctet": octet, "etcdBinary": binary, "etcdVersion": etcd_version(binary),
             "apiservers": api_addresses, "restServers": rest_urls, "mergeKubeconfig": merge_kubeconfig,
@@ -291,13 +315,20 @@ def _port_free(host: str, port: int) -> bool:
 _IDENTITY = {SCHEDULER: "kube-scheduler", CONTROLLER_MANAGER: "kube-controller-manager"}
 
 
-def _credentials(cdir: ClusterDir, node_names: list[str], extra_sans: list[str] = ()) -> dict:
-    """The cluster's CA, the apiserver's serving certificate and one token file per identity."""
+def _credentials(cdir: ClusterDir, node_ips: dict[str, str], extra_sans: list[str] = ()) -> dict:
+    """The cluster's CA, the apiserver's serving certificate and one token file per identity; the
+    apiserver's kubelet client certificate, each kubelet's serving certificate (its name and IP),
+    and the scheduler's and controller manager's serving certificates."""
+    from kubemu import pki as pki_mod
     from kubemu.cluster import atomic_write
     from kubemu.pki import write_cluster_credentials
 
     pki = os.path.join(cdir.path, "pki")
-    written = write_cluster_credentials(pki, node_names, extra_sans=list(extra_sans))
+    written = write_cluster_credentials(pki, list(node_ips), extra_sans=list(extra_sans))
+    ca = pki_mod.CertificateAuthority.load(pki)
+    kubelet_client = pki_mod.write_kubelet_client(pki, ca)
+    kubelet_serving = {name: pki_mod.write_kubelet_serving(pki, name, [ip], ca) for name, ip in node_ips.items()}
+    serving = {kind: pki_mod.write_component_serving(pki, kind, ca=ca) for kind in (SCHEDULER, CONTROLLER_MANAGER)}
     token_dir = os.path.join(pki, "tokens")
     os.makedirs(token_dir, mode=0o700, exist_ok=True)
     files = {}
@@ -307,7 +338,9 @@ def _credentials(cdir: ClusterDir, node_names: list[str], extra_sans: list[str] 
         os.chmod(path, 0o600)
         files[user] = path
     return {"ca": written["ca"], "tokenAuthFile": written["token_file"], "tokenFiles": files,
-            "servingCert": os.path.join(pki, "apiserver.crt"), "servingKey": os.path.join(pki, "apiserver.key")}
+            "servingCert": os.path.join(pki, "apiserver.crt"), "servingKey": os.path.join(pki, "apiserver.key"),
+            "kubeletClient": kubelet_client, "kubeletServing": kubelet_serving, "serving": serving,
+            "adminCert": os.path.join(pki, "admin.crt"), "adminKey": os.path.join(pki, "admin.key")}
 
 
 def ports_in_use(plan: dict) -> list[tuple[str, str, int]]:
@@ -334,14 +367,15 @@ def ports_in_use(plan: dict) -> list[tuple[str, str, int]]:
 # --------------------------------------------------------------------------- probes
 
 
-def probe_health(address: str, timeout_s: float = PROBE_TIMEOUT_S, ca_file: str = "") -> str:
-    """The gRPC health status of a component: SERVING, NOT_SERVING, … or UNREACHABLE (TLS when ``ca_file``)."""
+def probe_health(address: str, timeout_s: float = PROBE_TIMEOUT_S, creds=None) -> str:
+    """The gRPC health status of a component: SERVING, NOT_SERVING, … or UNREACHABLE (TLS when
+    ``creds`` has a CA; :func:`kubemu.cluster.component_credentials` gives a component's)."""
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     from machinery.client import Credentials, make_channel
 
-    with make_channel(address, Credentials(ca_file=ca_file)) as channel:
+    with make_channel(address, creds or Credentials()) as channel:
         try:
             resp = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""),
                                                               timeout=timeout_s)
@@ -369,7 +403,7 @@ def probe_etcd(address: str, timeout_s: float = PROBE_TIMEOUT_S) -> dict | None:
 def probe_ready(comp: dict) -> bool:
     if comp["kind"] == ETCD:
         return probe_etcd(comp["grpcAddress"]) is not None
-    return probe_health(comp["grpcAddress"], ca_file=comp.get("caFile", "")) == "SERVING"
+    return probe_health(comp["grpcAddress"], creds=cluster.component_credentials(comp)) == "SERVING"
 
 
 # --------------------------------------------------------------------------- killing processes
@@ -548,7 +582,7 @@ class Child:
                "address": self.spec.get("address", ""), "grpcAddress": self.spec.get("grpcAddress", ""),
                "log": cdir.log_path(self.name), "command": self.spec["command"], "status": self.status,
                "restarts": self.restarts, "exitCode": self.exit_code, "startedAt": self.started_at,
-               "caFile": self.spec.get("caFile", "")}
+               **{k: self.spec.get(k, "") for k in ("caFile", "certFile", "keyFile", "serverName")}}
         for key in ("metricsAddress", "metricsTokenFile"):
             if self.spec.get(key):
                 out[key] = self.spec[key]

@@ -21,6 +21,7 @@ from typing import Protocol
 
 from machinery.client import APIClient, Credentials
 from machinery.leaderelection import LeaderElectionConfig, LeaderElector
+from machinery.server import TLSFiles
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,31 @@ def add_client_flags(p: argparse.ArgumentParser, *, default_port: int) -> None:
     p.add_argument("--bind-address", default="0.0.0.0", help="address of this component's gRPC/health server")
     p.add_argument("--port", type=int, default=default_port, help="port of this component's gRPC/health server")
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity")
+
+
+def add_serving_flags(p: argparse.ArgumentParser) -> None:
+    """TLS of the component's own gRPC port (kube components' secure-serving flag names)."""
+    g = p.add_argument_group("serving")
+    g.add_argument("--tls-cert-file", default="",
+                   help="certificate to serve this component's gRPC port over TLS (with --tls-private-key-file)")
+    g.add_argument("--tls-private-key-file", default="", help="key of --tls-cert-file")
+    g.add_argument("--client-ca-file", default="",
+                   help="require every client to present a certificate this CA signed (mutual TLS)")
+
+
+def serving_tls(args: argparse.Namespace) -> TLSFiles | None:
+    """The TLS files of ``add_serving_flags``, None for plain gRPC; a clear error for half a setup."""
+    if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
+        raise SystemExit("error: --tls-cert-file and --tls-private-key-file must be given together")
+    if args.client_ca_file and not args.tls_cert_file:
+        raise SystemExit("error: --client-ca-file needs --tls-cert-file and --tls-private-key-file")
+    for flag, path in (("--tls-cert-file", args.tls_cert_file), ("--tls-private-key-file", args.tls_private_key_file),
+                       ("--client-ca-file", args.client_ca_file)):
+        if path and not os.path.isfile(path):
+            raise SystemExit(f"error: {flag} {path}: no such file")
+    if not args.tls_cert_file:
+        return None
+    return TLSFiles(args.tls_cert_file, args.tls_private_key_file, args.client_ca_file)
 
 
 def add_leader_election_flags(p: argparse.ArgumentParser, *, lease_name: str) -> None:

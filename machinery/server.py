@@ -4,6 +4,10 @@ Each process (apiserver, scheduler, controller manager, kubelet) serves the stan
 ``grpc.health.v1.Health`` service, so any gRPC health probe (and ``kubemu status``) can ask
 whether it is SERVING, plus ``kubemu.v1.Component/Describe`` saying what it is doing.
 
+TLS (``tls``): the server serves TLS with its certificate and key; with a client CA as well,
+every client must present a certificate that CA signed (mutual TLS). ``interceptors`` run
+before every handler: the kubelet's authentication and authorization (machinery/serving_auth.py).
+
 Threads: the server runs on a bounded thread pool; every streaming RPC (a watch) holds one
 worker for its lifetime, so ``max_workers`` bounds open watches plus in-flight requests.
 """
@@ -70,11 +74,12 @@ class ComponentServer:
 
     def __init__(self, component: str, identity: str, address: str, *, details: Callable[[], dict] | None = None,
                  max_workers: int = 64, tls: TLSFiles | None = None,
-                 register: Callable[[grpc.Server], None] | None = None, spans: Callable | None = None):
+                 register: Callable[[grpc.Server], None] | None = None, spans: Callable | None = None,
+                 interceptors: list[grpc.ServerInterceptor] | None = None):
         self.component = component
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers,
                                                              thread_name_prefix=f"{component}-grpc"),
-                                  options=SERVER_OPTIONS)
+                                  options=SERVER_OPTIONS, interceptors=interceptors or None)
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         component_pb2_grpc.add_ComponentServicer_to_server(

@@ -7,7 +7,9 @@ Profiles come from ``--scheduler-config`` (a KubeSchedulerConfiguration, see
 ``--scoring-strategy`` for NodeResourcesFit. The gRPC port serves Health, Component/Describe and
 Scheduler/Explain; the leader writes its address (``--advertise-address``, else the bind
 address) into the Lease ``kube-system/kube-scheduler`` so ``kubemu kubectl explain-schedule``
-finds it. Prometheus metrics: ``http://<bind address>:10251/metrics`` (``--metrics-port``,
+finds it. ``--tls-cert-file``/``--tls-private-key-file`` serve that port over TLS (``--client-ca-file``:
+mutual TLS), as kube-scheduler serves 10259 over HTTPS.
+Prometheus metrics: ``http://<bind address>:10251/metrics`` (``--metrics-port``,
 kube-scheduler's old insecure port; see docs/metrics.md).
 """
 
@@ -33,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kubemu-scheduler", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     component.add_client_flags(p, default_port=10259)
+    component.add_serving_flags(p)
     component.add_leader_election_flags(p, lease_name="kube-scheduler")
     metrics.add_flags(p, default_port=10251)
     tracing.add_flags(p)
@@ -70,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     identity = component.default_identity(args)
     tracing.configure_from_args(args, "scheduler", identity)
+    tls = component.serving_tls(args)
     client = component.client_from_args(args, "kubemu-scheduler")
     def new_scheduler() -> Scheduler:
         return Scheduler(client, profiles, queue=SchedulingQueue(
@@ -93,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 
     server = ComponentServer("scheduler", identity, f"{args.bind_address}:{args.port}", details=details,
                              register=lambda s: scheduler_pb2_grpc.add_SchedulerServicer_to_server(
-                                 SchedulerServicer(sched, identity, leader), s))
+                                 SchedulerServicer(sched, identity, leader), s), tls=tls)
     server.start()
     server.set_serving(True)
     scheduler_metrics.watch_pending(lambda: sched.pending_counts())

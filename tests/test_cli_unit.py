@@ -491,6 +491,33 @@ def test_build_plan_auto_ports(tmp_path):
         build_plan(cdir, nodes=300, etcd_binary="/bin/true")
 
 
+def test_secure_plan_gives_every_component_port_tls_and_kubelets_mutual_tls(tmp_path):
+    def flag(comp: dict, name: str) -> str | None:
+        command = comp["command"]
+        return command[command.index(name) + 1] if name in command else None
+
+    cdir = ClusterDir(str(tmp_path))
+    comps = {c["name"]: c for c in build_plan(cdir, nodes=2, ports="auto", etcd_binary="/bin/true")["components"]}
+    pki_dir = os.path.join(cdir.path, "pki")
+    api = comps["apiserver"]
+    assert flag(api, "--kubelet-client-certificate") == os.path.join(pki_dir, "apiserver-kubelet-client.crt")
+    assert flag(api, "--kubelet-certificate-authority") == os.path.join(pki_dir, "ca.crt")
+    node2 = comps["node-2"]
+    assert flag(node2, "--tls-cert-file") == os.path.join(pki_dir, "kubelet-node-2.crt")
+    assert flag(node2, "--client-ca-file") == os.path.join(pki_dir, "ca.crt")
+    from kubemu.join import cert_sans
+
+    assert cert_sans(flag(node2, "--tls-cert-file")) == {"node-2", "127.1.0.2"}
+    # kubemu's tools reach a kubelet as the admin, expecting the node's name in its certificate.
+    assert (node2["certFile"], node2["serverName"]) == (os.path.join(pki_dir, "admin.crt"), "node-2")
+    for name in ("scheduler", "controller-manager"):
+        assert flag(comps[name], "--tls-cert-file") == os.path.join(pki_dir, f"{name}-serving.crt")
+        assert flag(comps[name], "--client-ca-file") is None and comps[name]["caFile"]
+    insecure = build_plan(cdir, nodes=1, ports="auto", secure=False, etcd_binary="/bin/true")["components"]
+    assert not any("--tls-cert-file" in c["command"] or "--kubelet-client-certificate" in c["command"]
+                   for c in insecure)
+
+
 def test_summarize_details():
     assert cli.summarize_details({"leader": True, "holder": "h", "scheduled": 4, "queue": {"active": 1}}) == \
         "leader=yes scheduled=4"

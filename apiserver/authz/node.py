@@ -4,8 +4,9 @@ may do, and nothing more.
 A kubelet may read nodes and pods (it lists and watches its own pods by field selector),
 write only its own Node and ``nodes/status``, its own Lease in ``kube-node-lease``, the
 status of pods bound to it, delete (confirm the deletion of) pods bound to it, record events,
-and get the configmaps, secrets and service accounts that pods bound to it refer to (volumes,
-projected sources, env and envFrom references, imagePullSecrets, serviceAccountName) — as
+get the configmaps, secrets and service accounts that pods bound to it refer to (volumes,
+projected sources, env and envFrom references, imagePullSecrets, serviceAccountName), and create
+SubjectAccessReviews (the kubelet asks whether a caller may use its API) — as
 Kubernetes' node authorizer does with its graph of pods, never listing or watching them all.
 Anything else falls through to RBAC, which grants nodes nothing by default, so it is Forbidden.
 """
@@ -64,6 +65,8 @@ class NodeAuthorizer:
             return False, ""
         if r.resource == "events" and r.verb in ("create", "update", "patch", "get", "list"):
             return True, "nodes record events"
+        if r.resource == "subjectaccessreviews" and r.api_group == "authorization.k8s.io" and r.verb == "create":
+            return True, "a kubelet asks who may use its API (delegated authorization)"
         if r.resource in ("configmaps", "secrets", "serviceaccounts") and r.verb == "get" and r.name \
                 and not r.subresource:
             if any(r.name in referenced_names(pod, r.resource) for pod in self._node_pods(r.namespace, node)):

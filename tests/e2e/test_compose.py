@@ -366,6 +366,37 @@ def test_kubemu_trace_from_the_host_gathers_every_container(stack, api):
     assert {s["component"] for s in trace["sources"]} >= {"apiserver", "scheduler", "controller-manager", "kubelet"}
 
 
+def test_kubelets_answer_the_apiserver_only(stack, api):
+    """Logs and exec go through the apiserver (mutual TLS to the kubelet, as its kubelet client);
+    another node's container calling that kubelet's port itself gets nothing."""
+    from kubemu.kubectl_pods import pod_exec, pod_logs
+    from machinery.pb import api_pb2
+    from tests.e2e.test_netns import DIRECT_EXEC
+
+    api.create("pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "shell", "namespace": "default"},
+                        "spec": {"containers": [{"name": "c", "image": "python", "command": [
+                            "python", "-c", "import time\nprint('up', flush=True)\ntime.sleep(3600)"]}]}})
+    pod = wait_for(lambda: (p := api.get("pods", "shell", "default"))["status"].get("phase") == "Running" and p,
+                   timeout_s=60, interval_s=0.5, message="pod shell Running")
+    resp = pod_exec(api, api_pb2.PodExecRequest(namespace="default", name="shell", timeout_seconds=20,
+                                                command=["python", "-c", "print(6 * 7)"]))
+    assert (resp.stdout, resp.exit_code) == (b"42\n", 0)
+    wait_for(lambda: b"".join(pod_logs(api, api_pb2.PodLogsRequest(namespace="default", name="shell"))) == b"up\n",
+             timeout_s=10, message="the pod's log through the apiserver")
+    target = pod["spec"]["nodeName"]
+    other = next(n["metadata"]["name"] for n in api.list("nodes").items if n["metadata"]["name"] != target)
+
+    def direct(stem: str) -> str:
+        out = subprocess.run(["docker", "exec", other, "python", "-c", DIRECT_EXEC, f"{pod['status']['hostIP']}:10250",
+                              target, "/home/kubemu/node/ca.crt", stem], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
+    assert direct("").startswith("UNAVAILABLE")
+    assert direct("/home/kubemu/node/node") == (f"PERMISSION_DENIED Forbidden (user=system:node:{other}, verb=create, "
+                                                "resource=nodes, subresource(s)=[proxy])")
+
+
 def test_killing_etcd_loses_nothing_acknowledged(stack, api):
     acknowledged = {}
     for i in range(30):

@@ -51,11 +51,31 @@ from machinery.client import APIClient, Credentials
 address, ca, cert, key = sys.argv[1:5]
 client = APIClient(address, Credentials(ca_file=ca, cert_file=cert, key_file=key), retry_timeout_s=3,
                    request_timeout_s=5)
+
+
+def exec_text(namespace, name, command):
+    from kubemu.kubectl_pods import pod_exec
+    from machinery.pb import api_pb2
+
+    resp = pod_exec(client, api_pb2.PodExecRequest(namespace=namespace, name=name, command=command,
+                                                   timeout_seconds=20))
+    return {"stdout": resp.stdout.decode(), "exitCode": resp.exit_code}
+
+
+def logs_text(namespace, name):
+    from kubemu.kubectl_pods import pod_logs
+    from machinery.pb import api_pb2
+
+    return b"".join(pod_logs(client, api_pb2.PodLogsRequest(namespace=namespace, name=name))).decode()
+
+
+extra = {"exec_text": exec_text, "logs_text": logs_text}
 print(json.dumps({"ready": True}), flush=True)
 for line in sys.stdin:
     req = json.loads(line)
     try:
-        out = getattr(client, req["method"])(*req.get("args", []), **req.get("kwargs", {}))
+        call = extra.get(req["method"]) or getattr(client, req["method"])
+        out = call(*req.get("args", []), **req.get("kwargs", {}))
         if hasattr(out, "resource_version") and hasattr(out, "items"):
             out = {"items": out.items, "resourceVersion": out.resource_version}
         resp = {"ok": out}
@@ -262,8 +282,10 @@ def machines(tmp_path_factory):
                                              *supported_flags("controller_manager", {
                                                  "node-monitor-grace-period": "10", "node-monitor-period": "1"})])
         # On the node "machine": only the join directory (CA, its certificate and key, kubelet.yaml).
+        # It listens on every interface of its machine (Kubernetes' default --address 0.0.0.0): its
+        # API is mutual TLS, and only the apiserver may use it.
         m.start("kubelet", m.n1, [py, "-m", "kubelet", "--config", f"{m.join_dir}/kubelet.yaml",
-                                  "--bind-address", m.n1_ip, "--root-dir", str(tmp / "kubelet"),
+                                  "--root-dir", str(tmp / "kubelet"),
                                   "--cpu", "2", "--memory", "2Gi",
                                   "--node-lease-renew-interval", str(LEASE_RENEW_S),
                                   "--node-status-update-frequency", str(LEASE_RENEW_S)])
@@ -290,7 +312,8 @@ def test_remote_node_registers_with_its_own_identity(machines):
                      message="the remote node's Lease")
     assert lease["spec"]["holderIdentity"] == NODE
     # The join directory holds no cluster-wide secret: no CA key, no other identity.
-    assert sorted(os.listdir(machines.join_dir)) == ["ca.crt", "kubelet.yaml", "node.crt", "node.key", "token"]
+    assert sorted(os.listdir(machines.join_dir)) == ["ca.crt", "kubelet.crt", "kubelet.key", "kubelet.yaml",
+                                                     "node.crt", "node.key", "token"]
 
 
 @pytest.mark.e2e
@@ -323,6 +346,53 @@ def test_pod_runs_on_the_remote_kubelet(machines):
     out = subprocess.run(["ip", "netns", "exec", machines.cp, sys.executable, "-c", probe, pod["status"]["podIP"]],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
+
+
+DIRECT_EXEC = r"""
+import sys, grpc
+from machinery.client import Credentials, make_channel
+from machinery.pb import api_pb2, kubelet_pb2_grpc
+address, node, ca, stem = sys.argv[1:5]
+creds = Credentials(ca_file=ca, cert_file=stem + ".crt", key_file=stem + ".key", tls_server_name=node) if stem else \
+    Credentials()
+with make_channel(address, creds) as channel:
+    try:
+        kubelet_pb2_grpc.KubeletStub(channel).Exec(api_pb2.PodExecRequest(namespace="default", name="shell",
+                                                                          command=["id"]), timeout=10)
+        print("ALLOWED")
+    except grpc.RpcError as e:
+        print(e.code().name, e.details())
+"""
+
+
+@pytest.mark.e2e
+def test_logs_and_exec_reach_the_remote_kubelet_only_through_the_apiserver(machines):
+    agent = machines.agent
+    agent.create("pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "shell", "namespace": "default"},
+                          "spec": {"containers": [{"name": "c", "image": "python", "command": [
+                              "python", "-c", "import time\nprint('up', flush=True)\ntime.sleep(3600)"]}]}})
+    wait_for(lambda: agent.get("pods", "shell", "default")["status"].get("phase") == "Running", timeout_s=60,
+             interval_s=0.5, message="pod shell Running")
+    # Through the apiserver, which calls the kubelet over mutual TLS as its kubelet client.
+    out = agent.exec_text("default", "shell", ["python", "-c", "print('exec on', 'the node')"])
+    assert out == {"stdout": "exec on the node\n", "exitCode": 0}
+    wait_for(lambda: agent.logs_text("default", "shell") == "up\n", timeout_s=10, message="the pod's log")
+    # Straight to the kubelet's port from the control-plane machine: plain text, or the node's own
+    # credentials (what a compromised node or pod could hold), or an admin-less user: refused.
+    pki_dir = f"{machines.cluster}/pki"
+
+    def direct(stem: str) -> str:
+        done = subprocess.run(["ip", "netns", "exec", machines.cp, sys.executable, "-c", DIRECT_EXEC,
+                               f"{machines.n1_ip}:10250", NODE, f"{pki_dir}/ca.crt", stem],
+                              capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert direct("").startswith("UNAVAILABLE")
+    assert direct(f"{machines.join_dir}/node") == \
+        f"PERMISSION_DENIED Forbidden (user=system:node:{NODE}, verb=create, resource=nodes, subresource(s)=[proxy])"
+    assert direct(f"{pki_dir}/system-kube-scheduler").startswith("PERMISSION_DENIED")
+    assert direct(f"{pki_dir}/apiserver-kubelet-client") == "ALLOWED"
 
 
 def _renew_time(machines) -> str:
@@ -365,6 +435,17 @@ def test_certs_writes_configs_and_join_directory(tmp_path, capsys):
         sched = yaml.safe_load(f)
     assert sched["apiserver"] == "10.9.8.7:6443"
     assert sched["client-certificate"].endswith("system-kube-scheduler.crt")
+    # Its own port: TLS on loopback (as kubeadm binds it).
+    assert sched["bind-address"] == "127.0.0.1"
+    assert {"localhost", "127.0.0.1", "scheduler"} <= join.cert_sans(sched["tls-cert-file"])
+    with open(f"{cluster}/config/apiserver.yaml") as f:
+        api = yaml.safe_load(f)
+    assert api["kubelet-client-certificate"] == f"{cluster}/pki/apiserver-kubelet-client.crt"
+    assert api["kubelet-certificate-authority"] == f"{cluster}/pki/ca.crt"
+    from cryptography import x509
+
+    with open(api["kubelet-client-certificate"], "rb") as f:
+        assert x509.load_pem_x509_certificate(f.read()).subject.rfc4514_string() == "CN=kube-apiserver-kubelet-client"
 
     assert join.main(["--cluster-dir", cluster, "--node", "n-9", "--node-ip", "10.9.8.9",
                       "--install-dir", "/etc/kubemu", "-o", "json"]) == 0
@@ -374,6 +455,11 @@ def test_certs_writes_configs_and_join_directory(tmp_path, capsys):
     with open(os.path.join(result["outDir"], "kubelet.yaml")) as f:
         kubelet = yaml.safe_load(f)
     assert kubelet["client-certificate"] == "/etc/kubemu/node.crt"
+    # The kubelet API: its serving certificate (for its name and IP) and the CA its callers need.
+    assert (kubelet["tls-cert-file"], kubelet["tls-private-key-file"], kubelet["client-ca-file"]) == \
+        ("/etc/kubemu/kubelet.crt", "/etc/kubemu/kubelet.key", "/etc/kubemu/ca.crt")
+    assert join.cert_sans(os.path.join(result["outDir"], "kubelet.crt")) == {"n-9", "10.9.8.9"}
+    assert "--client-ca-file" in result["kubeletCommand"]
     from kubemu import pki
 
     tokens = pki.read_token_file(f"{cluster}/pki/tokens.csv")
@@ -398,6 +484,7 @@ def test_certs_no_token_changes_nothing_in_the_cluster_dir(tmp_path):
     with open(tmp_path / "node" / "node.crt", "rb") as f:
         cert = x509.load_pem_x509_certificate(f.read())
     assert cert.subject.rfc4514_string() == "CN=system:node:abc123,O=system:nodes"
+    assert join.cert_sans(str(tmp_path / "node" / "kubelet.crt")) == {"abc123"}
     with open(tmp_path / "node" / "kubelet.yaml") as f:
         assert yaml.safe_load(f)["apiserver"] == "apiserver:6443"
 

@@ -96,16 +96,19 @@ def statuses(cdir: ClusterDir) -> dict[str, str]:
         client.close()
 
 
-def kubelet_address(cdir: ClusterDir, node: str) -> str:
-    return next(c["address"] for c in cdir.read_state()["components"] if c["name"] == node)
+def kubelet_component(cdir: ClusterDir, node: str) -> dict:
+    return next(c for c in cdir.read_state()["components"] if c["name"] == node)
 
 
-def health_rtt_ms(address: str, samples: int = 10) -> float:
-    """Median time of a gRPC health call on an established channel (one request/response)."""
-    import grpc
+def health_rtt_ms(comp: dict, samples: int = 10) -> float:
+    """Median time of a gRPC health call to a kubelet on an established channel (one request/response;
+    mutual TLS as kubemu's tools reach it)."""
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    with grpc.insecure_channel(address) as channel:
+    from kubemu.cluster import component_credentials
+    from machinery.client import make_channel
+
+    with make_channel(comp["grpcAddress"], component_credentials(comp)) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         stub.Check(health_pb2.HealthCheckRequest(), timeout=15)
         times = []
@@ -169,28 +172,28 @@ def test_partition_then_heal(net):
 
 
 def test_delay_keeps_node_ready(net):
-    address = kubelet_address(net, "node-1")
-    before = health_rtt_ms(address)
+    kubelet = kubelet_component(net, "node-1")
+    before = health_rtt_ms(kubelet)
     result = chaos(net, "delay", "kubelet", "node-1", "300ms", check=False)
     if result.returncode != 0 and "no netem" in result.stderr:
         chaos(net, "heal-network", "kubelet", "node-1")
         pytest.skip(f"kernel without netem: {result.stderr.strip()}")
     assert result.returncode == 0, result.stdout + result.stderr
     try:
-        after = health_rtt_ms(address)
+        after = health_rtt_ms(kubelet)
         print(f"\ndelay 300ms each way on node-1: health call {before:.1f}ms -> {after:.1f}ms "
               f"(+{after - before:.0f}ms per round trip)")
         assert after - before >= 500  # 300 ms each direction
         stays_ready(net, "node-1", 12)  # longer than the 8 s grace period: leases still get through
     finally:
         chaos(net, "heal-network", "kubelet", "node-1")
-    assert health_rtt_ms(address) < before + 100
+    assert health_rtt_ms(kubelet) < before + 100
 
 
 def test_loss_keeps_node_ready(net):
     import socket
 
-    host, port = kubelet_address(net, "node-1").rsplit(":", 1)
+    host, port = kubelet_component(net, "node-1")["address"].rsplit(":", 1)
 
     def connect_rate(n: int = 60) -> float:
         ok = 0

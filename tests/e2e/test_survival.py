@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from kubemu.cli import describe_component
-from kubemu.cluster import ClusterDir
+from kubemu.cluster import ClusterDir, component_credentials
 from tests.e2e.test_chaos_ha import chaos
 from tests.helpers import wait_for
 from tests.test_supervisor import cluster_pids, kubemu
@@ -48,9 +48,12 @@ def test_components_outlive_an_apiserver_outage_longer_than_their_leases(small):
     wait_for(lambda: client.get("pods", "before", "default")["status"].get("phase") == "Running", timeout_s=30,
              message="pod Running before the outage")
     chaos(small, "kill", "apiserver")
-    sched = components(small)["scheduler"]["grpcAddress"]
-    cm = components(small)["controller-manager"]["grpcAddress"]
-    wait_for(lambda: describe_component(sched)["leader"] is False and describe_component(cm)["leader"] is False,
+    sched, cm = components(small)["scheduler"], components(small)["controller-manager"]
+
+    def leader(comp: dict) -> bool:
+        return describe_component(comp["grpcAddress"], creds=component_credentials(comp))["leader"]
+
+    wait_for(lambda: leader(sched) is False and leader(cm) is False,
              timeout_s=20, message="scheduler and controller manager notice they lost their leases")
     chaos(small, "restart", "apiserver")
     client.create("pods", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "after"},
@@ -61,4 +64,4 @@ def test_components_outlive_an_apiserver_outage_longer_than_their_leases(small):
     after = {name: c["pid"] for name, c in components(small).items()}
     for name in ("scheduler", "controller-manager", "node-1", "etcd"):
         assert after[name] == before[name], f"{name} was restarted; it should have survived"
-    wait_for(lambda: describe_component(sched)["leader"] is True, timeout_s=20, message="the scheduler leads again")
+    wait_for(lambda: leader(sched) is True, timeout_s=20, message="the scheduler leads again")
