@@ -240,8 +240,9 @@ def test_values_of_the_wrong_json_type_are_400_for_every_write(rest, etcd):
     refused = ('Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal bool into Go struct field '
                "EnvVar.spec.containers.env.name of type string")
     bad = {"metadata": {"name": "typed"}, "spec": {"containers": [{"name": "c", "image": "nginx",
+                                                                   "imagePullPolice": "x",
                                                                    "env": [{"name": True}]}]}}
-    code, status = rest.call("POST", path + "?fieldValidation=Strict", bad)
+    code, status = rest.call("POST", path + "?fieldValidation=Strict", bad)  # the type, not the unknown field
     assert (code, status["reason"], status["message"]) == (400, "BadRequest", refused)
     assert status["details"]["causes"][0]["field"] == "spec.containers[0].env[0].name"
     manifest = b"metadata: {name: typed}\nspec:\n  containers:\n  - {name: c, image: nginx, env: [{name: yes}]}\n"
