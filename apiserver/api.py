@@ -33,6 +33,7 @@ from apiserver.storage import (
     collection_prefix,
     object_key,
 )
+from apiserver.typecheck import check_types
 from machinery import errors, meta
 from machinery.fields import FieldSelector, check_supported, parse_field_selector
 from machinery.labels import SelectorError, parse_selector
@@ -144,6 +145,7 @@ class API:
             raise errors.BadRequest(f'no kind "{kind or info.kind}" is registered for version "{api_version}"; '
                                     f'{info.name} are served as "{info.api_version}"')
         obj["kind"], obj["apiVersion"] = info.kind, info.api_version
+        check_types(info.api_version, info.kind, obj)
         if not isinstance(obj.setdefault("metadata", {}), dict):
             raise errors.BadRequest("metadata must be an object")
         body_ns = obj["metadata"].get("namespace")

@@ -327,3 +327,55 @@ def test_oversized_object_is_refused(client, namespace):
     big = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"}, "data": {"x": "a" * (2 * 1024 * 1024)}}
     with pytest.raises(errors.Invalid, match="too large"):
         client.create("configmaps", big, namespace)
+
+
+ENV_NAME_NOT_A_STRING = ('Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal bool into Go struct '
+                         "field EnvVar.spec.containers.env.name of type string")
+
+
+def test_a_value_of_the_wrong_json_type_is_refused_and_nothing_stored(client, namespace, etcd):
+    bad = pod("typed", namespace)
+    bad["spec"]["containers"][0]["env"] = [{"name": True}]  # YAML's `name: yes`
+    with pytest.raises(errors.BadRequest) as info:
+        client.create("pods", bad)
+    assert info.value.message == ENV_NAME_NOT_A_STRING
+    assert [c.field for c in info.value.causes] == ["spec.containers[0].env[0].name"]
+    assert etcdctl_get(etcd, f"/registry/pods/{namespace}/typed") == ""
+
+    created = client.create("pods", pod("typed", namespace))
+    stored = etcdctl_get(etcd, f"/registry/pods/{namespace}/typed")
+    changed = json.loads(json.dumps(created))
+    changed["metadata"]["labels"] = {"version": 2}
+    with pytest.raises(errors.BadRequest, match="ObjectMeta.metadata.labels of type string"):
+        client.update("pods", changed)
+    status = json.loads(json.dumps(created))
+    status["status"]["containerStatuses"] = [{"name": "main", "ready": "yes", "restartCount": 0, "image": "nginx",
+                                              "imageID": ""}]
+    with pytest.raises(errors.BadRequest, match="ContainerStatus.status.containerStatuses.ready of type bool"):
+        client.update_status("pods", status)
+    assert etcdctl_get(etcd, f"/registry/pods/{namespace}/typed") == stored
+
+
+def test_null_means_unset_and_integral_floats_are_integers(client, namespace):
+    body = pod("nulls", namespace, nodeSelector=None, activeDeadlineSeconds=60.0)
+    body["metadata"]["labels"] = None
+    created = client.create("pods", body)
+    assert "labels" not in created["metadata"] and "nodeSelector" not in created["spec"]
+    assert type(created["spec"]["activeDeadlineSeconds"]) is int
+
+
+def test_cli_apply_prints_the_decoding_error_and_fails(apiserver, namespace, tmp_path, etcd):
+    import io
+
+    from kubemu import kubectl
+
+    manifest = tmp_path / "typed.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: typed-cli}\nspec:\n  containers:\n"
+                        "  - name: main\n    image: nginx\n    env:\n    - name: yes\n")
+    out, err = io.StringIO(), io.StringIO()
+    code = kubectl.run(["--server", apiserver.address, "apply", "-n", namespace, "-f", str(manifest)], stdout=out,
+                       stderr=err)
+    assert (code, out.getvalue()) == (1, "")
+    assert err.getvalue() == (f'Error from server (BadRequest): error when creating "{manifest}": '
+                              f"{ENV_NAME_NOT_A_STRING}\n")
+    assert etcdctl_get(etcd, f"/registry/pods/{namespace}/typed-cli") == ""

@@ -1,15 +1,21 @@
 """Malformed objects and requests thrown at a running apiserver: it must answer every one with
-a clear client error (never INTERNAL/UNKNOWN), keep serving, and store nothing it refused."""
+a clear client error (never INTERNAL/UNKNOWN), keep serving, and store nothing it refused; what
+it stores is well typed (apiserver/typecheck.py), and pods built from the type description with
+some values of the wrong JSON type are refused exactly when the type check says so."""
 
 from __future__ import annotations
 
+import copy
 import json
 
 import grpc
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from apiserver import apitypes
+from apiserver.typecheck import check_types
+from machinery import errors
 from machinery.pb import api_pb2, api_pb2_grpc
 
 SERVER_FAULTS = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.UNAVAILABLE,
@@ -70,6 +76,7 @@ def test_malformed_creates_are_refused_cleanly_and_store_nothing(stub, body, res
         api_pb2.CreateRequest(resource=resource, namespace=namespace, object=raw), timeout=10))
     if created is not None:
         obj = json.loads(created.object)
+        check_types(obj["apiVersion"], obj["kind"], copy.deepcopy(obj))  # what is stored is well typed
         stub.Delete(api_pb2.DeleteRequest(resource=resource, namespace=obj["metadata"].get("namespace", ""),
                                           name=obj["metadata"]["name"], grace_period_seconds=0), timeout=10)
         return
@@ -98,6 +105,80 @@ def test_garbage_bodies_and_options_are_client_errors(stub, raw, verb, label_sel
                                   resource_version=rv, limit=limit, continue_token=token)
     _assert_client_error(lambda: stub.List(api_pb2.ListRequest(resource="pods", namespace="default",
                                                                options=options), timeout=10))
+
+
+# Right values for each element type of apiserver/apitypes; a struct gets a few of its fields.
+RIGHT_VALUES = {"string": st.sampled_from(["", "a", "Always", "TCP", "nginx"]), "int32": st.integers(-1, 70000),
+                "int64": st.integers(-1, 2**40), "bool": st.booleans(), "double": st.floats(-1, 1),
+                "bytes": st.just("aGk="), "Quantity": st.sampled_from(["100m", "1Gi", 1, 0.5, "lots"]),
+                "IntOrString": st.sampled_from([80, "http", "25%"]), "Time": st.just("2026-01-01T00:00:00Z"),
+                "MicroTime": st.just("2026-01-01T00:00:00.000000Z"), "Duration": st.just("1s"),
+                "FieldsV1": json_values, "RawExtension": json_values, "StringList": st.lists(st.text(max_size=3))}
+
+
+@st.composite
+def typed_values(draw, ftype: apitypes.FieldType, depth: int):
+    if draw(st.integers(0, 15)) == 0:
+        return draw(json_values)  # most likely the wrong JSON type
+    def one():
+        if ftype.is_struct:
+            return typed_structs(apitypes.struct(ftype.element), depth + 1)
+        return RIGHT_VALUES[ftype.element]
+    if ftype.container == "list":
+        return draw(st.lists(one(), max_size=2))
+    if ftype.container == "map":
+        return draw(st.dictionaries(st.sampled_from(["cpu", "memory", "app"]), one(), max_size=2))
+    return draw(one())
+
+
+@st.composite
+def typed_structs(draw, struct: apitypes.Struct, depth: int):
+    if depth > 3:
+        return {}
+    fields = sorted(struct.properties.items())
+    chosen = draw(st.lists(st.sampled_from(fields), max_size=3, unique_by=lambda f: f[0]))
+    return {name: draw(typed_values(field.type, depth)) for name, field in chosen}
+
+
+@st.composite
+def typed_pods(draw):
+    spec = draw(typed_structs(apitypes.struct("io.k8s.api.core.v1.PodSpec"), 1))
+    spec.setdefault("containers", [{"name": "c", "image": "nginx"}])
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"typed-{draw(st.integers(0, 10**9))}"},
+            "spec": spec}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(body=typed_pods())
+def test_pods_with_wrong_types_are_refused_exactly_when_the_type_check_says(stub, body):
+    expected = None
+    try:
+        check_types("v1", "Pod", copy.deepcopy(body))
+    except errors.BadRequest as e:
+        expected = e.message
+    try:
+        created = stub.Create(api_pb2.CreateRequest(resource="pods", namespace="default",
+                                                    object=json.dumps(body).encode()), timeout=10)
+    except grpc.RpcError as e:
+        assert e.code() not in SERVER_FAULTS, f"server fault {e.code()}: {e.details()}"
+        error = errors.from_rpc_error(e)
+        event(f"refused: {error.reason}" + (" (wrong type)" if expected else ""))
+        if expected is not None:
+            assert (error.reason, error.message) == ("BadRequest", expected)
+        else:
+            assert "cannot be handled as a Pod" not in error.message
+        with pytest.raises(grpc.RpcError) as info:
+            stub.Get(api_pb2.GetRequest(resource="pods", namespace="default", name=body["metadata"]["name"]),
+                     timeout=10)
+        assert info.value.code() == grpc.StatusCode.NOT_FOUND
+        return
+    assert expected is None, f"stored a pod the type check refuses: {expected}"
+    event("stored")
+    obj = json.loads(created.object)
+    check_types("v1", "Pod", copy.deepcopy(obj))
+    stub.Delete(api_pb2.DeleteRequest(resource="pods", namespace="default", name=obj["metadata"]["name"],
+                                      grace_period_seconds=0), timeout=10)
 
 
 def test_apiserver_still_serves_after_the_fuzzing(stub):

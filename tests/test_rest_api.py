@@ -231,3 +231,43 @@ def test_self_subject_review_says_who_the_caller_is(rest):
                              {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
     assert (code, review["status"]["userInfo"]["username"]) == (201, "admin")
     assert "system:masters" in review["status"]["userInfo"]["groups"]
+
+
+def test_values_of_the_wrong_json_type_are_400_for_every_write(rest, etcd):
+    from tests.test_apiserver import etcdctl_get
+
+    path = "/api/v1/namespaces/default/pods"
+    refused = ('Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal bool into Go struct field '
+               "EnvVar.spec.containers.env.name of type string")
+    bad = {"metadata": {"name": "typed"}, "spec": {"containers": [{"name": "c", "image": "nginx",
+                                                                   "imagePullPolice": "x",
+                                                                   "env": [{"name": True}]}]}}
+    code, status = rest.call("POST", path + "?fieldValidation=Strict", bad)  # the type, not the unknown field
+    assert (code, status["reason"], status["message"]) == (400, "BadRequest", refused)
+    assert status["details"]["causes"][0]["field"] == "spec.containers[0].env[0].name"
+    manifest = b"metadata: {name: typed}\nspec:\n  containers:\n  - {name: c, image: nginx, env: [{name: yes}]}\n"
+    code, status = rest.call("POST", path, manifest, content_type="application/yaml")
+    assert (code, status["message"]) == (400, refused)
+    assert rest.call("GET", path + "/typed")[0] == 404
+    assert etcdctl_get(etcd, "/registry/pods/default/typed") == ""
+
+    good = {"metadata": {"name": "typed"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+    code, created = rest.call("POST", path, good)
+    assert code == 201
+    labelled = ("cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string")
+    replaced = json.loads(json.dumps(created))
+    replaced["metadata"]["labels"] = {"v": 2}
+    writes = [("PUT", replaced, "application/json"),
+              ("PATCH", {"metadata": {"labels": {"v": 2}}}, "application/merge-patch+json"),
+              ("PATCH", {"metadata": {"labels": {"v": 2}}}, "application/strategic-merge-patch+json"),
+              ("PATCH", [{"op": "add", "path": "/metadata/labels", "value": {"v": 2}}], "application/json-patch+json"),
+              ("PATCH", b"apiVersion: v1\nkind: Pod\nmetadata: {name: typed, labels: {v: 2}}\n",
+               "application/apply-patch+yaml")]
+    for method, body, content_type in writes:
+        query = "?fieldManager=test" if content_type.startswith("application/apply") else ""
+        code, status = rest.call(method, path + "/typed" + query, body, content_type=content_type)
+        assert (code, status.get("reason")) == (400, "BadRequest"), (content_type, status)
+        assert status["message"].endswith(labelled), content_type
+    code, live = rest.call("GET", path + "/typed")
+    assert live["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+    assert rest.call("DELETE", path + "/typed", {"gracePeriodSeconds": 0})[0] == 200

@@ -11,11 +11,13 @@ v1beta1), and ``PartialObjectMetadata``/``PartialObjectMetadataList`` when it as
 Protobuf is never answered: clients that accept it also accept JSON.
 
 Strict field validation (``fieldValidation=Strict|Warn|Ignore``, default Warn as in Kubernetes
-≥ 1.27) asks :func:`apiserver.rest.schema.unknown_fields` for fields the kind does not have.
+≥ 1.27) asks :func:`apiserver.rest.schema.unknown_fields` for fields the kind does not have; a
+value of the wrong JSON type (:mod:`apiserver.typecheck`) is reported before them.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 
@@ -23,6 +25,7 @@ import yaml
 
 from apiserver.rest import protobuf, schema
 from apiserver.rest.status import UnsupportedMediaType
+from apiserver.typecheck import check_types
 from machinery import errors
 
 JSON = "application/json"
@@ -104,6 +107,9 @@ def strict_decoding(api_version: str, kind: str, obj: dict, mode: str) -> list[s
         return []
     messages = [f'unknown field "{path}"' for path in unknown]
     if mode == "Strict":
+        # A value of the wrong type fails decoding outright, and Kubernetes reports it instead of
+        # unknown fields; the apiserver core checks the object again, this copy is for precedence.
+        check_types(api_version, kind, copy.deepcopy(obj))
         version = api_version.split("/")[-1]
         raise errors.BadRequest(f'{kind} in version "{version}" cannot be handled as a {kind}: '
                                 f"strict decoding error: {', '.join(messages)}")

@@ -7,7 +7,7 @@ instead of validating on the client), and, in client-side ``apply``, for the mer
 strategic merge patch (``x-kubernetes-patch-strategy``, ``x-kubernetes-patch-merge-key``).
 kubectl ≤ 1.31 also parses the whole v2 document before any validating command.
 
-Both documents are made from the one type description of :mod:`apiserver.rest.apitypes` and the
+Both documents are made from the one type description of :mod:`apiserver.apitypes` and the
 resource catalogue; the patch annotations come from :mod:`apiserver.patch_meta`, the table the
 server's own strategic merge patch reads. Definitions are named as in Kubernetes
 (``io.k8s.api.core.v1.Pod``) and kinds carry ``x-kubernetes-group-version-kind``.
@@ -28,9 +28,8 @@ import hashlib
 import json
 from functools import cache
 
-from apiserver import patch_meta
-from apiserver.rest import apitypes
-from apiserver.rest.apitypes import Field, FieldType, Struct
+from apiserver import apitypes, patch_meta
+from apiserver.apitypes import Field, FieldType, Struct
 from machinery.resources import RESOURCES, ResourceInfo
 from machinery.server import KUBERNETES_VERSION
 

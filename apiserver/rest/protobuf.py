@@ -9,7 +9,7 @@ role…``, ``auth can-i``, ``auth whoami``, the evictions of ``drain``). A body 
               string contentEncoding = 3; string contentType = 4 }
 
 ``raw`` is the object, a message whose field numbers are those of Kubernetes' generated.proto
-files; :mod:`apiserver.rest.apitypes` holds them with the rest of each type's description, so
+files; :mod:`apiserver.apitypes` holds them with the rest of each type's description, so
 this module only reads the wire format (varints, fixed 32/64-bit, length-delimited) and maps
 numbers to JSON names. apimachinery's special messages become their JSON forms: ``Quantity``
 {string = 1} a string, ``IntOrString`` {type = 1, intVal = 2, strVal = 3} a number or a string,
@@ -31,8 +31,8 @@ import json
 import struct as _struct
 from datetime import UTC, datetime, timedelta
 
-from apiserver.rest import apitypes
-from apiserver.rest.apitypes import Field, FieldType, Struct
+from apiserver import apitypes
+from apiserver.apitypes import Field, FieldType, Struct
 
 MAGIC = b"k8s\x00"
 MAX_DEPTH = 64  # nested messages; Kubernetes' objects nest about 15 deep

@@ -1,6 +1,6 @@
 """Unknown fields of an object, for ``fieldValidation=Strict|Warn`` (kubectl sends Strict).
 
-An object is walked against its kind's type description (:mod:`apiserver.rest.apitypes`, the
+An object is walked against its kind's type description (:mod:`apiserver.apitypes`, the
 same one the OpenAPI documents are made from), and every key its type does not have is reported
 by its path in Kubernetes' notation: ``spec.containers[0].imagePullPolice``,
 ``metadata.labelz``. Keys of maps (labels, ``data``) are free. A value of the wrong JSON type is
@@ -11,8 +11,8 @@ unknown fields.
 
 from __future__ import annotations
 
-from apiserver.rest import apitypes
-from apiserver.rest.apitypes import FieldType, Struct
+from apiserver import apitypes
+from apiserver.apitypes import FieldType, Struct
 
 
 def unknown_fields(api_version: str, kind: str, obj: dict) -> list[str]:

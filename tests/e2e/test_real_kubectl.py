@@ -386,6 +386,19 @@ def test_unknown_field_with_strict_validation(k, ns, tmp_path):
                                               'Warning: unknown field "spec.containers[0].imagePullPolice"\n')
 
 
+def test_a_value_of_the_wrong_type_is_a_bad_request(k, ns, tmp_path):
+    manifest = tmp_path / "typed.yaml"
+    manifest.write_text(POD.format(name="typed", image="nginx") + "    env:\n    - name: Y\n")  # YAML 1.1: true
+    for version in VERSIONS:
+        for verb in ("create", "apply"):
+            result = k(version, verb, "-n", ns, "-f", str(manifest), check=False)
+            assert (result.returncode, result.stderr) == (1, (
+                f'Error from server (BadRequest): error when creating "{manifest}": Pod in version "v1" cannot be '
+                "handled as a Pod: json: cannot unmarshal bool into Go struct field EnvVar.spec.containers.env.name "
+                "of type string\n"))
+    assert k("1.33", "get", "pod", "typed", "-n", ns, check=False).returncode == 1  # nothing was stored
+
+
 def test_explain_pod_spec(k):
     for version in VERSIONS:
         out = k(version, "explain", "pod.spec").stdout

@@ -1,7 +1,7 @@
 """Kubernetes protobuf request bodies (apiserver/rest/protobuf.py) against hand-built bytes.
 
 The bytes are written here field by field with the numbers of Kubernetes' generated.proto files
-(not with kubemu's table), so a wrong number in apiserver/rest/apitypes shows up as a wrong
+(not with kubemu's table), so a wrong number in apiserver/apitypes shows up as a wrong
 object."""
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
-"""The type description of kubemu's kinds (apiserver/rest/apitypes) and the unknown fields that
+"""The type description of kubemu's kinds (apiserver/apitypes) and the unknown fields that
 ``fieldValidation`` reports from it (apiserver/rest/schema.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from apiserver.rest import apitypes, content
+from apiserver import apitypes
+from apiserver.rest import content
 from apiserver.rest.schema import unknown_fields
 from machinery import errors
 from machinery.resources import RESOURCES

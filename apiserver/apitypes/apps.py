@@ -1,7 +1,7 @@
 """Types of the workload groups: ``apps/v1`` (deployments, replica sets, stateful sets, daemon sets,
 controller revisions) and ``batch/v1`` (jobs).
 
-The format is described in :mod:`apiserver.rest.apitypes`.
+The format is described in :mod:`apiserver.apitypes`.
 """
 
 SCHEMA = """

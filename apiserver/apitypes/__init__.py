@@ -184,7 +184,7 @@ def _resolve(structs: dict[str, Struct]) -> dict[str, Struct]:
 
 @cache
 def structs() -> dict[str, Struct]:
-    from apiserver.rest.apitypes import access, apps, core, meta, other
+    from apiserver.apitypes import access, apps, core, meta, other
 
     text = "\n".join(m.SCHEMA for m in (meta, core, apps, access, other))
     return _resolve(parse(text))

@@ -1,7 +1,7 @@
 """Types of the access groups: ``rbac.authorization.k8s.io/v1`` (roles and bindings),
 ``authorization.k8s.io/v1`` (access reviews) and ``authentication.k8s.io/v1`` (self subject reviews).
 
-The format is described in :mod:`apiserver.rest.apitypes`.
+The format is described in :mod:`apiserver.apitypes`.
 """
 
 SCHEMA = """

@@ -1,7 +1,7 @@
 """Types of the core API group (``v1``): pods and everything a pod spec holds, nodes, namespaces, events,
 service accounts, config maps, secrets, limit ranges and resource quotas.
 
-The format is described in :mod:`apiserver.rest.apitypes`.
+The format is described in :mod:`apiserver.apitypes`.
 """
 
 SCHEMA = """

@@ -1,7 +1,7 @@
 """Types of apimachinery's meta/v1 that every object shares: object and list metadata, label selectors,
 owner references, managed fields, delete options.
 
-The format is described in :mod:`apiserver.rest.apitypes`.
+The format is described in :mod:`apiserver.apitypes`.
 """
 
 SCHEMA = """

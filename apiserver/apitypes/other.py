@@ -1,7 +1,7 @@
 """Types of the smaller groups: ``coordination.k8s.io/v1`` (leases), ``scheduling.k8s.io/v1``
 (priority classes), ``policy/v1`` (evictions) and ``autoscaling/v1`` (the scale subresource).
 
-The format is described in :mod:`apiserver.rest.apitypes`.
+The format is described in :mod:`apiserver.apitypes`.
 """
 
 SCHEMA = """
