@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
@@ -44,12 +45,21 @@ class ManifestError(ValueError):
 
 
 class _KubeLoader(yaml.SafeLoader):
-    """SafeLoader without the timestamp resolver, with JSON-style keys and duplicate-key errors."""
+    """SafeLoader without the timestamp resolver, with JSON-style keys and duplicate-key errors.
+
+    Booleans are YAML 1.1's as kubectl reads them (sigs.k8s.io/yaml over go-yaml v2), which also
+    counts ``y``/``Y``/``n``/``N``: ``name: Y`` is the boolean true for kubectl, so it is here too,
+    and the apiserver refuses it for a string field the same way for both clients.
+    """
 
     yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
+    bool_values = {**yaml.SafeLoader.bool_values, "y": True, "n": False}
+
+
+_KubeLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
 
 
 def _json_key(key: Any) -> Any:

@@ -191,3 +191,11 @@ def test_missing_path_and_stdin_errors() -> None:
     assert error_for("/nonexistent/pod.yaml") == 'the path "/nonexistent/pod.yaml" does not exist'
     assert error_for("-", stdin=io.StringIO("kind: Pod\n")) == 'STDIN: document 1: missing "apiVersion"'
     assert error_for("-", stdin=io.StringIO("a: [\n")).startswith("error parsing STDIN: line 2, column 1: ")
+
+
+def test_yaml_booleans_are_kubectls_including_y_and_n():
+    """kubectl reads YAML 1.1 booleans, y/Y/n/N among them: the same file means the same object."""
+    from kubemu.manifests import _yaml_documents
+
+    doc = _yaml_documents("f.yaml", "a: Y\nb: n\nc: yes\nd: Off\ne: 'Y'\nf: yy\n")[0]
+    assert doc == {"a": True, "b": False, "c": True, "d": False, "e": "Y", "f": "yy"}
