@@ -290,7 +290,12 @@ class ExperimentRunner:
         selector = selector_from_label_selector((obj.get("spec") or {}).get("selector"))
         pods = [p for p in self.client.list("pods", self.namespace).items
                 if selector.matches(p["metadata"].get("labels") or {})]
-        running = sum(1 for p in pods if _running_ready(p))
+        # A pod on a node that is not Ready is not known to run (its kubelet may be dead, and the
+        # node controller marks its pods not ready only a moment later): it does not count.
+        unready_nodes = {n["metadata"]["name"] for n in self.client.list("nodes").items
+                         if (meta.condition(n, "Ready") or {}).get("status") != "True"}
+        running = sum(1 for p in pods if _running_ready(p) and (p.get("spec") or {}).get("nodeName")
+                      not in unready_nodes)
         extra = sum(1 for p in pods if not p["metadata"].get("deletionTimestamp")) - running
         return running == want and extra <= 0, f"{running}/{want} running"
 
