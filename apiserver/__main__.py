@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         rest.start()
     server = ComponentServer("apiserver", "apiserver", f"{args.bind_address}:{args.secure_port}",
                              details=details, max_workers=args.max_workers, register=register(servicer),
-                             spans=SpanGatherer(api, authenticator, credentials=kubelet_credentials(args)),
+                             spans=SpanGatherer(api, authenticator, channels=proxy.channels),
                              tls=TLSFiles(args.tls_cert_file, args.tls_private_key_file, args.client_ca_file))
     server.start()
     log.info("admission chain: %s", ", ".join(api.admission.names) or "(none)")

@@ -26,15 +26,14 @@ gRPC, is unreachable ("error dialing backend"). Without those flags the channel 
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 
 import grpc
 
+from apiserver.dialer import ChannelCache
 from apiserver.storage import KeyNotFound, object_key
 from machinery import errors
-from machinery.client import CHANNEL_OPTIONS, Credentials, make_channel
+from machinery.client import Credentials
 from machinery.pb import api_pb2, kubelet_pb2_grpc
 from machinery.resources import RESOURCES
 
@@ -76,13 +75,12 @@ def check_container(pod: dict, container: str) -> str:
 
 
 class KubeletProxy:
-    def __init__(self, api, credentials: Credentials | None = None):
+    def __init__(self, api, credentials: Credentials | None = None, *, channels: ChannelCache | None = None):
         """``credentials``: the kubelet client certificate and the CA of kubelets' serving certificates
-        (mutual TLS); None dials kubelets over plain gRPC."""
+        (mutual TLS); None dials kubelets over plain gRPC. ``channels``: a cache shared with others."""
         self.api = api
         self.credentials = credentials
-        self._channels: OrderedDict[tuple[str, str], grpc.Channel] = OrderedDict()
-        self._lock = threading.Lock()
+        self.channels = channels or ChannelCache(credentials, max_channels=MAX_CHANNELS)
 
     def _pod(self, namespace: str, name: str) -> dict:
         try:
@@ -99,26 +97,7 @@ class KubeletProxy:
         except KeyNotFound:
             raise errors.Unavailable(f'error dialing backend: node "{node_name}" not found') from None
         address = kubelet_address(node)
-        key = (address, node_name)
-        with self._lock:
-            channel = self._channels.get(key)
-            if channel is None:
-                channel = self._channels[key] = self._dial(address, node_name)
-                while len(self._channels) > MAX_CHANNELS:
-                    self._channels.popitem(last=False)[1].close()
-            else:
-                self._channels.move_to_end(key)
-        return kubelet_pb2_grpc.KubeletStub(channel)
-
-    def _dial(self, address: str, node_name: str) -> grpc.Channel:
-        if self.credentials is None:
-            return grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
-        try:
-            return make_channel(address, Credentials(ca_file=self.credentials.ca_file,
-                                                     cert_file=self.credentials.cert_file,
-                                                     key_file=self.credentials.key_file, tls_server_name=node_name))
-        except OSError as e:  # the files went away since start-up
-            raise errors.InternalError(f"cannot read the kubelet client credentials: {e}") from None
+        return kubelet_pb2_grpc.KubeletStub(self.channels.get(address, node_name))
 
     def _prepare(self, user, verb: str, sub: str, request) -> tuple[dict, kubelet_pb2_grpc.KubeletStub]:
         self.api.authorize(user, verb, RESOURCES["pods"], request.namespace, request.name, subresource=sub)
@@ -155,10 +134,7 @@ class KubeletProxy:
             raise _backend_error(e) from None
 
     def close(self) -> None:
-        with self._lock:
-            for channel in self._channels.values():
-                channel.close()
-            self._channels.clear()
+        self.channels.close()
 
 
 def _backend_error(e: grpc.RpcError) -> errors.APIError:

@@ -19,16 +19,15 @@ by span id (an apiserver replica asked twice is harmless).
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
+from apiserver.dialer import ChannelCache
 from apiserver.proxy import kubelet_address
 from apiserver.storage import KeyNotFound, object_key
 from machinery import errors, lease_address, tracing
-from machinery.client import CHANNEL_OPTIONS, Credentials, make_channel
+from machinery.client import Credentials
 from machinery.pb import component_pb2, component_pb2_grpc
 from machinery.resources import RESOURCES
 
@@ -46,17 +45,16 @@ class SpanGatherer:
     """``spans(request, context)`` for the apiserver's Component service."""
 
     def __init__(self, api, authenticator, *, tracer: tracing.Tracer | None = None,
-                 timeout_s: float = SOURCE_TIMEOUT_S, credentials: Credentials | None = None):
+                 timeout_s: float = SOURCE_TIMEOUT_S, credentials: Credentials | None = None,
+                 channels: ChannelCache | None = None):
         """``credentials``: the apiserver's kubelet client certificate and the cluster CA. The
         scheduler's, controller manager's and kubelets' ports serve TLS in a secured cluster, and
         a kubelet answers only callers the apiserver authorizes (``nodes/proxy``), as for logs."""
         self.api = api
         self.authenticator = authenticator
-        self.credentials = credentials
+        self.channels = channels or ChannelCache(credentials, max_channels=MAX_CHANNELS)
         self.tracer = tracer or tracing.TRACER
         self.timeout_s = timeout_s
-        self._channels: OrderedDict[str, grpc.Channel] = OrderedDict()
-        self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="trace-gather")
 
     def __call__(self, request, context) -> component_pb2.SpansResponse:
@@ -157,22 +155,8 @@ class SpanGatherer:
                 source.identity = source.identity or first.identity
             yield source, answer.spans
 
-    def _dial(self, address: str, server_name: str) -> grpc.Channel:
-        if self.credentials is None:
-            return grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
-        return make_channel(address, Credentials(ca_file=self.credentials.ca_file, cert_file=self.credentials.cert_file,
-                                                 key_file=self.credentials.key_file,
-                                                 tls_server_name=server_name))
-
     def _ask(self, address: str, trace_id: str, server_name: str = "") -> component_pb2.SpansResponse:
-        with self._lock:
-            channel = self._channels.get(address)
-            if channel is None:
-                channel = self._channels[address] = self._dial(address, server_name)
-                while len(self._channels) > MAX_CHANNELS:
-                    self._channels.popitem(last=False)[1].close()
-            else:
-                self._channels.move_to_end(address)
+        channel = self.channels.get(address, server_name)
         stub = component_pb2_grpc.ComponentStub(channel)
         return stub.Spans(component_pb2.SpansRequest(trace_id=trace_id), timeout=self.timeout_s)
 
