@@ -14,7 +14,8 @@ The arguments become a list of requests, each a type with names or a whole list 
 * tables (no ``-o``, or ``-o wide``): consecutive results of one type share a table; with results
   of more than one type every name is prefixed with its ``type.group/`` (``pod/web``,
   ``deployment.apps/web``) and tables are separated by a blank line (not with ``--no-headers``).
-  ``-A`` adds NAMESPACE to namespaced types; ``-L KEY`` adds a column per label key (headed by the
+  ``-A`` adds NAMESPACE to namespaced types (and, as kubectl does, to the cluster-scoped types after
+  one); ``-L KEY`` adds a column per label key (headed by the
   key's last segment), ``--show-labels`` a LABELS column. A type with nothing to show prints
   nothing; when nothing at all was printed: ``No resources found in NS namespace.``.
 * the other formats (``yaml``, ``json``, ``name``, ``jsonpath``, ``custom-columns``) print one
@@ -262,7 +263,7 @@ def _label_text(labels: dict) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "<none>"
 
 
-def table_text(info: ResourceInfo, objects: list[dict], *, wide: bool = False, all_namespaces: bool = False,
+def table_text(info: ResourceInfo, objects: list[dict], *, wide: bool = False, namespace_column: bool = False,
                with_kind: bool = False, label_columns: list[str] | None = None, show_labels: bool = False,
                no_headers: bool = False, now=None) -> str:
     """One type's table as kubectl prints it (see the module docstring); "" for no objects."""
@@ -271,7 +272,7 @@ def table_text(info: ResourceInfo, objects: list[dict], *, wide: bool = False, a
     headers, rows = table_cells(info.name, objects, wide=wide, now=now)
     if with_kind and headers[:1] == ["NAME"]:  # the name column (not a wide-only NAME, as events' is)
         rows = [[f"{type_name(info)}/{row[0]}", *row[1:]] for row in rows]
-    if all_namespaces and info.namespaced:
+    if namespace_column:
         headers = ["NAMESPACE", *headers]
         rows = [[str((obj.get("metadata") or {}).get("namespace") or ""), *row] for obj, row in
                 zip(objects, rows, strict=True)]
@@ -298,11 +299,15 @@ def _print_tables(session: Session, found: list[Found], output: Output, args: ar
             groups[-1].objects.extend(f.objects)
         else:
             groups.append(Found(f.info, list(f.objects)))
-    written = False
+    written = namespace_column = False
     for group in groups:
+        # With -A, kubectl keeps the NAMESPACE column (empty) for cluster-scoped types that follow a
+        # namespaced one, even an empty one (`get pods,nodes -A`): its printer flags are shared.
+        namespace_column = namespace_column or (all_ns and group.info.namespaced)
         text = table_text(group.info, _sort(group.objects, output.sort_by), wide=output.format == "wide",
-                          all_namespaces=all_ns, with_kind=with_kind, label_columns=_label_columns(args),
-                          show_labels=args.show_labels, no_headers=args.no_headers)
+                          namespace_column=namespace_column, with_kind=with_kind,
+                          label_columns=_label_columns(args), show_labels=args.show_labels,
+                          no_headers=args.no_headers)
         if not text:
             continue
         if written and not args.no_headers:
@@ -412,7 +417,7 @@ def _print_event(session: Session, info: ResourceInfo, obj: dict, output: Output
         if output.format == "custom-columns":
             text = _custom_columns(output, [obj], no_headers=False)
         else:
-            text = table_text(info, [obj], wide=output.format == "wide", all_namespaces=all_ns,
+            text = table_text(info, [obj], wide=output.format == "wide", namespace_column=all_ns and info.namespaced,
                               label_columns=_label_columns(args), show_labels=args.show_labels)
         lines = text.splitlines(keepends=True)
         session.out.write("".join(lines[1:] if printed else lines))

@@ -140,6 +140,18 @@ def test_kubectls_errors(client, argv, message):
     assert rc == 1 and out == "" and err.startswith(message)
 
 
+def test_all_namespaces_keeps_the_namespace_column_for_cluster_scoped_types_after_a_namespaced_one(client):
+    rc, out, _ = kc(client, "get", "nodes,deploy,nodes", "-A")
+    assert out == ("NAME          STATUS   ROLES    AGE   VERSION\n"
+                   "node/node-1   Ready    <none>   10d   v1.32.0\n"
+                   "\n"
+                   "NAMESPACE   NAME                  READY   UP-TO-DATE   AVAILABLE   AGE\n"
+                   "default     deployment.apps/web   2/2     2            2           10d\n")
+    rc, out, _ = kc(client, "get", "pods,nodes", "-A", "-l", "x")  # FakeClient ignores -l: all shown
+    assert out.splitlines()[-2:] == ["NAMESPACE   NAME          STATUS   ROLES    AGE   VERSION",
+                                     "            node/node-1   Ready    <none>   10d   v1.32.0"]
+
+
 # --------------------------------------------------------------------------- label columns
 
 
