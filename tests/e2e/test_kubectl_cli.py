@@ -65,6 +65,60 @@ def wait_phase(cli: Clients, ns: str, pod: str, phase: str = "Running") -> None:
                                 check=False).stdout == phase, timeout_s=60, message=f"pod {pod} {phase}")
 
 
+POD = """apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels: {{app: web{extra}}}
+spec:
+  containers:
+  - name: web
+    image: nginx
+    ports:
+    - containerPort: 80
+"""
+
+
+# --------------------------------------------------------------------------- apply and describe
+
+
+def test_apply_reapply_and_describe_a_running_pod(cli, ns, tmp_path):
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(POD.format(extra=""))
+    assert cli.kubemu("apply", "-f", str(manifest), "-n", ns).stdout == "pod/web created\n"
+    wait_phase(cli, ns, "web")
+    assert cli.kubemu("apply", "-f", str(manifest), "-n", ns).stdout == "pod/web unchanged\n"
+    manifest.write_text(POD.format(extra=", tier: front"))
+    assert cli.kubemu("apply", "-f", str(manifest), "-n", ns).stdout == "pod/web configured\n"
+    wait_for(lambda: len(events(cli.kubemu("describe", "pod", "web", "-n", ns).stdout)) >= 5, timeout_s=30,
+             message="the kubelet's events")
+
+    described = cli.kubemu("describe", "pod", "web", "-n", ns).stdout
+    for pattern in (r"^Name:\s+web$", rf"^Namespace:\s+{ns}$", r"^Node:\s+node-\d/127\.1\.0\.\d$",
+                    r"^Labels:\s+app=web\n\s+tier=front$", r"^Annotations:\s+<none>$", r"^Status:\s+Running$",
+                    r"^IP:\s+127\.244\.", r"^Containers:\n  web:$", r"^    Image:\s+nginx$",
+                    r"^    Port:\s+80/TCP$", r"^    State:\s+Running$", r"^    Ready:\s+True$",
+                    r"^Conditions:\n  Type\s+Status$", r"^  Ready\s+True\s*$", r"^QoS Class:\s+BestEffort$",
+                    r"^Events:\n  Type\s+Reason\s+Age\s+From\s+Message$"):
+        assert re.search(pattern, described, re.M), f"{pattern!r} not in:\n{described}"
+    got = events(described)
+    node = re.search(r"^Node:\s+(node-\d)/", described, re.M).group(1)
+    assert ("Normal", "Scheduled", "default-scheduler", f"Successfully assigned {ns}/web to {node}") in got
+    assert {("Normal", reason, "kubelet") for reason in ("Pulling", "Pulled", "Created", "Started")} <= \
+        {e[:3] for e in got}
+    # The real kubectl describes the same pod the same way (its events come in another order).
+    real = cli.real("describe", "pod", "web", "-n", ns).stdout
+    assert described.split("\nEvents:")[0] == real.split("\nEvents:")[0]
+    assert set(events(real)) == set(events(described))
+
+
+def events(described: str) -> list[tuple[str, ...]]:
+    """(type, reason, from, message) of each line of describe's Events table."""
+    table = described.split("\nEvents:\n", 1)[-1].splitlines()[2:]
+    return [tuple(re.split(r"\s{2,}", line.strip(), maxsplit=4)[i] for i in (0, 1, 3, 4)) for line in table
+            if len(re.split(r"\s{2,}", line.strip())) >= 5]
+
+
 # --------------------------------------------------------------------------- get, against the real kubectl
 
 
