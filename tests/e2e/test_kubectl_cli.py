@@ -55,11 +55,6 @@ def ns(cli) -> str:
     return name
 
 
-def jsonpath(cli: Clients, ns: str, *args: str) -> str:
-    return cli.kubemu("get", *args, "-n", ns, "-o", args[-1] if args[-1].startswith("jsonpath") else "",
-                      check=False).stdout
-
-
 def wait_phase(cli: Clients, ns: str, pod: str, phase: str = "Running") -> None:
     wait_for(lambda: cli.kubemu("get", "pod", pod, "-n", ns, "-o", "jsonpath={.status.phase}",
                                 check=False).stdout == phase, timeout_s=60, message=f"pod {pod} {phase}")
