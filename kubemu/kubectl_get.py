@@ -137,6 +137,7 @@ class Output:
 
 
 def parse_output(text: str, sort_by: str) -> Output:
+    text = text.removeprefix("=")  # -o=wide, as pflag reads it
     name, _, value = text.partition("=")
     if text and name not in OUTPUTS:
         raise KubectlError(f'unable to match a printer suitable for the output format "{text}", allowed formats '
