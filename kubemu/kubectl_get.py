@@ -200,7 +200,7 @@ def _get(session: Session, args: argparse.Namespace) -> int:
     found: list[Found] = []
     not_found: list[str] = []  # reported after the output, as kubectl does
     resource_version = ""
-    printed = args.no_headers  # whether a watch has printed (a header, an object) already
+    printed = False  # whether a watch has printed (a header, an object) already
     if not args.watch_only:
         for request in requests:
             namespace = _namespace_for(session, request.info, all_ns)
@@ -421,6 +421,6 @@ def _print_event(session: Session, info: ResourceInfo, obj: dict, output: Output
             text = table_text(info, [obj], wide=output.format == "wide", namespace_column=all_ns and info.namespaced,
                               label_columns=_label_columns(args), show_labels=args.show_labels)
         lines = text.splitlines(keepends=True)
-        session.out.write("".join(lines[1:] if printed else lines))
+        session.out.write("".join(lines[1:] if printed or args.no_headers else lines))
     session.out.flush()
     return True
