@@ -46,6 +46,7 @@ from kubelet.runtime.base import (
     ImagePullError,
     PodSandbox,
 )
+from kubelet.runtime.uts import pod_hostname
 from kubelet.trace_recorder import PodTracer
 from kubelet.volumes import MountError, VolumeManager
 from machinery import errors, meta, tracing
@@ -337,7 +338,7 @@ class Kubelet:
                 self.recorder.event(pod, "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {e}")
                 return 10.0
         record.sandbox = self.runtime.run_sandbox(record.uid, pod["metadata"]["namespace"], pod["metadata"]["name"],
-                                                  ip)
+                                                  ip, hostname=pod_hostname(pod))
         log.info("created sandbox for %s with IP %s", record.key, ip)
         return None
 

@@ -1,4 +1,4 @@
-"""Fault injection: ``kubemu chaos kill|stop|pause|resume|restart TARGET [--for DURATION]``.
+"""Fault injection: ``kubemu chaos kill|stop|pause|resume|restart|start TARGET [--for DURATION]``.
 
 Targets name components of a local cluster (the supervisor's ``state.json``): ``etcd``,
 ``etcd-N``, ``apiserver``, ``apiserver-N``, ``scheduler``, ``controller-manager``, their
@@ -7,7 +7,8 @@ Targets name components of a local cluster (the supervisor's ``state.json``): ``
 (``etcd``, ``scheduler``) with several replicas means all of them.
 
 Verbs: ``kill`` = SIGKILL, ``stop`` = SIGTERM (waits for the exit), ``pause``/``resume`` =
-SIGSTOP/SIGCONT, ``restart`` = stop then start again. With ``--for DURATION``, kill/stop/pause
+SIGSTOP/SIGCONT, ``restart`` = stop then start again, ``start`` = start again what a kill or stop left
+down (nothing for a target that runs). With ``--for DURATION``, kill/stop/pause
 are undone after that long (the command waits, showing the countdown). Starting again goes
 through the supervisor (``control/`` request + SIGUSR1), so it also works with
 ``--restart-policy never``, which otherwise keeps killed components down so experiments see
@@ -22,7 +23,7 @@ trip gains twice the delay), and ``heal-network kubelet NODE`` (or ``heal``) rem
 qdisc and brings the links up. Delay and loss combine; the current faults of each node are kept
 in ``network-faults.json``. ``--for`` undoes a partition, delay or loss after that long.
 
-Compose stacks (``--compose``): the same five verbs through ``docker compose`` (or
+Compose stacks (``--compose``): the same six verbs through ``docker compose`` (or
 ``docker-compose``) on a service, or on the kubelet container whose hostname is NODE.
 """
 
@@ -42,7 +43,7 @@ import psutil
 from kubemu import cluster
 from kubemu.cluster import ClusterDir, process_alive
 
-VERBS = ("kill", "stop", "pause", "resume", "restart")
+VERBS = ("kill", "stop", "pause", "resume", "restart", "start")
 NETWORK_VERBS = ("partition", "delay", "loss", "heal-network", "heal")
 ALL_VERBS = VERBS + NETWORK_VERBS
 NETWORK_FAULTS = "network-faults.json"  # = kubemu.netns.FAULTS
@@ -194,6 +195,11 @@ def act(cdir: ClusterDir, verb: str, targets: list[Target], *, say=print) -> Non
             if _alive(t):
                 act(cdir, "stop", [t], say=lambda _msg: None)
             start(cdir, t, say=say)
+        elif verb == "start":
+            if _alive(t):
+                say(f"{t.name} is running (pid {t.pid})")
+            else:
+                start(cdir, t, say=say)
         else:
             raise ChaosError(f"unknown verb {verb}: one of {', '.join(VERBS)}")
 
@@ -437,7 +443,8 @@ def _undo_network(cdir: ClusterDir, verb: str, node: str, link: dict, *, say=pri
 # --------------------------------------------------------------------------- compose stacks
 
 
-COMPOSE_VERBS = {"kill": "kill", "stop": "stop", "pause": "pause", "resume": "unpause", "restart": "restart"}
+COMPOSE_VERBS = {"kill": "kill", "stop": "stop", "pause": "pause", "resume": "unpause", "restart": "restart",
+                 "start": "start"}
 COMPOSE_UNDO = {"kill": "start", "stop": "start", "pause": "unpause"}
 Runner = Callable[[list[str]], subprocess.CompletedProcess]
 

@@ -608,11 +608,12 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--rate-interval", type=float, default=1.0, metavar="SECONDS",
                         help="rates are the change between two metric scrapes this far apart; 0: one scrape, "
                              "rates averaged since each component started")
-    chaos = add("chaos", "inject a fault: kill|stop|pause|resume|restart a component, or partition|delay|loss "
-                         "a node's network")
-    chaos.add_argument("verb", choices=("kill", "stop", "pause", "resume", "restart", "partition", "delay", "loss",
-                                        "heal-network", "heal"),
-                       help="kill=SIGKILL, stop=SIGTERM, pause=SIGSTOP, resume=SIGCONT, restart=stop+start; "
+    chaos = add("chaos", "inject a fault: kill|stop|pause|resume|restart|start a component, or "
+                         "partition|delay|loss a node's network")
+    chaos.add_argument("verb", choices=("kill", "stop", "pause", "resume", "restart", "start", "partition", "delay",
+                                        "loss", "heal-network", "heal"),
+                       help="kill=SIGKILL, stop=SIGTERM, pause=SIGSTOP, resume=SIGCONT, restart=stop+start, "
+                            "start=start again what was killed or stopped; "
                             "network (kubemu up --netns): partition, delay, loss, heal-network (alias heal)")
     chaos.add_argument("target", nargs="+", help="etcd[-N] | apiserver[-N] | scheduler[-N] | controller-manager[-N] | "
                                                  "kubelet NODE | leader scheduler|controller-manager; "

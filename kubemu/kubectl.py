@@ -8,7 +8,8 @@
 
 Commands: ``apply``, ``create``, ``run``, ``get``, ``describe``, ``delete``. Their output and
 error messages are kubectl's, so scripts and muscle memory carry over; tables, YAML/JSON and
-descriptions come from :mod:`kubemu.printers` and :mod:`kubemu.describe`.
+descriptions come from :mod:`kubemu.printers` and :mod:`kubemu.describe`; ``get`` is in
+:mod:`kubemu.kubectl_get`.
 
 Which apiserver: ``--server HOST:PORT``, else ``$KUBEMU_SERVER``, else ``--kubeconfig FILE``,
 else the cluster directory's ``kubeconfig.yaml`` (``--cluster-dir``, ``$KUBEMU_CLUSTER_DIR``,
@@ -323,16 +324,9 @@ def _run_parser() -> _Parser:
 
 
 def _get_parser() -> _Parser:
-    p = _parser("get", "kubemu kubectl get TYPE [NAME ...] [-n NS | -A] [-o wide|yaml|json|name] [-l SELECTOR]",
-                "Display one or many resources: pods (po), nodes (no), namespaces (ns), events (ev), leases.")
-    p.add_argument("args", nargs="*", help="TYPE [NAME ...] or TYPE/NAME ...")
-    p.add_argument("-A", "--all-namespaces", action="store_true", help="list across all namespaces")
-    _add_output_flag(p, ("", "wide", "yaml", "json", "name"))
-    p.add_argument("-l", "--selector", default="", help="label selector, e.g. app=web,tier!=db")
-    p.add_argument("--field-selector", default="", help="field selector, e.g. spec.nodeName=node-1")
-    p.add_argument("-w", "--watch", action="store_true", help="after listing, watch for changes")
-    p.add_argument("--watch-only", action="store_true", help="watch for changes without listing first")
-    return p
+    from kubemu import kubectl_get
+
+    return kubectl_get.build_parser()
 
 
 def _describe_parser() -> _Parser:
@@ -743,102 +737,10 @@ def _fill_type(info: ResourceInfo, obj: dict) -> dict:
     return {"apiVersion": info.api_version, "kind": info.kind, **obj}
 
 
-_WORKLOAD_TABLES = ("deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "controllerrevisions")
-
-
-def _format_table(resource: str, objects: list[dict], *, wide: bool, all_namespaces: bool) -> str:
-    """kubectl's columns: workloads from kubectl_workloads, everything else from printers."""
-    if resource in _WORKLOAD_TABLES:
-        from kubemu.kubectl_workloads import format_workloads
-
-        return format_workloads(resource, objects, wide, all_namespaces)
-    from kubemu.printers import format_table
-
-    return format_table(resource, objects, wide=wide, all_namespaces=all_namespaces)
-
-
 def cmd_get(session: Session, args: argparse.Namespace) -> int:
-    from kubemu.printers import no_resources_message, to_json, to_yaml
+    from kubemu import kubectl_get
 
-    if not args.args:
-        raise KubectlError("Required resource not specified.\nUse \"kubemu kubectl get -h\" for the resource types "
-                           "(pods, nodes, namespaces, events, leases).")
-    targets = _targets(args.args)
-    info = targets[0][0]
-    if any(t[0] is not info for t in targets):
-        raise KubectlError("kubemu kubectl get takes one resource type at a time")
-    all_ns = bool(args.all_namespaces) and info.namespaced
-    namespace = _namespace_for(session, info, all_ns)
-    rc = 0
-    named = targets[0][1] is not None
-    if named:
-        objects = []
-        for _, name in targets:
-            try:
-                objects.append(_fill_type(info, session.client.get(info.name, name, namespace)))
-            except errors.NotFound as e:
-                session.error(format_api_error(e))
-                rc = 1
-    elif not args.watch_only:
-        result = session.client.list_all(info.name, namespace, label_selector=args.selector,
-                                         field_selector=args.field_selector)
-        objects = [_fill_type(info, o) for o in result.items]
-        resource_version = result.resource_version
-    else:
-        objects, resource_version = [], ""
-    output = args.output
-    if not args.watch_only:
-        if output == "yaml":
-            if objects or not named:
-                session.print(to_yaml(objects[0] if named and len(objects) == 1 else objects))
-        elif output == "json":
-            if objects or not named:
-                session.print(to_json(objects[0] if named and len(objects) == 1 else objects))
-        elif output == "name":
-            for obj in objects:
-                session.print(f"{type_name(info)}/{obj['metadata']['name']}")
-        elif objects:
-            session.print(_format_table(info.name, objects, wide=output == "wide", all_namespaces=all_ns))
-        elif not named:
-            session.error(no_resources_message(namespace if info.namespaced else None))
-    if (args.watch or args.watch_only) and not named:
-        return _watch(session, info, namespace, args, resource_version, all_ns, header_printed=bool(objects)) or rc
-    return rc
-
-
-def _watch(session: Session, info: ResourceInfo, namespace: str, args: argparse.Namespace, resource_version: str,
-           all_ns: bool, *, header_printed: bool) -> int:
-    """``get -w``: print a row per change until interrupted; relist when the watch is too old."""
-    from kubemu.printers import to_json, to_yaml
-
-    try:
-        while True:
-            stream = session.client.watch(info.name, namespace, resource_version=resource_version,
-                                          label_selector=args.selector, field_selector=args.field_selector)
-            try:
-                for event in stream:
-                    meta = event.object.get("metadata") or {}
-                    resource_version = meta.get("resourceVersion", resource_version)
-                    if event.type == "BOOKMARK":
-                        continue
-                    obj = _fill_type(info, event.object)
-                    if args.output == "yaml":
-                        session.print(to_yaml(obj).rstrip("\n") + "\n---")
-                    elif args.output == "json":
-                        session.print(to_json(obj))
-                    elif args.output == "name":
-                        session.print(f"{type_name(info)}/{meta.get('name', '')}")
-                    else:
-                        table = _format_table(info.name, [obj], wide=args.output == "wide", all_namespaces=all_ns)
-                        lines = table.splitlines()
-                        session.print("\n".join(lines if not header_printed else lines[1:]))
-                        header_printed = True
-            except errors.Expired:
-                resource_version = session.client.list(info.name, namespace, limit=1).resource_version
-            finally:
-                stream.cancel()
-    except KeyboardInterrupt:
-        return 0
+    return kubectl_get.cmd_get(session, args)
 
 
 def cmd_describe(session: Session, args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from machinery.resources import UnknownResource, lookup
 from machinery.rows import (
     EVENT_WIDE_HEADERS,
     PRINTERS,
@@ -40,6 +41,10 @@ from machinery.rows import (
     pod_status_reason,
 )
 from machinery.rows import wide_cells as _wide_cells
+from machinery.workload_rows import workload_row
+
+_WORKLOAD_KINDS = frozenset({"deployments", "replicasets", "statefulsets", "daemonsets", "jobs",
+                             "controllerrevisions"})
 
 __all__ = [
     "age",
@@ -52,6 +57,8 @@ __all__ = [
     "normalize_resource",
     "parse_timestamp",
     "pod_status_reason",
+    "render_table",
+    "table_cells",
     "tabwrite",
     "wide_cells",
     "to_json",
@@ -178,6 +185,37 @@ def format_table(resource: str, objects: list[dict], *, wide: bool = False, all_
         namespaces = [str((obj.get("metadata") or {}).get("namespace") or "") for obj in objects]
         rows = [[namespace, *row] for namespace, row in zip(namespaces, rows, strict=True)]
     return _render_table(headers, rows)
+
+
+def table_cells(resource: str, objects: list[dict], *, wide: bool = False,
+                now: datetime | None = None) -> tuple[list[str], list[list[str]]]:
+    """``(HEADERS, rows)`` of ``kubectl get <resource>`` for ``objects``, before layout: core kinds from
+    :mod:`machinery.rows`, workloads from :mod:`machinery.workload_rows`, anything else NAME and AGE."""
+    current = now_utc(now)
+    try:
+        name = lookup(resource).name
+    except UnknownResource:
+        name = normalize_resource(resource)
+    if name in _WORKLOAD_KINDS:
+        headers, wide_headers, rows = [], [], []
+        for obj in objects:
+            printed = workload_row(name, obj, current)
+            assert printed is not None
+            headers, row, wide_headers, extra = printed
+            rows.append(row + extra if wide else row)
+        if not objects:
+            headers, _, wide_headers, _ = workload_row(name, {}, current)  # type: ignore[misc]
+        return headers + (wide_headers if wide else []), rows
+    headers, wide_headers, row_fn = PRINTERS.get(name, (["Name", "Age"], [], generic_row))
+    headers = EVENT_WIDE_HEADERS if (wide and name == "events") else headers + (wide_headers if wide else [])
+    return [h.upper() for h in headers], [row_fn(obj, wide, current) for obj in objects]
+
+
+def render_table(headers: list[str], rows: list[list[str]], *, no_headers: bool = False) -> str:
+    """Lay out a table like kubectl (tabwriter, minimum width 6, padding 3); ends with a newline."""
+    body = rows if no_headers else [headers, *rows]
+    text = "".join("\t".join(_clean_cell(cell) for cell in row) + "\n" for row in body)
+    return tabwrite(text, minwidth=_TABLE_MIN_WIDTH, padding=_TABLE_PADDING)
 
 
 def no_resources_message(namespace: str | None) -> str:

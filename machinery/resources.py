@@ -87,6 +87,16 @@ RESOURCES: dict[str, ResourceInfo] = {
 }
 
 
+# The resources in kubectl's "all" category (`kubectl get all`), which discovery announces.
+CATEGORY_ALL = frozenset({"pods", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs"})
+
+
+def category_all() -> list[ResourceInfo]:
+    """The "all" category in discovery's order (the core group first, then groups and resources by
+    name), which is the order kubectl expands ``get all`` in."""
+    return sorted((RESOURCES[name] for name in CATEGORY_ALL), key=lambda info: (info.group, info.name))
+
+
 class UnknownResource(KeyError):
     """Raised for a resource or kind name the API does not serve."""
 

@@ -34,7 +34,7 @@ def kubelets(*pairs: tuple[str, str]) -> dict:
 
 
 @pytest.mark.parametrize("verb,action", [("kill", "kill"), ("stop", "stop"), ("pause", "pause"),
-                                         ("resume", "unpause"), ("restart", "restart")])
+                                         ("resume", "unpause"), ("restart", "restart"), ("start", "start")])
 def test_service_verbs_map_to_compose_subcommands(verb, action):
     runner = FakeRunner()
     Compose("kubemu", "deploy/docker-compose.yml", runner=runner, say=lambda _m: None).run(verb, ["etcd"])
@@ -56,7 +56,7 @@ def test_no_compose_installed_is_a_clear_error():
 
 
 @pytest.mark.parametrize("verb,action", [("kill", "kill"), ("stop", "stop"), ("pause", "pause"),
-                                         ("resume", "unpause"), ("restart", "restart")])
+                                         ("resume", "unpause"), ("restart", "restart"), ("start", "start")])
 def test_kubelet_node_acts_on_the_container_with_that_hostname(verb, action):
     runner = FakeRunner(kubelets(("c1", "node-a"), ("c2", "node-b")))
     Compose("stack", runner=runner, say=lambda _m: None).run(verb, ["kubelet", "node-b"])

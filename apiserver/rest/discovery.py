@@ -20,12 +20,10 @@ from __future__ import annotations
 import platform
 
 from apiserver.rest.routing import SUBRESOURCES, group_version_of
-from machinery.resources import RESOURCES, ResourceInfo
+from machinery.resources import CATEGORY_ALL, RESOURCES, ResourceInfo  # CATEGORY_ALL: `kubectl get all`
 from machinery.server import KUBERNETES_VERSION
 
 ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
-# `kubectl get all` lists the resources in category "all".
-CATEGORY_ALL = {"pods", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs"}
 # Subresources: (kind, group, version, verbs); an empty group/version means the parent's.
 _SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, list[str]]] = {
     "log": ("Pod", "", "", ["get"]),

@@ -53,6 +53,7 @@ class PodSandbox:
     ip: str
     dir: str
     ready: bool = True
+    hostname: str = ""  # the pod's hostname (spec.hostname or its name); "" means the name
 
 
 @dataclass
@@ -153,8 +154,8 @@ class ContainerRuntime(ABC):
     # -- sandboxes -------------------------------------------------------------------------------
 
     @abstractmethod
-    def run_sandbox(self, uid: str, namespace: str, name: str, ip: str) -> PodSandbox:
-        """Create (or find again) the sandbox of pod ``uid`` with IP ``ip``."""
+    def run_sandbox(self, uid: str, namespace: str, name: str, ip: str, hostname: str = "") -> PodSandbox:
+        """Create (or find again) the sandbox of pod ``uid`` with IP ``ip`` and hostname ``hostname``."""
 
     @abstractmethod
     def stop_sandbox(self, sandbox: PodSandbox, grace_period_s: float = 2.0) -> None:

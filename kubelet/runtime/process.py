@@ -32,8 +32,9 @@ With ``subreaper=True`` (meant for the kubelet process, it is process-wide) this
 child subreaper, like containerd's shim: orphans are reparented to it, and it reaps the zombies of
 its containers' process groups (``reap_orphans``, also run after every container exit).
 
-There are no namespaces, so a container's view of the pod is emulated (docs/kubelet.md says how far
-it goes): every container of a pod binds the pod's IP, and literal ``localhost``/``127.0.0.1``/``0.0.0.0``
+The only namespace is a UTS namespace carrying the pod's hostname, where permitted
+(kubelet/runtime/uts.py); otherwise a container's view of the pod is emulated (docs/kubelet.md says
+how far it goes): every container of a pod binds the pod's IP, and literal ``localhost``/``127.0.0.1``/``0.0.0.0``
 in its command, args and env values are rewritten to that IP (``KUBEMU_LOCALHOST`` holds it too);
 literal volume ``mountPath``s in command, args, env values and workingDir are rewritten to the volume's
 host directory, ``KUBEMU_MOUNT_<VOLUME>`` names it, and ``containers/<name>/rootfs`` holds a symlink per
@@ -73,6 +74,7 @@ from typing import Any
 import psutil
 
 from kubelet.images import ImageCatalog, ImageEntry, is_shell_form, parse_image
+from kubelet.runtime import uts
 from kubelet.runtime.base import (
     EXIT_SIGKILL,
     EXIT_SIGTERM,
@@ -212,8 +214,9 @@ class ProcessRuntime(ContainerRuntime):
 
     # -- sandboxes -------------------------------------------------------------------------------
 
-    def run_sandbox(self, uid: str, namespace: str, name: str, ip: str) -> PodSandbox:
-        sandbox = PodSandbox(uid=uid, namespace=namespace, name=name, ip=ip, dir=self._sandbox_dir(uid))
+    def run_sandbox(self, uid: str, namespace: str, name: str, ip: str, hostname: str = "") -> PodSandbox:
+        sandbox = PodSandbox(uid=uid, namespace=namespace, name=name, ip=ip, dir=self._sandbox_dir(uid),
+                             hostname=hostname)
         os.makedirs(os.path.join(sandbox.dir, "containers"), exist_ok=True)
         os.makedirs(os.path.join(sandbox.dir, SHM_DIR), exist_ok=True)
         self._save_sandbox(sandbox)
@@ -385,8 +388,9 @@ class ProcessRuntime(ContainerRuntime):
         cwd = rec.cwd if rec.cwd and os.path.isdir(rec.cwd) else sandbox.dir
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             try:
-                proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out, stderr=err, cwd=cwd, env=env,
-                                        start_new_session=True, close_fds=True)
+                proc = uts.start_in_uts_of(rec.pid, lambda: subprocess.Popen(
+                    command, stdin=subprocess.PIPE, stdout=out, stderr=err, cwd=cwd, env=env,
+                    start_new_session=True, close_fds=True))
             except OSError as e:
                 return ExecResult(exit_code=EXIT_EXEC_NOT_FOUND if isinstance(e, FileNotFoundError) else
                                   EXIT_START_ERROR, stderr=f"kubemu: {_start_error(command, e)}\n".encode())
@@ -495,9 +499,9 @@ class ProcessRuntime(ContainerRuntime):
             cwd = self._workdir(sandbox, spec)
             rec.env, rec.cwd, rec.rewrites = env, cwd, [list(r) for r in rewrites]
             with open(rec.log_path, "ab") as logf:
-                popen = subprocess.Popen(rec.argv, stdin=subprocess.DEVNULL, stdout=logf,
-                                         stderr=subprocess.STDOUT, cwd=cwd, env=env,
-                                         start_new_session=True, close_fds=True)
+                popen = uts.start_with_hostname(sandbox.hostname or sandbox.name, lambda: subprocess.Popen(
+                    rec.argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, cwd=cwd, env=env,
+                    start_new_session=True, close_fds=True))
         except (OSError, ValueError) as e:
             now = rfc3339()
             rec.started_at, rec.finished_at = now, now
@@ -545,7 +549,7 @@ class ProcessRuntime(ContainerRuntime):
         env = {
             "PATH": f"{os.path.dirname(self.python)}:{DEFAULT_PATH}",
             "HOME": sandbox.dir,
-            "HOSTNAME": sandbox.name,
+            "HOSTNAME": sandbox.hostname or sandbox.name,
             "PYTHONUNBUFFERED": "1",
             "KUBEMU_POD_NAME": sandbox.name,
             "KUBEMU_POD_NAMESPACE": sandbox.namespace,
@@ -721,7 +725,7 @@ class ProcessRuntime(ContainerRuntime):
 
     def _save_sandbox(self, sandbox: PodSandbox) -> None:
         data = {"uid": sandbox.uid, "namespace": sandbox.namespace, "name": sandbox.name, "ip": sandbox.ip,
-                "ready": sandbox.ready}
+                "ready": sandbox.ready, "hostname": sandbox.hostname}
         _write_json(os.path.join(self._sandbox_dir(sandbox.uid), SANDBOX_FILE), data)
 
     def _mark_not_ready(self, sandbox: PodSandbox) -> None:
@@ -738,7 +742,8 @@ class ProcessRuntime(ContainerRuntime):
                 log.warning("ignoring %s: its uid does not match its directory", path)
             return PodSandbox(uid=uid, namespace="", name="", ip="", dir=path, ready=False) if stub else None
         return PodSandbox(uid=uid, namespace=str(data.get("namespace", "")), name=str(data.get("name", "")),
-                          ip=str(data.get("ip", "")), dir=path, ready=bool(data.get("ready", True)))
+                          ip=str(data.get("ip", "")), dir=path, ready=bool(data.get("ready", True)),
+                          hostname=str(data.get("hostname") or ""))
 
     def _records(self, sandbox: PodSandbox) -> list[_Record]:
         containers = os.path.join(self._sandbox_dir(sandbox.uid), "containers")

@@ -195,11 +195,12 @@ class SimulatedRuntime(ContainerRuntime):
 
     # -- sandboxes -------------------------------------------------------------------------------
 
-    def run_sandbox(self, uid: str, namespace: str, name: str, ip: str) -> PodSandbox:
+    def run_sandbox(self, uid: str, namespace: str, name: str, ip: str, hostname: str = "") -> PodSandbox:
         with self._lock:
             sandbox = self._sandboxes.get(uid)
             if sandbox is None:
-                sandbox = self._sandboxes[uid] = PodSandbox(uid, namespace, name, ip, dir=f"simulated://{uid}")
+                sandbox = self._sandboxes[uid] = PodSandbox(uid, namespace, name, ip, dir=f"simulated://{uid}",
+                                                            hostname=hostname)
             return copy.copy(sandbox)
 
     def stop_sandbox(self, sandbox: PodSandbox, grace_period_s: float = 2.0) -> None:

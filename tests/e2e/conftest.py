@@ -106,3 +106,28 @@ def ns(api):
     name = f"e2e-{uuid.uuid4().hex[:6]}"
     api.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     return name
+
+
+@pytest.fixture(scope="module")
+def up_cluster(tmp_path_factory):
+    """A cluster started by ``kubemu up`` (two nodes, free ports), as ``make up`` starts one for a user:
+    for tests of the CLI (``kubemu kubectl``, ``kubemu experiment run``) on a running cluster.
+    Teardown runs ``kubemu down`` and kills anything left. One per module: clusters started by
+    ``kubemu up`` share the pod CIDRs 127.244.N.0/24, so two alive at once could hand out one pod IP
+    twice (and nginx could not bind it)."""
+    import psutil
+
+    from kubemu.cluster import ClusterDir
+    from tests.test_supervisor import cluster_pids, kubemu
+
+    cdir = ClusterDir(str(tmp_path_factory.mktemp("up") / "c"))
+    result = kubemu("up", "--cluster-dir", cdir.path, "--ports", "auto", "--nodes", "2", "--no-merge-kubeconfig",
+                    timeout_s=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    yield cdir
+    kubemu("down", "--cluster-dir", cdir.path)
+    for pid, _ in cluster_pids(cdir):
+        try:
+            psutil.Process(pid).kill()
+        except psutil.Error:
+            pass

@@ -1,5 +1,6 @@
 """The docker compose stack end to end: build, 3 kubelets, a pod from the host, etcd killed and
-restarted without losing anything acknowledged, a kubelet stopped.
+restarted without losing anything acknowledged, a kubelet stopped — the faults through
+``kubemu chaos --compose``, as a user injects them.
 
 Installs nothing (CI's ``.ci/run`` installs Debian's docker.io and docker-compose and starts
 dockerd); skips only when Docker cannot run at all. No image registry is reachable, so the
@@ -15,6 +16,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 
@@ -95,6 +97,14 @@ class Stack:
             except subprocess.TimeoutExpired:
                 parts.append(f"$ {' '.join(args)}: timed out")
         return "\n".join(parts)
+
+    def chaos(self, *args: str) -> str:
+        """``kubemu chaos --compose ARGS`` on this stack (its project and compose file), as a user runs it."""
+        cmd = [sys.executable, "-m", "kubemu.cli", "chaos", "--compose", "--project-name", self.project,
+               "--file", self.files[0], *args]
+        done = subprocess.run(cmd, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=COMPOSE_TIMEOUT_S)
+        assert done.returncode == 0, f"kubemu chaos --compose {' '.join(args)}: {done.stdout}{done.stderr}"
+        return done.stdout
 
     def client(self, **kw) -> APIClient:
         return APIClient(f"127.0.0.1:{self.port}", Credentials(
@@ -405,7 +415,8 @@ def test_killing_etcd_loses_nothing_acknowledged(stack, api):
                                        "data": {"i": str(i)}})
         acknowledged[cm["metadata"]["name"]] = cm["metadata"]["resourceVersion"]
     t0 = time.monotonic()
-    stack.run("kill", "etcd")
+    assert stack.chaos("kill", "etcd").rstrip().endswith(" kill etcd: done")
+    assert stack.containers("etcd") == []  # no longer running
     outage = stack.client(retry_timeout_s=0)
     try:
         with pytest.raises(errors.APIError) as raised:
@@ -414,7 +425,7 @@ def test_killing_etcd_loses_nothing_acknowledged(stack, api):
         assert raised.value.reason in ("ServiceUnavailable", "Timeout", "InternalError"), raised.value
     finally:
         outage.close()
-    stack.run("start", "etcd")
+    assert stack.chaos("start", "etcd").rstrip().endswith(" start etcd: done")
     wait_for(lambda: api.get("configmaps", "ack-0", "default"), timeout_s=60, interval_s=0.5,
              message="the apiserver to answer again after etcd restarted")
     recovered_s = time.monotonic() - t0
@@ -447,7 +458,9 @@ def stopped_node(stack):
         node = c.list("pods", "default", label_selector="app=movers").items[0]["spec"]["nodeName"]
         before = c.get("leases", node, "kube-node-lease")["spec"]["renewTime"]
         stack.stopped_at = time.monotonic()
-        subprocess.run(["docker", "stop", "-t", "10", node], check=True, capture_output=True, timeout=60)
+        out = stack.chaos("stop", "kubelet", node)  # the kubelet container whose hostname is the node
+        assert out.startswith("docker stop ") and out.rstrip().endswith(": done"), out
+        assert node not in [c[:12] for c in stack.containers("kubelet")]
         yield {"node": node, "renewTime": before}
     finally:
         c.close()

@@ -65,3 +65,25 @@ def test_etcd_kill_during_rollout_loses_no_acknowledged_create(tmp_path):
     report = run("etcd-kill-during-rollout", tmp_path)
     ack = next(r for r in report["invariants"] if r["invariant"] == "acknowledgedWritesPresent")
     assert ack["ok"] and int(ack["detail"].split()[1]) >= 210  # every pod create plus the probe writes
+
+
+def test_run_on_an_already_running_cluster(up_cluster, tmp_path):
+    """The path a user takes after `make up`: no --up, the scenario runs on the cluster of --cluster-dir,
+    which is left running."""
+    out = tmp_path / "report"
+    too_small = kubemu("experiment", "run", "kubelet-kill", "--cluster-dir", up_cluster.path, "-o", str(out))
+    assert too_small.returncode == 1 and "is too small for kubelet-kill (kubelet 2/3)" in too_small.stdout
+    assert not out.exists()
+
+    result = kubemu("experiment", "run", "etcd-pause", "--cluster-dir", up_cluster.path, "-o", str(out),
+                    timeout_s=400)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert f"Running experiment etcd-pause on {up_cluster.path}" in result.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["passed"] and all(r["ok"] for r in report["invariants"]), report["invariants"]
+    assert report["figures"]["apiUnavailable"]["longestSeconds"] >= 3  # etcd paused for 5 s
+    for artefact in ("summary.txt", "timeline.html", "timeline.svg"):
+        assert (out / artefact).stat().st_size > 0, artefact
+    assert "etcd-pause" in (out / "summary.txt").read_text()
+    status = kubemu("status", "--cluster-dir", up_cluster.path)
+    assert status.returncode == 0 and "node-2" in status.stdout  # still running afterwards

@@ -131,3 +131,49 @@ def test_nginx_serves_a_volume_at_its_doc_root(rt, tmp_path):
     body = wait_for(lambda: urllib.request.urlopen(f"http://{ip}:8081/", timeout=2).read().decode(), timeout_s=10)
     assert body == "<p>from a volume</p>"
     assert urllib.request.urlopen(f"http://{ip}:8081/healthz", timeout=2).read() == b"ok"
+
+
+def test_containers_and_exec_see_the_pods_hostname(rt):
+    import socket
+
+    from kubelet.runtime import uts
+
+    host = socket.gethostname()
+    sb = rt.run_sandbox("uid-h", "ns", "h-0", pod_ip(), hostname="db-0")
+    rt.start_container(sb, ContainerSpec("c", "busybox", command=["sh", "-c", "hostname; echo $HOSTNAME; sleep 3600"]))
+    wait_for(lambda: len(read(rt.container_log_path(sb, "c")).splitlines()) == 2, timeout_s=10)
+    execed = rt.exec_sync(sb, "c", ["sh", "-c", "hostname; echo $HOSTNAME"])
+    assert rt.get_sandbox("uid-h").hostname == "db-0"  # kept in sandbox.json for a restarted kubelet
+    if uts.namespaces_permitted():
+        assert read(rt.container_log_path(sb, "c")) == "db-0\ndb-0\n"
+        assert execed.stdout == b"db-0\ndb-0\n"
+    else:  # no UTS namespace here: only $HOSTNAME says the pod's name (docs/kubelet.md)
+        assert read(rt.container_log_path(sb, "c")) == f"{host}\ndb-0\n"
+        assert execed.stdout == f"{host}\ndb-0\n".encode()
+    assert socket.gethostname() == host  # the node's own hostname is never touched
+    rt.stop_container(sb, "c", 0)
+
+
+def test_pod_hostname_is_spec_hostname_else_the_name_cut_to_63():
+    from kubelet.runtime.uts import pod_hostname
+
+    assert pod_hostname({"metadata": {"name": "web-0"}}) == "web-0"
+    assert pod_hostname({"metadata": {"name": "web-0"}, "spec": {"hostname": "db"}}) == "db"
+    assert pod_hostname({"metadata": {"name": "a" * 62 + "-b"}}) == "a" * 62
+
+
+def test_without_permission_for_a_namespace_the_container_still_starts(rt, monkeypatch):
+    import socket
+
+    from kubelet.runtime import uts
+
+    class Refusing:
+        def unshare(self, flags):
+            return -1  # as for a kubelet without CAP_SYS_ADMIN
+
+    monkeypatch.setattr(uts, "_may_try", lambda: True)
+    monkeypatch.setattr(uts, "_load_libc", lambda: Refusing())
+    sb = rt.run_sandbox("uid-nh", "ns", "nh-0", pod_ip(), hostname="db-1")
+    rt.start_container(sb, ContainerSpec("c", "busybox", command=["sh", "-c", "hostname; echo $HOSTNAME"]))
+    assert wait_for(lambda: done(rt, sb, "c"), timeout_s=10).exit_code == 0
+    assert read(rt.container_log_path(sb, "c")) == f"{socket.gethostname()}\ndb-1\n"
