@@ -90,8 +90,10 @@ def test_apply_reapply_and_describe_a_running_pod(cli, ns, tmp_path):
 
     described = cli.kubemu("describe", "pod", "web", "-n", ns).stdout
     for pattern in (r"^Name:\s+web$", rf"^Namespace:\s+{ns}$", r"^Node:\s+node-\d/127\.1\.0\.\d$",
-                    r"^Labels:\s+app=web\n\s+tier=front$", r"^Annotations:\s+<none>$", r"^Status:\s+Running$",
-                    r"^IP:\s+127\.244\.", r"^Containers:\n  web:$", r"^    Image:\s+nginx$",
+                    r"^Labels:\s+app=web\n\s+tier=front$", r"^Status:\s+Running$",
+                    # Where the pod's trace continues (docs/trace.md): the one annotation kubemu adds.
+                    r"^Annotations:\s+trace\.kubemu\.io/traceparent: 00-[0-9a-f]{32}-[0-9a-f]{16}-01$",
+                    r"^IP:\s+127\.\d+\.\d+\.\d+$", r"^Containers:\n  web:$", r"^    Image:\s+nginx$",
                     r"^    Port:\s+80/TCP$", r"^    State:\s+Running$", r"^    Ready:\s+True$",
                     r"^Conditions:\n  Type\s+Status$", r"^  Ready\s+True\s*$", r"^QoS Class:\s+BestEffort$",
                     r"^Events:\n  Type\s+Reason\s+Age\s+From\s+Message$"):
