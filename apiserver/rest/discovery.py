@@ -25,7 +25,7 @@ from machinery.server import KUBERNETES_VERSION
 
 ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 # `kubectl get all` lists the resources in category "all".
-CATEGORY_ALL = {"pods", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs"}
+CATEGORY_ALL = {"pods", "services", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs"}
 # Subresources: (kind, group, version, verbs); an empty group/version means the parent's.
 _SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, list[str]]] = {
     "log": ("Pod", "", "", ["get"]),
