@@ -36,6 +36,7 @@ import argparse
 import datetime as dt
 import errno
 import glob
+import ipaddress
 import json
 import logging
 import os
@@ -194,7 +195,10 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
         topo = netns_mod.plan_topology(cdir, names)
     api_host = topo["bridgeIP"] if topo else loopback
     ips = {name: topo["nodes"][name]["ip"] if topo else node_ip(i) for i, name in enumerate(names, start=1)}
-    creds = _credentials(cdir, ips, [api_host] if topo else []) if secure else None
+    service_range = pod_networks.service_cidr(octet)
+    # The kubernetes Service's cluster IP is a name of the apiserver too, as in kube-apiserver's certificate.
+    kubernetes_ip = str(ipaddress.IPv4Network(service_range).network_address + 1)
+    creds = _credentials(cdir, ips, ([api_host] if topo else []) + [kubernetes_ip]) if secure else None
 
     def auth_flags(identity: str) -> list[str]:
         if creds is None:
@@ -237,7 +241,6 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
                                           "--kubelet-certificate-authority", creds["ca"]]
     api_addresses, rest_urls = [], []
     scheme = "https" if creds else "http"
-    service_range = pod_networks.service_cidr(octet)
     for i, name in enumerate(replica_names(APISERVER, apiservers), start=1):
         api_port, rest_port = port(APISERVER, i), port(REST, i)
         address = f"{api_host}:{api_port}"
