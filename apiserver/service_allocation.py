@@ -222,8 +222,10 @@ class ServiceAllocations:
 
     @staticmethod
     def _ip_invalid(name: str, spec: dict, ip: str, why: str) -> errors.Invalid:
-        cause = validation.invalid("spec.clusterIPs", spec.get("clusterIPs") or [ip],
-                                   f"failed to allocated ip:{ip} with error:{why}")
+        # kube-apiserver prints the []string value in Go syntax: []string{"10.96.0.10"}.
+        ips = ", ".join(f'"{v}"' for v in (spec.get("clusterIPs") or [ip]))
+        cause = errors.Cause("spec.clusterIPs", f"Invalid value: []string{{{ips}}}: failed to allocated ip:{ip} "
+                                                f"with error:{why}", validation.INVALID)
         return errors.Invalid(f'Service "{name}" is invalid: {cause}', causes=[cause], kind="Service", name=name)
 
     # --- node ports -----------------------------------------------------------------------
