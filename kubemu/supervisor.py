@@ -120,7 +120,7 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
                python: str | None = None, secure: bool = True, etcd_members: int = 1, apiservers: int = 1,
                schedulers: int = 1, controller_managers: int = 1,
                extra_flags: dict[str, list[str]] | None = None, netns: bool = False,
-               merge_kubeconfig: str = "") -> dict:
+               merge_kubeconfig: str = "", kube_proxy: bool = True) -> dict:
     """The plan ``kubemu up`` writes: every component's command line, address and ports.
 
     ``ports="auto"`` picks free ports for everything (tests, several clusters side by side) and
@@ -131,7 +131,9 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
     scheduler-N and controller-manager-N +100·(N-1), their metrics ports 10251 and 10252 too).
     Every component's Prometheus endpoint is its ``metricsAddress`` (the apiserver's is on its
     REST port, read with the ``kubemu:monitoring`` token, its ``metricsTokenFile``).
-    ``scheduler=False`` / ``controller_manager=False`` leave those components out (a test aid).
+    ``scheduler=False`` / ``controller_manager=False`` leave those components out (a test aid);
+    ``kube_proxy=False`` leaves out the kube-proxy every node otherwise gets (benchmarks of many
+    nodes, where an idle proxy per node would only cost memory).
 
     High availability: ``etcd_members`` (1 or 3, 5…) form one etcd cluster (static initial
     cluster over peer URLs); ``apiservers`` replicas all talk to every member; schedulers and
@@ -290,7 +292,7 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
                                        "--metrics-port", str(mp),
                                        "--root-dir", cdir.node_dir(name), "--pod-cidr", f"127.{octet}.{index}.0/24",
                                        *tls_flags, *auth_flags(f"system:node:{name}"), *extra.get(KUBELET, [])]})
-    for index in range(1, nodes + 1):
+    for index in range(1, nodes + 1 if kube_proxy else 1):
         name = node_name(index)
         link = topo["nodes"][name] if topo else None
         ip = ips[name]
