@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the least time between two syncs, however fast things change (1s)")
     p.add_argument("--connect-timeout", type=duration_s, default=1.0,
                    help="how long a backend may take to accept before the next one is tried")
+    p.add_argument("--udp-timeout", type=duration_s, default=0.25,
+                   help="how long a UDP client may stay silent before its backend socket is closed (250ms, as "
+                        "kube-proxy's userspace mode)")
     p.add_argument("--max-connections", type=int, default=1000,
                    help="connections forwarded at once; more are reset (each holds two sockets)")
     return p
@@ -138,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     if stop.is_set():
         return 0
     health = HealthState(2 * args.sync_period)
-    proxier = Proxier(node_ips=ips, connect_timeout_s=args.connect_timeout, max_connections=args.max_connections)
+    proxier = Proxier(node_ips=ips, connect_timeout_s=args.connect_timeout, max_connections=args.max_connections,
+                      udp_timeout_s=args.udp_timeout)
     proxy = KubeProxy(client, proxier, health, node_name=node_name, sync_period_s=args.sync_period,
                       min_sync_period_s=args.min_sync_period)
     server = ComponentServer("kube-proxy", node_name, f"{args.bind_address}:{args.port}", details=proxy.details)

@@ -8,10 +8,10 @@
   EndpointSlice events seen.
 
 The userspace data plane has no counterpart in today's kube-proxy; its series follow the style:
-``kubeproxy_userspace_connections_total{result}`` (``proxied``, ``no_endpoint``: every backend
-refused, ``rejected``: over ``--max-connections``), ``kubeproxy_userspace_active_connections``,
-``kubeproxy_userspace_listeners`` and ``kubeproxy_userspace_listener_errors`` (listeners that cannot
-be bound right now).
+``kubeproxy_userspace_connections_total{result}`` (TCP connections and UDP client sessions:
+``proxied``, ``no_endpoint``: every backend refused, ``rejected``: over ``--max-connections``),
+``kubeproxy_userspace_active_connections``, ``kubeproxy_userspace_listeners`` and
+``kubeproxy_userspace_listener_errors`` (listeners that cannot be bound right now).
 """
 
 from __future__ import annotations

@@ -6,10 +6,11 @@ pods are processes on loopback addresses — so a userspace proxy is the faithfu
 
 For every :class:`~kube_proxy.servicemap.ServicePort` with at least one ready backend:
 
-* a TCP socket listens on ``clusterIP:port``. Service ranges of local clusters are on loopback
-  (``127.x``), so the address is bindable, and every node's kube-proxy binds the same one with
-  ``SO_REUSEPORT``: the kernel spreads new connections over the live proxies of the machine, so
-  killing one kube-proxy loses nothing but its open connections;
+* a socket listens on ``clusterIP:port`` (TCP, or UDP: :mod:`kube_proxy.udp`). Service ranges of
+  local clusters are on loopback (``127.x``), so the address is bindable, and every node's
+  kube-proxy binds the same one with ``SO_REUSEPORT``: the kernel spreads new connections over
+  the live proxies of the machine, so killing one kube-proxy loses nothing but its open
+  connections;
 * for a NodePort Service, a socket on ``nodeIP:nodePort`` for every address of
   ``--nodeport-addresses`` (by default the node's IP; without SO_REUSEPORT, so two clusters on one
   machine can never share one);
@@ -21,7 +22,7 @@ For every :class:`~kube_proxy.servicemap.ServicePort` with at least one ready ba
 A Service port **without ready endpoints has no listener**, so a connection to it is refused at
 once by the kernel — as kube-proxy's REJECT rule does. A listener that cannot be bound (the port
 is taken, the address is not local, a port below 1024 without root) is reported and retried at
-the next sync. UDP and SCTP ports get no listener (counted in ``unsupported``).
+the next sync. SCTP ports get no listener (counted in ``unsupported``).
 
 Concurrency: the data plane is one asyncio event loop on its own thread — a proxy is all waiting
 on sockets, which threads would pay for with a thread per connection. Open connections are
@@ -41,6 +42,7 @@ from dataclasses import dataclass, field
 from kube_proxy import metrics
 from kube_proxy.balancer import Balancer
 from kube_proxy.servicemap import ServicePort
+from kube_proxy.udp import UDPRelay
 
 log = logging.getLogger(__name__)
 
@@ -59,43 +61,56 @@ class SyncResult:
 
 
 class Listener:
-    """One listening socket and the service port whose connections it forwards."""
+    """One listening socket and the service port whose connections (or datagrams) it forwards."""
 
-    def __init__(self, address: str, port: int, service_port: ServicePort, *, reuse_port: bool):
+    def __init__(self, address: str, port: int, protocol: str, service_port: ServicePort, *, reuse_port: bool):
         self.address = address
         self.port = port
+        self.protocol = protocol
         self.service_port = service_port
         self.reuse_port = reuse_port
         self.server: asyncio.AbstractServer | None = None
+        self.datagrams: asyncio.DatagramTransport | None = None
 
     def __str__(self) -> str:
-        return f"{self.address}:{self.port}"
+        return f"{self.address}:{self.port}/{self.protocol}"
 
     def bind(self) -> socket.socket:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        kind = socket.SOCK_DGRAM if self.protocol == "UDP" else socket.SOCK_STREAM
+        sock = socket.socket(socket.AF_INET, kind)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if self.reuse_port:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             sock.bind((self.address, self.port))
-            sock.listen(BACKLOG)
+            if kind == socket.SOCK_STREAM:
+                sock.listen(BACKLOG)
             sock.setblocking(False)
         except OSError:
             sock.close()
             raise
         return sock
 
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        if self.datagrams is not None:
+            self.datagrams.close()
+            self.datagrams = None
+
 
 class Proxier:
     """Listeners for service ports, run on an event loop of their own."""
 
     def __init__(self, *, node_ips: list[str], connect_timeout_s: float = 1.0, max_connections: int = 1000,
-                 balancer: Balancer | None = None):
+                 udp_timeout_s: float = 0.25, balancer: Balancer | None = None):
         self.node_ips = list(node_ips)
         self.connect_timeout_s = connect_timeout_s
         self.max_connections = max_connections
+        self.udp_timeout_s = udp_timeout_s
         self.balancer = balancer or Balancer()
-        self.listeners: dict[tuple[str, int], Listener] = {}
+        self.listeners: dict[tuple[str, int, str], Listener] = {}
         self.failed: dict[str, str] = {}
         self.active = 0
         self.connections = 0
@@ -125,40 +140,43 @@ class Proxier:
 
     async def _close_all(self) -> None:
         for listener in list(self.listeners.values()):
-            self._close(listener)
+            listener.close()
         self.listeners.clear()
 
-    def _close(self, listener: Listener) -> None:
-        if listener.server is not None:
-            listener.server.close()
-            listener.server = None
+    async def _open(self, listener: Listener) -> None:
+        sock = listener.bind()
+        if listener.protocol == "UDP":
+            listener.datagrams, _ = await self.loop.create_datagram_endpoint(
+                lambda: UDPRelay(lambda: listener.service_port, self.balancer, timeout_s=self.udp_timeout_s,
+                                 max_sessions=self.max_connections), sock=sock)
+        else:
+            listener.server = await asyncio.start_server(
+                lambda r, w: self._handle(listener, r, w), sock=sock)
 
     async def _apply(self, service_ports: dict[str, ServicePort]) -> SyncResult:
         result = SyncResult()
-        desired: dict[tuple[str, int], tuple[ServicePort, bool]] = {}
+        desired: dict[tuple[str, int, str], tuple[ServicePort, bool]] = {}
         for sp in service_ports.values():
-            if sp.protocol != "TCP":
+            if sp.protocol not in ("TCP", "UDP"):
                 result.unsupported += 1
                 continue
             if not sp.backends:
                 continue  # no listener: connections are refused, like kube-proxy's REJECT
-            desired[(sp.cluster_ip, sp.port)] = (sp, True)
+            desired[(sp.cluster_ip, sp.port, sp.protocol)] = (sp, True)
             if sp.node_port:
                 for ip in self.node_ips:
-                    desired[(ip, sp.node_port)] = (sp, False)
+                    desired[(ip, sp.node_port, sp.protocol)] = (sp, False)
         for key in [k for k in self.listeners if k not in desired]:
-            self._close(self.listeners.pop(key))
+            self.listeners.pop(key).close()
             result.closed += 1
         for key, (sp, reuse_port) in desired.items():
             listener = self.listeners.get(key)
             if listener is not None:
                 listener.service_port = sp
                 continue
-            listener = Listener(key[0], key[1], sp, reuse_port=reuse_port)
+            listener = Listener(key[0], key[1], key[2], sp, reuse_port=reuse_port)
             try:
-                sock = listener.bind()
-                listener.server = await asyncio.start_server(
-                    lambda r, w, lst=listener: self._handle(lst, r, w), sock=sock)
+                await self._open(listener)
             except OSError as e:
                 result.failed[str(listener)] = f"{sp.key}: {e.strerror or e}"
                 continue

@@ -60,8 +60,9 @@ def test_internal_traffic_policy_local_keeps_this_nodes_endpoints():
     assert [b.ip for b in service_ports(services, slices, node_name="node-2")["ns/web"].backends] == ["127.0.0.3"]
 
 
-def sp(backends: list[Backend], affinity: float = 0, ip: str = "10.0.0.1", port: int = 80, node_port: int = 0):
-    return ServicePort("ns/web", "", "TCP", ip, port, node_port, affinity, tuple(backends))
+def sp(backends: list[Backend], affinity: float = 0, ip: str = "10.0.0.1", port: int = 80, node_port: int = 0,
+       protocol: str = "TCP"):
+    return ServicePort("ns/web", "", protocol, ip, port, node_port, affinity, tuple(backends))
 
 
 def test_round_robin_and_client_ip_affinity():
@@ -216,7 +217,48 @@ def test_a_port_that_cannot_be_bound_is_reported_and_the_rest_still_served(backe
         proxier = proxiers()
         result = proxier.sync({"ns/web": sp([a], ip=ip, port=port),
                                "ns/api": ServicePort("ns/api", "", "TCP", other_ip, other_port, 0, 0, (a,))})
-        assert list(result.failed) == [f"{ip}:{port}"] and "ns/web" in result.failed[f"{ip}:{port}"]
+        assert list(result.failed) == [f"{ip}:{port}/TCP"] and "ns/web" in result.failed[f"{ip}:{port}/TCP"]
         assert ask(other_ip, other_port) == b"a:hi"
     finally:
         blocker.close()
+
+
+class _UDPEcho(socketserver.BaseRequestHandler):
+    def handle(self):
+        data, sock = self.request
+        sock.sendto(self.server.tag + b":" + data, self.client_address)
+
+
+def udp_backend(tag: str) -> tuple[socketserver.UDPServer, Backend]:
+    server = socketserver.ThreadingUDPServer((loopback(), 0), _UDPEcho)
+    server.tag = tag.encode()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, Backend(*server.server_address)
+
+
+def udp_ask(ip: str, port: int, payload: bytes = b"q") -> bytes:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.connect((ip, port))
+        s.send(payload)
+        return s.recv(1024)
+
+
+def test_udp_service_ports_relay_datagrams_and_refuse_without_endpoints(proxiers):
+    servers = [udp_backend("a"), udp_backend("b")]
+    try:
+        ip = loopback()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind((ip, 0))
+            port = probe.getsockname()[1]
+        proxier = proxiers(udp_timeout_s=0.2)
+        result = proxier.sync({"ns/dns": sp([b for _, b in servers], ip=ip, port=port, protocol="UDP")})
+        assert result.opened == 1 and not result.failed
+        assert {udp_ask(ip, port) for _ in range(6)} == {b"a:q", b"b:q"}, "each client socket is a new session"
+        proxier.sync({"ns/dns": sp([], ip=ip, port=port, protocol="UDP")})
+        with pytest.raises(ConnectionRefusedError):
+            udp_ask(ip, port)
+    finally:
+        for server, _ in servers:
+            server.shutdown()
+            server.server_close()
