@@ -68,6 +68,8 @@ class KubernetesService:
                 self.sync()
             except errors.APIError as e:
                 log.warning("cannot keep the kubernetes service yet: %s", e)
+            except Exception:  # noqa: BLE001 - never let the loop die
+                log.exception("keeping the kubernetes service failed")
             stop.wait(self.interval_s)
         if self.endpoints:
             self.remove_own_lease()

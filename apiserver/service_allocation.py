@@ -316,12 +316,16 @@ class ServiceAllocations:
                     break
             except errors.APIError as e:
                 log.warning("service allocation repair: %s; retrying", e)
+            except Exception:  # noqa: BLE001 - a bug must not stop the loop (nor Services with it)
+                log.exception("service allocation repair failed; retrying")
             stop.wait(1.0)
         while not stop.wait(interval_s):
             try:
                 self.repair()
             except errors.APIError as e:
                 log.warning("service allocation repair: %s", e)
+            except Exception:  # noqa: BLE001
+                log.exception("service allocation repair failed")
 
     def stats(self) -> dict:
         return {"serviceClusterIPRange": str(self.network), "serviceNodePortRange": self.port_range,
