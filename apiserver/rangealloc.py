@@ -10,7 +10,8 @@ a ``RangeAllocation`` object, the way kube-apiserver stores ``/registry/ranges/s
 
 Every change is a compare-and-swap on that key's revision (read, change, write if nobody wrote
 meanwhile, else read again), so concurrent creates in one apiserver and across apiserver
-replicas never hand out the same item twice: the etcd transaction decides. Several items (the
+replicas never hand out the same item twice: the etcd transaction decides. Within one process a
+lock keeps the requests from racing each other for the key, so only other apiservers cost retries. Several items (the
 node ports of one service) are taken in one write, all or nothing.
 
 Items asked for by number can be anywhere in the range; items chosen by the allocator are
@@ -28,6 +29,7 @@ import base64
 import logging
 import random
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -140,6 +142,10 @@ class RangeAllocator:
         self.size = size
         self.band = min(band, size)
         self._rng = rng or random.Random()
+        # One change at a time from this process (kube-apiserver's etcd allocator holds a mutex too):
+        # requests of one apiserver then queue here instead of losing compare-and-swaps to each
+        # other; only other apiservers' writes cost a retry.
+        self._lock = threading.Lock()
 
     # --- reading --------------------------------------------------------------------------
 
@@ -194,15 +200,16 @@ class RangeAllocator:
         """Take every item of ``wanted`` (an offset, or None for "any") in one write; the offsets
         taken, in the order of ``wanted``'s numbers then its Nones. Raises AlreadyAllocated or
         RangeFull and then takes nothing. ``dry_run`` checks and answers without writing."""
-        for _ in range(CAS_ATTEMPTS):
-            snapshot = self.read()
-            if snapshot.range != self.range:
-                raise RangeMismatch(snapshot.range)
-            taken = self._take(snapshot.bitmap, wanted)
-            if dry_run or not taken:
-                return taken
-            if self._write(snapshot, snapshot.bitmap):
-                return taken
+        with self._lock:
+            for _ in range(CAS_ATTEMPTS):
+                snapshot = self.read()
+                if snapshot.range != self.range:
+                    raise RangeMismatch(snapshot.range)
+                taken = self._take(snapshot.bitmap, wanted)
+                if dry_run or not taken:
+                    return taken
+                if self._write(snapshot, snapshot.bitmap):
+                    return taken
         raise errors.InternalError(f"cannot allocate from {self.name}: too many concurrent changes, try again")
 
     def release(self, offsets: Iterable[int]) -> None:
@@ -210,16 +217,17 @@ class RangeAllocator:
         offsets = [o for o in offsets if 0 <= o < self.size]
         if not offsets:
             return
-        for _ in range(CAS_ATTEMPTS):
-            snapshot = self.read()
-            if snapshot.range != self.range:
-                return  # the repair loop rebuilds a bitmap of another range from the services
-            if not any(_is_set(snapshot.bitmap, o) for o in offsets):
-                return
-            for offset in offsets:
-                _clear(snapshot.bitmap, offset)
-            if self._write(snapshot, snapshot.bitmap):
-                return
+        with self._lock:
+            for _ in range(CAS_ATTEMPTS):
+                snapshot = self.read()
+                if snapshot.range != self.range:
+                    return  # the repair loop rebuilds a bitmap of another range from the services
+                if not any(_is_set(snapshot.bitmap, o) for o in offsets):
+                    return
+                for offset in offsets:
+                    _clear(snapshot.bitmap, offset)
+                if self._write(snapshot, snapshot.bitmap):
+                    return
         raise errors.InternalError(f"cannot release items of {self.name}: too many concurrent changes")
 
     def rebuild(self, snapshot: Snapshot, in_use: set[int], leaks: dict[int, int], *, leak_runs: int) -> bool:
