@@ -17,7 +17,9 @@ pkg/registry/core/service/strategy.go):
   selector's labels; traffic policies; external IPs;
 * **updates**: ``clusterIP`` never changes once set (except to and from ExternalName); an update
   that leaves out what the server allocated (clusterIP, clusterIPs, ip families, node ports of the
-  same port) keeps it, as kube-apiserver's ``patchAllocatedValues`` does;
+  same port) keeps it, as kube-apiserver's ``patchAllocatedValues`` does, and a type change drops
+  what the new type does not use if the client left it unchanged (``dropTypeDependentFields``:
+  node ports, the cluster IP for ExternalName, the external traffic policy);
 * the **status** (the load balancer's ingress) starts empty and changes only through the status
   subresource.
 
@@ -294,6 +296,7 @@ class ServiceStrategy(Strategy):
 
     def prepare_for_update(self, new: dict, old: dict) -> None:
         super().prepare_for_update(new, old)
+        drop_type_dependent_fields(new, old)
         keep_allocated_values(new, old)
         default_service(new)
 
@@ -304,6 +307,31 @@ class ServiceStrategy(Strategy):
                 old_spec.get("clusterIP") and new_spec.get("clusterIP") != old_spec.get("clusterIP"):
             causes.append(validation.invalid("spec.clusterIP", new_spec.get("clusterIP"), "field is immutable"))
         return causes
+
+
+def drop_type_dependent_fields(new: dict, old: dict) -> None:
+    """A type change wipes what the new type does not use, where the client left it as it was
+    (kube-apiserver's dropTypeDependentFields): so ``kubectl patch -p '{"spec":{"type":"ClusterIP"}}'``
+    turns a NodePort Service back without the client clearing its node ports."""
+    new_spec, old_spec = new.get("spec"), _spec(old)
+    if not isinstance(new_spec, dict):
+        return
+    if service_type(old) != "ExternalName" and service_type(new) == "ExternalName":
+        for field in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+            if new_spec.get(field) == old_spec.get(field):
+                new_spec.pop(field, None)
+    ports = new_spec.get("ports")
+    if needs_node_ports(old) and not needs_node_ports(new) and isinstance(ports, list):
+        old_ports = [p.get("nodePort") for p in old_spec.get("ports") or [] if isinstance(p, dict)]
+        if [p.get("nodePort") for p in ports if isinstance(p, dict)] == old_ports:
+            for port in ports:
+                if isinstance(port, dict):
+                    port.pop("nodePort", None)
+    if service_type(new) != "LoadBalancer":
+        new_spec.pop("allocateLoadBalancerNodePorts", None)
+    if service_type(new) not in ("NodePort", "LoadBalancer") and service_type(old) in ("NodePort", "LoadBalancer") \
+            and new_spec.get("externalTrafficPolicy") == old_spec.get("externalTrafficPolicy"):
+        new_spec.pop("externalTrafficPolicy", None)
 
 
 def keep_allocated_values(new: dict, old: dict) -> None:
