@@ -1,5 +1,5 @@
 # One image with every kubemu component: kubemu-apiserver, kubemu-scheduler,
-# kubemu-controller-manager, kubemu-kubelet and the kubemu CLI. See docs/deploy.md.
+# kubemu-controller-manager, kubemu-kubelet, kubemu-proxy and the kubemu CLI. See docs/deploy.md.
 #
 #   docker build -t kubemu .
 #   docker build --build-arg BASE_IMAGE=<any Debian-like image with python3 >= 3.11 and venv> -t kubemu .
@@ -23,6 +23,7 @@ COPY apiserver /src/apiserver
 COPY scheduler /src/scheduler
 COPY controller_manager /src/controller_manager
 COPY kubelet /src/kubelet
+COPY kube_proxy /src/kube_proxy
 COPY kubemu /src/kubemu
 RUN /opt/kubemu/bin/pip install --quiet --no-deps /src \
     && /opt/kubemu/bin/pip uninstall --quiet --yes pip setuptools

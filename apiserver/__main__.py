@@ -26,9 +26,16 @@ from apiserver.authz.rbac import RBACAuthorizer
 from apiserver.bootstrap import ensure_defaults
 from apiserver.cache import ObjectCache
 from apiserver.etcd import EtcdClient, EtcdError, TLSConfig
+from apiserver.kubernetes_service import KubernetesService
 from apiserver.metrics import InstrumentedStorage
 from apiserver.proxy import KubeletProxy
 from apiserver.service import APIServicer, register
+from apiserver.service_allocation import (
+    DEFAULT_NODE_PORT_RANGE,
+    DEFAULT_SERVICE_CIDR,
+    REPAIR_INTERVAL_S,
+    ServiceAllocations,
+)
 from apiserver.storage import KeyNotFound, Storage, collection_prefix, object_key
 from apiserver.trace_gather import SpanGatherer
 from apiserver.watch_cache import WatchCache
@@ -80,6 +87,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--default-watch-cache-size", type=int, default=1000,
                    help="changes each resource's watch cache keeps for watches that resume from a "
                         "resourceVersion (older ones are served by etcd directly)")
+    g = p.add_argument_group("services")
+    g.add_argument("--service-cluster-ip-range", default=DEFAULT_SERVICE_CIDR,
+                   help="the IPv4 range Services' cluster IPs are allocated from (its first address is the "
+                        "kubernetes Service's); kubemu up gives each local cluster a loopback range")
+    g.add_argument("--service-node-port-range", default=DEFAULT_NODE_PORT_RANGE,
+                   help="the ports NodePort Services' node ports are allocated from, FIRST-LAST")
+    g.add_argument("--advertise-address", default="",
+                   help="the IP this apiserver publishes in the kubernetes Service's endpoints (default: the "
+                        "REST bind address, or this host's address when that is 0.0.0.0)")
+    g.add_argument("--endpoint-reconciler-type", default="lease", choices=("lease", "none"),
+                   help="lease: every apiserver keeps a master lease and the kubernetes Service's endpoints list "
+                        "the live ones; none: they are not maintained")
+    g.add_argument("--service-allocation-repair-interval", type=float, default=REPAIR_INTERVAL_S,
+                   help="seconds between rebuilds of the cluster IP and node port allocations from the stored "
+                        "Services (leaked ones are given back after three); Kubernetes' 3 minutes")
     p.add_argument("--max-workers", type=int, default=512,
                    help="gRPC worker threads: bounds open watches plus in-flight requests")
     p.add_argument("-v", "--v", type=int, default=0, help="log verbosity")
@@ -91,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 # on their first watch.
 PRIMED_WATCH_CACHES = ("pods", "nodes", "leases", "namespaces", "replicasets", "deployments", "statefulsets",
                        "daemonsets", "jobs", "controllerrevisions", "configmaps", "secrets", "serviceaccounts",
-                       "resourcequotas", "limitranges", "priorityclasses")
+                       "resourcequotas", "limitranges", "priorityclasses", "services", "endpoints", "endpointslices")
 
 
 def _bool(text: str) -> bool:
@@ -120,6 +142,11 @@ def main(argv: list[str] | None = None) -> int:
                                    not_ready_toleration_s=args.default_not_ready_toleration_seconds,
                                    unreachable_toleration_s=args.default_unreachable_toleration_seconds),
               watch_cache=watch_cache)
+    try:
+        allocations = ServiceAllocations(storage, args.service_cluster_ip_range, args.service_node_port_range)
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
+    api.hooks["services"] = allocations
     tokens = load_token_file(args.token_auth_file) if args.token_auth_file else {}
     authenticator = Authenticator(tokens, client_certs=bool(args.client_ca_file), token_file=args.token_auth_file)
     rbac_cache = ObjectCache(storage, ["roles", "rolebindings", "clusterroles", "clusterrolebindings"])
@@ -137,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
                 "authentication": "secured" if authenticator.secured else "unsecured",
                 "recentAdmission": list(api.traces)[-20:],
                 "rest": f"{rest.scheme}://{rest.host}:{rest.port}" if rest else "off",
+                **allocations.stats(),
                 "restOpenWatches": rest.open_watches if rest else 0}
 
     # The REST API comes up before gRPC does, so a client that sees gRPC serving (the supervisor,
@@ -157,7 +185,14 @@ def main(argv: list[str] | None = None) -> int:
                              tls=TLSFiles(args.tls_cert_file, args.tls_private_key_file, args.client_ca_file))
     server.start()
     log.info("admission chain: %s", ", ".join(api.admission.names) or "(none)")
-    threading.Thread(target=ensure_defaults, args=(api, stop), daemon=True, name="bootstrap").start()
+    kubernetes_service = KubernetesService(
+        api, storage, allocations.first_ip(), advertise_ip(args), args.rest_port or args.secure_port,
+        endpoints=args.endpoint_reconciler_type == "lease")
+    threading.Thread(target=allocations.run_repairs, args=(stop, args.service_allocation_repair_interval),
+                     daemon=True, name="service-allocation-repair").start()
+    bootstrap = threading.Thread(target=_bootstrap, args=(api, allocations, kubernetes_service, stop),
+                                 daemon=True, name="bootstrap")
+    bootstrap.start()
     if watch_cache is not None:
         threading.Thread(target=watch_cache.prime, args=([collection_prefix(r) for r in PRIMED_WATCH_CACHES],),
                          daemon=True, name="watch-cache-prime").start()
@@ -167,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     log.info("stopping")
+    bootstrap.join(timeout=5)
     servicer.stop()
     if rest is not None:
         rest.stop()
@@ -174,6 +210,29 @@ def main(argv: list[str] | None = None) -> int:
     proxy.close()
     etcd.close()
     return 0
+
+
+def _bootstrap(api: API, allocations: ServiceAllocations, kubernetes_service: KubernetesService,
+               stop: threading.Event) -> None:
+    """The defaults first, then (once the allocations were repaired) the kubernetes Service,
+    kept until stop; on stop this apiserver leaves its endpoints."""
+    ensure_defaults(api, stop)
+    while not stop.is_set() and not allocations.repaired.is_set():
+        stop.wait(0.2)
+    kubernetes_service.run(stop)
+
+
+def advertise_ip(args: argparse.Namespace) -> str:
+    """``--advertise-address``, else the address the REST API (or gRPC) listens on, else this host's."""
+    if args.advertise_address:
+        return args.advertise_address
+    bound = args.rest_bind_address or args.bind_address
+    if bound and bound not in ("0.0.0.0", "::"):
+        return bound
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return "127.0.0.1"
 
 
 def kubelet_credentials(args: argparse.Namespace) -> Credentials | None:

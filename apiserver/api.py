@@ -18,6 +18,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from apiserver import trace_recorder
 from apiserver.admission import AdmissionChain, Attributes, UserInfo
@@ -49,6 +50,19 @@ CAS_ATTEMPTS = 16
 MAX_TRACES = 200
 
 
+class WriteHooks(Protocol):
+    """What a resource does around its writes besides storing the object: kube-apiserver's
+    BeginCreate/BeginUpdate/AfterDelete (Services take cluster IPs and node ports,
+    :mod:`apiserver.service_allocation`). ``begin_*`` may fill fields of the object and raise an
+    APIError to refuse it; the function it returns is called with whether the write succeeded."""
+
+    def begin_create(self, obj: dict, *, dry_run: bool = False) -> Callable[[bool], None]: ...
+
+    def begin_update(self, new: dict, old: dict, *, dry_run: bool = False) -> Callable[[bool], None]: ...
+
+    def after_delete(self, obj: dict) -> None: ...
+
+
 @dataclass
 class WatchOptions:
     resource_version: str = ""
@@ -68,6 +82,8 @@ class API:
         self.admission = admission
         self.authorizer = authorizer or AuthorizerChain([AllowAll()])
         self.traces: deque[dict] = deque(maxlen=MAX_TRACES)
+        # Per resource: what happens around its writes (allocations), see WriteHooks.
+        self.hooks: dict[str, WriteHooks] = {}
 
     def _record_trace(self, attrs: Attributes, outcome: str) -> None:
         """Remember which admission plugins a write went through and what they changed."""
@@ -237,13 +253,23 @@ class API:
             self._record_trace(attrs, e.reason)
             raise
         self._record_trace(attrs, "Admitted")
+        hooks = self.hooks.get(info.name)
+        finish = hooks.begin_create(obj, dry_run=dry_run) if hooks else None
         if dry_run:
             return obj
         try:
             stored = self.storage.create(object_key(info.name, namespace, metadata["name"]), obj)
         except KeyExists:
+            if finish:
+                finish(False)
             raise errors.AlreadyExists(f'{info.name} "{metadata["name"]}" already exists', kind=info.name,
                                        name=metadata["name"]) from None
+        except BaseException:
+            if finish:
+                finish(False)
+            raise
+        if finish:
+            finish(True)
         log.debug("created %s %s", info.name, meta.key_of(stored))
         return stored
 
@@ -390,17 +416,29 @@ class API:
                            operation_subresource or ("status" if status else ""), user, dry_run)
         trace_recorder.admitting(attrs)
         self.admission.validate(attrs)
-        if dry_run or new == old:
+        if new == old:
             return new if dry_run else old
+        hooks = self.hooks.get(info.name) if not status else None
+        finish = hooks.begin_update(new, old, dry_run=dry_run) if hooks else _no_finish
+        if dry_run:
+            return new
         key = self._key(info, namespace, name)
         if self._finalized(new) and not strategy.blocks_deletion(new):
+            finish(True)
             return self._remove(info, key, name, int(old["metadata"]["resourceVersion"]))
         try:
-            return self.storage.update(key, new, int(old["metadata"]["resourceVersion"]))
+            written = self.storage.update(key, new, int(old["metadata"]["resourceVersion"]))
         except RevisionMismatch:
+            finish(False)
             return None
         except KeyNotFound:
+            finish(False)
             raise errors.NotFound(f'{info.name} "{name}" not found', kind=info.name, name=name) from None
+        except BaseException:
+            finish(False)
+            raise
+        finish(True)
+        return written
 
     def _prepare_update(self, info: ResourceInfo, strategy: Strategy, new: dict, old: dict, status: bool) -> None:
         if status:
@@ -522,11 +560,15 @@ class API:
 
     def _remove(self, info: ResourceInfo, key: str, name: str, revision: int) -> dict:
         try:
-            return self.storage.delete(key, revision)
+            removed = self.storage.delete(key, revision)
         except RevisionMismatch:
             raise self._conflict(info, name) from None
         except KeyNotFound:
             raise errors.NotFound(f'{info.name} "{name}" not found', kind=info.name, name=name) from None
+        hooks = self.hooks.get(info.name)
+        if hooks:
+            hooks.after_delete(removed)
+        return removed
 
     # --- bind -----------------------------------------------------------------------------
 
@@ -648,6 +690,10 @@ def _parse_rv(value: str) -> int:
         return rv
     except (TypeError, ValueError):
         raise errors.BadRequest(f'invalid resource version "{value}": must be a non-negative integer') from None
+
+
+def _no_finish(ok: bool) -> None:
+    return None
 
 
 def _random_suffix() -> str:

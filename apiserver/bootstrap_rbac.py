@@ -2,7 +2,8 @@
 
 ClusterRoles ``cluster-admin``, ``admin``, ``edit`` and ``view`` (the last three aggregated
 from ``system:aggregate-to-*`` roles by label, as in Kubernetes), ``system:kube-scheduler``,
-``system:kube-controller-manager``, ``system:node``, ``system:kubelet-api-admin``,
+``system:kube-controller-manager``, ``system:node``, ``system:node-proxier`` (kube-proxy, user
+``system:kube-proxy``), ``system:kubelet-api-admin``,
 ``system:basic-user`` and ``system:monitoring`` (``GET /metrics`` and the health endpoints), with
 bindings for ``system:masters``, the scheduler and controller-manager identities, the apiserver's
 kubelet client (``kube-apiserver-kubelet-client``: every kubelet API, so logs and exec reach the
@@ -19,6 +20,8 @@ READ = ["get", "list", "watch"]
 WRITE = ["create", "delete", "deletecollection", "patch", "update"]
 # The apiserver's identity towards kubelets (kubeadm's apiserver-kubelet-client certificate).
 KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"
+# kube-proxy's identity, bound to system:node-proxier (kubeadm binds its service account the same way).
+KUBE_PROXY_USER = "system:kube-proxy"
 WORKLOADS = ["deployments", "deployments/scale", "replicasets", "replicasets/scale", "statefulsets",
              "statefulsets/scale", "daemonsets"]
 
@@ -47,8 +50,8 @@ def _binding(name: str, role: str, kind: str, subject: str) -> dict:
 
 def cluster_roles() -> list[dict]:
     view_core = ["pods", "pods/log", "pods/status", "configmaps", "endpoints", "persistentvolumeclaims",
-                 "replicationcontrollers", "serviceaccounts", "services", "namespaces", "events", "limitranges",
-                 "resourcequotas", "resourcequotas/status", "namespaces/status"]
+                 "replicationcontrollers", "serviceaccounts", "services", "services/status", "namespaces", "events",
+                 "limitranges", "resourcequotas", "resourcequotas/status", "namespaces/status"]
     return [
         _role("cluster-admin", [_rule(["*"], ["*"], ["*"])]),
         _role("admin", aggregate="admin"),
@@ -56,7 +59,8 @@ def cluster_roles() -> list[dict]:
         _role("view", aggregate="view", labels={f"{_AGG}edit": "true"}),
         _role("system:aggregate-to-view", [
             _rule([""], view_core, READ), _rule(["apps"], WORKLOADS, READ), _rule(["batch"], ["jobs"], READ),
-            _rule(["coordination.k8s.io"], ["leases"], READ)], labels={f"{_AGG}view": "true"}),
+            _rule(["coordination.k8s.io"], ["leases"], READ), _rule(["discovery.k8s.io"], ["endpointslices"], READ)],
+            labels={f"{_AGG}view": "true"}),
         _role("system:aggregate-to-edit", [
             _rule([""], ["pods", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy", "configmaps",
                          "secrets", "serviceaccounts", "services", "events", "persistentvolumeclaims"], WRITE),
@@ -83,13 +87,18 @@ def cluster_roles() -> list[dict]:
         # Kubernetes runs each controller under its own service account; kubemu's controller
         # manager uses one identity, so its role is the union of theirs.
         _role("system:kube-controller-manager", [
-            _rule(["", "apps", "batch", "coordination.k8s.io", "events.k8s.io", "scheduling.k8s.io",
-                   "rbac.authorization.k8s.io"], ["*"], ["*"])]),
+            _rule(["", "apps", "batch", "coordination.k8s.io", "discovery.k8s.io", "events.k8s.io",
+                   "scheduling.k8s.io", "rbac.authorization.k8s.io"], ["*"], ["*"])]),
+        # kube-proxy: the services and their endpoints it programs, the nodes, its events.
+        _role("system:node-proxier", [
+            _rule([""], ["endpoints", "services"], ["list", "watch"]), _rule([""], ["nodes"], READ),
+            _rule(["", "events.k8s.io"], ["events"], ["create", "patch", "update"]),
+            _rule(["discovery.k8s.io"], ["endpointslices"], ["list", "watch"])]),
         _role("system:node", [
             _rule([""], ["nodes", "nodes/status"], READ + ["create", "update", "patch"]),
             _rule([""], ["pods"], READ + ["delete"]), _rule([""], ["pods/status"], ["patch", "update"]),
             _rule([""], ["events"], ["create", "patch", "update"]),
-            _rule([""], ["configmaps", "secrets", "serviceaccounts"], ["get"]),
+            _rule([""], ["configmaps", "secrets", "serviceaccounts"], ["get"]), _rule([""], ["services"], READ),
             _rule(["coordination.k8s.io"], ["leases"], ["create", "delete", "get", "patch", "update"]),
             # Delegated authorization: the kubelet asks whether a caller may use its API.
             _rule(["authorization.k8s.io"], ["subjectaccessreviews"], ["create"])]),
@@ -112,5 +121,6 @@ def cluster_role_bindings() -> list[dict]:
         _binding("system:kube-controller-manager", "system:kube-controller-manager", "User",
                  "system:kube-controller-manager"),
         _binding("system:monitoring", "system:monitoring", "Group", "system:monitoring"),
+        _binding("system:node-proxier", "system:node-proxier", "User", KUBE_PROXY_USER),
         _binding(KUBELET_CLIENT_USER, "system:kubelet-api-admin", "User", KUBELET_CLIENT_USER),
     ]

@@ -132,6 +132,10 @@ class EtcdClient:
         request = etcdrpc.TxnRequest(compare=compare, success=success, failure=failure or [])
         return self._unary(etcdrpc.KVStub, "Txn", request)
 
+    def lease_grant(self, ttl_s: int) -> int:
+        """A new etcd lease of ``ttl_s`` seconds; keys put with it vanish when it expires."""
+        return self._unary(etcdrpc.LeaseStub, "LeaseGrant", etcdrpc.LeaseGrantRequest(TTL=ttl_s)).ID
+
     def compact(self, revision: int, physical: bool = False) -> None:
         self._unary(etcdrpc.KVStub, "Compact", etcdrpc.CompactionRequest(revision=revision, physical=physical))
 
@@ -151,8 +155,8 @@ class EtcdClient:
                                create_revision=0)
 
     @staticmethod
-    def op_put(key: bytes, value: bytes) -> etcdrpc.RequestOp:
-        return etcdrpc.RequestOp(request_put=etcdrpc.PutRequest(key=key, value=value))
+    def op_put(key: bytes, value: bytes, lease: int = 0) -> etcdrpc.RequestOp:
+        return etcdrpc.RequestOp(request_put=etcdrpc.PutRequest(key=key, value=value, lease=lease))
 
     @staticmethod
     def op_get(key: bytes) -> etcdrpc.RequestOp:

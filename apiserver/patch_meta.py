@@ -46,7 +46,10 @@ _STRATEGIES: dict[tuple[str, str], ListStrategy] = {
     ("*", "ownerReferences"): ListStrategy("merge", "uid"),
     ("metadata", "finalizers"): ListStrategy("merge"),
     ("*", "podIPs"): ListStrategy("merge", "ip"),
-    ("*", "addresses"): ListStrategy("merge", "type"),
+    # A node's status.addresses; the addresses of Endpoints subsets and EndpointSlice endpoints are atomic.
+    ("status", "addresses"): ListStrategy("merge", "type"),
+    # A Service's spec.ports (merged by port number, as Kubernetes' ServiceSpec declares).
+    ("spec", "ports"): ListStrategy("merge", "port"),
 }
 
 

@@ -167,6 +167,12 @@ class Storage:
             raise KeyExists(key)
         return _with_revision(obj, resp.header.revision)
 
+    def put_with_ttl(self, key: str, obj: dict, ttl_s: int) -> None:
+        """Write ``obj`` unconditionally, to vanish ``ttl_s`` seconds later unless written again
+        (an etcd lease: kube-apiserver's master leases, which say which apiservers are alive)."""
+        lease = self._call(self.etcd.lease_grant, ttl_s)
+        self._call(self.etcd.txn, [], [EtcdClient.op_put(key.encode(), _encode(obj), lease)])
+
     def update(self, key: str, obj: dict, expected_revision: int) -> dict:
         """Replace the object if its revision is still ``expected_revision``."""
         k = key.encode()

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from controller_manager.common import Lister
 from controller_manager.daemonset import DaemonSetController
 from controller_manager.deployment import DeploymentController
+from controller_manager.endpoints import EndpointsController
+from controller_manager.endpointslice import EndpointSliceController
 from controller_manager.garbagecollector import GarbageCollector, collectable_resources
 from controller_manager.job import JobController
 from controller_manager.namespace import NamespaceController
@@ -30,7 +32,8 @@ from machinery.informer import Informer
 log = logging.getLogger(__name__)
 
 ALL_CONTROLLERS = ("namespace", "serviceaccount", "resourcequota", "replicaset", "deployment", "statefulset",
-                   "daemonset", "job", "nodelifecycle", "nodeipam", "garbagecollector", "podgc")
+                   "daemonset", "job", "endpoint", "endpointslice", "nodelifecycle", "nodeipam", "garbagecollector",
+                   "podgc")
 
 
 @dataclass
@@ -93,6 +96,12 @@ class ControllerManager:
         if "job" in names:
             self.controllers.append(JobController(client, lister("jobs"), lister("pods"), workers=workers,
                                                   pod_failure_backoff_s=opts.job_pod_failure_backoff_s))
+        if "endpoint" in names:
+            self.controllers.append(EndpointsController(client, lister("services"), lister("pods"),
+                                                        lister("endpoints"), workers=workers))
+        if "endpointslice" in names:
+            self.controllers.append(EndpointSliceController(client, lister("services"), lister("pods"),
+                                                            lister("endpointslices"), workers=workers))
         if "nodelifecycle" in names:
             self.controllers.append(NodeLifecycleController(client, lister("nodes"), lister("leases"),
                                                             lister("pods"), config=opts.node_lifecycle))

@@ -13,6 +13,10 @@
 # real machines issues them on the control-plane machine instead (kubemu certs --node). The
 # kubelet API then serves mutual TLS and asks the apiserver who may call it (only the apiserver's
 # kubelet client and admins may). deploy/kubelet-healthcheck.sh probes it as this node.
+# kube-proxy runs beside the kubelet, host-networked on the node as in Kubernetes (as system:kube-proxy,
+# config/kube-proxy.yaml from `init`; restarted if it exits): Service cluster IPs (loopback,
+# 127.144.0.0/16) work inside this container, node ports on its address. Pods of other nodes are
+# loopback addresses inside their own containers, so a Service reaches only this node's endpoints.
 # Extra arguments go to kubemu-kubelet.
 set -eu
 dir=${KUBEMU_CLUSTER_DIR:-/var/lib/kubemu}
@@ -25,5 +29,12 @@ if [ "$cidr" = auto ]; then
 fi
 python -m kubemu.join --cluster-dir "$dir" --node "$name" --node-ip "$ip" --no-token --out "$HOME/node" --quiet
 printf '%s\n' "$name" > "$HOME/node/name"
+if [ -f "$dir/config/kube-proxy.yaml" ]; then
+  ( while :; do
+      kubemu-proxy --config "$dir/config/kube-proxy.yaml" --hostname-override "$name" --bind-address "$ip" \
+        --healthz-bind-address "$ip:10256" --metrics-bind-address "$ip:10249"
+      sleep 1
+    done ) &
+fi
 exec kubemu-kubelet --config "$HOME/node/kubelet.yaml" --node-name "$name" --node-ip "$ip" --pod-cidr "$cidr" \
   --root-dir "$HOME/kubelet" "$@"

@@ -12,6 +12,15 @@ expansion applies to the container's ``command`` and ``args``. ``valueFrom`` sup
   ``divisor`` and rounded up (an unset limit reads as the node's allocatable);
 - ``configMapKeyRef`` / ``secretKeyRef`` (``optional`` skips a missing object or key).
 
+Service environment variables (:func:`service_env`, the kubelet's getServiceEnvVarMap): for the
+``kubernetes`` Service of ``default`` always, and for every Service of the pod's namespace when
+``enableServiceLinks`` is true (the default), each with a cluster IP (not headless, not
+ExternalName) gives ``<NAME>_SERVICE_HOST``, ``<NAME>_SERVICE_PORT`` (first port),
+``<NAME>_SERVICE_PORT_<PORTNAME>`` per named port and the Docker-link style ``<NAME>_PORT``,
+``<NAME>_PORT_<port>_<PROTO>`` and its ``_PROTO``, ``_PORT`` and ``_ADDR`` (``NAME`` upper-cased,
+``-`` → ``_``). The container's own variables win over them and may refer to them as ``$(…)``;
+only Services that existed when the container started are seen, as in Kubernetes.
+
 A missing non-optional reference raises :class:`ConfigError`; the kubelet then leaves the
 container waiting with reason ``CreateContainerConfigError`` and tries again later, as the
 real one does. ConfigMaps and Secrets are read from the API through ``lookup`` (the node
@@ -136,9 +145,53 @@ def _b64(value: object) -> bytes:
         return str(value).encode()
 
 
+def _env_name(name: str) -> str:
+    return name.upper().replace("-", "_")
+
+
+def service_env(services: list[dict], namespace: str, enable_service_links: bool) -> dict[str, str]:
+    """The Service variables a pod of ``namespace`` gets (see the module docstring)."""
+    chosen: dict[str, dict] = {}
+    for svc in services:
+        spec = svc.get("spec") or {}
+        m = svc.get("metadata") or {}
+        if spec.get("clusterIP") in (None, "", "None") or not spec.get("ports"):
+            continue
+        name = str(m.get("name", ""))
+        if m.get("namespace") == namespace and enable_service_links:
+            chosen[name] = svc  # the pod's own namespace wins over default's kubernetes
+        elif m.get("namespace") == "default" and name == "kubernetes":
+            chosen.setdefault(name, svc)
+    env: dict[str, str] = {}
+    for name in sorted(chosen):
+        spec = chosen[name]["spec"]
+        prefix, ip = _env_name(name), str(spec["clusterIP"])
+        ports = [p for p in spec["ports"] if isinstance(p, dict)]
+        if not ports:
+            continue
+        env[f"{prefix}_SERVICE_HOST"] = ip
+        env[f"{prefix}_SERVICE_PORT"] = str(ports[0].get("port"))
+        for port in ports:
+            if port.get("name"):
+                env[f"{prefix}_SERVICE_PORT_{_env_name(str(port['name']))}"] = str(port.get("port"))
+        for i, port in enumerate(ports):
+            protocol = str(port.get("protocol") or "TCP")
+            url = f"{protocol.lower()}://{ip}:{port.get('port')}"
+            if i == 0:
+                env[f"{prefix}_PORT"] = url
+            port_prefix = f"{prefix}_PORT_{port.get('port')}_{protocol.upper()}"
+            env[port_prefix] = url
+            env[f"{port_prefix}_PROTO"] = protocol.lower()
+            env[f"{port_prefix}_PORT"] = str(port.get("port"))
+            env[f"{port_prefix}_ADDR"] = ip
+    return env
+
+
 def container_env(pod: dict, container: dict, *, lookup: Lookup, pod_ip: str, host_ip: str, node_name: str,
-                  allocatable: dict[str, str] | None = None) -> dict[str, str]:
-    """The container's environment from its spec (envFrom, then env), with references resolved."""
+                  allocatable: dict[str, str] | None = None,
+                  services: dict[str, str] | None = None) -> dict[str, str]:
+    """The container's environment from its spec (envFrom, then env), with references resolved;
+    ``services`` (from :func:`service_env`) come last, unless the container sets the same names."""
     namespace = (pod.get("metadata") or {}).get("namespace", "")
     fields = field_values(pod, pod_ip, host_ip, node_name)
     env: dict[str, str] = {}
@@ -156,12 +209,12 @@ def container_env(pod: dict, container: dict, *, lookup: Lookup, pod_ip: str, ho
             continue
         name = str(var["name"])
         if "valueFrom" not in var:
-            env[name] = expand(str(var.get("value", "")), env)
+            env[name] = expand(str(var.get("value", "")), {**(services or {}), **env})
             continue
         value = _value_from(pod, container, var.get("valueFrom") or {}, lookup, namespace, fields, allocatable or {})
         if value is not None:
             env[name] = value
-    return env
+    return {**env, **{k: v for k, v in (services or {}).items() if k not in env}}
 
 
 def _value_from(pod: dict, container: dict, source: dict, lookup: Lookup, namespace: str, fields: dict[str, str],

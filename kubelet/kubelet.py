@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 # Volume setup retries like the kubelet's volume operations: 500 ms doubling to 2 min 2 s.
 VOLUME_RETRY_INITIAL_S = 0.5
 VOLUME_RETRY_MAX_S = 122.0
+# How long start-up waits for the Service cache before pods start (containers wait for it anyway).
+SERVICES_SYNC_WAIT_S = 10.0
 # The kubelet leaves at least this long between SIGTERM and SIGKILL after a slow preStop hook.
 MIN_GRACE_AFTER_HOOK_S = 2.0
 POST_START_TIMEOUT_S = 30.0
@@ -132,6 +134,8 @@ class Kubelet:
         self._allocatable = allocatable_source or dict  # callable -> {"cpu": "2", "memory": "4Gi", "pods": "110"}
         self.recorder = EventRecorder(client, "kubelet", node_name, background=True)
         self.pods = Informer(client, "pods", field_selector=f"spec.nodeName={node_name}", name="kubelet-pods")
+        # Every Service, for the pods' service environment variables (the Node authorizer allows it).
+        self.services = Informer(client, "services", name="kubelet-services")
         self.tracing = PodTracer(node_name)
         self.pods.add_handlers(Handlers(self.tracing.delivered))
         self.pods.add_handlers(Handlers(self._enqueue, lambda old, new: self._enqueue(new), self._enqueue))
@@ -158,8 +162,10 @@ class Kubelet:
             self._records[sandbox.uid] = PodRecord(sandbox.uid, key, sandbox, meta.format_time(), admitted=True,
                                                    start_reported=True)
             log.info("found sandbox of %s (uid %s, ip %s) from an earlier run", key, sandbox.uid, sandbox.ip)
+        self.services.start()
         self.pods.start()
         self.pods.wait_synced()
+        self.services.wait_synced(SERVICES_SYNC_WAIT_S)
         self._remove_orphaned_volumes()
         for record in list(self._records.values()):
             self.queue.add(record.key)
@@ -178,6 +184,7 @@ class Kubelet:
         self._stop.set()
         self.queue.shutdown()
         self.pods.stop()
+        self.services.stop()
         self.probes.stop_all()
         self.monitor.stop()
 
@@ -502,8 +509,13 @@ class Kubelet:
 
     def _container_spec(self, pod: dict, record: PodRecord, container: dict) -> ContainerSpec:
         """What the runtime needs: env resolved (configMap/secret refs), $(VAR) expanded, mounts."""
+        if not self.services.has_synced:
+            raise ConfigError("services have not yet been read at least once, cannot construct envvars")
+        links = (pod.get("spec") or {}).get("enableServiceLinks") is not False
+        services = envvars.service_env(self.services.list(), meta.namespace_of(pod), links)
         env = envvars.container_env(pod, container, lookup=self._lookup, pod_ip=record.sandbox.ip,
-                                    host_ip=self.node_ip, node_name=self.node_name, allocatable=self._allocatable())
+                                    host_ip=self.node_ip, node_name=self.node_name, allocatable=self._allocatable(),
+                                    services=services)
         env.setdefault("KUBEMU_NODE_NAME", self.node_name)
         m = pod["metadata"]
         return ContainerSpec(

@@ -2,7 +2,8 @@
 
 Targets name components of a local cluster (the supervisor's ``state.json``): ``etcd``,
 ``etcd-N``, ``apiserver``, ``apiserver-N``, ``scheduler``, ``controller-manager``, their
-``-N`` replicas, ``kubelet NODE`` (or just the node name), or ``leader scheduler`` /
+``-N`` replicas, ``kubelet NODE`` (or just the node name), ``kube-proxy NODE`` (``kube-proxy``
+alone: every node's), or ``leader scheduler`` /
 ``leader controller-manager`` (whichever replica holds the leader-election Lease). A plain kind
 (``etcd``, ``scheduler``) with several replicas means all of them.
 
@@ -118,12 +119,12 @@ def resolve(cdir: ClusterDir, words: list[str]) -> list[Target]:
         if len(words) != 2 or words[1] not in LEASES:
             raise ChaosError("usage: leader scheduler|controller-manager")
         names = {leader_of(cdir, words[1])}
-    elif words[0] == "kubelet":
+    elif words[0] in ("kubelet", "kube-proxy") and len(words) == 2 or words[0] == "kubelet":
         if len(words) != 2:
             raise ChaosError("usage: kubelet NODE")
-        names = {c["name"] for c in comps if c.get("kind") == "kubelet" and c.get("node", c["name"]) == words[1]}
+        names = {c["name"] for c in comps if c.get("kind") == words[0] and c.get("node", c["name"]) == words[1]}
         if not names:
-            raise ChaosError(f'no kubelet for node "{words[1]}"')
+            raise ChaosError(f'no {words[0]} for node "{words[1]}"')
     else:
         if len(words) != 1:
             raise ChaosError(f"unexpected words after the target: {' '.join(words[1:])}")

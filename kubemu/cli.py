@@ -129,7 +129,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                                      etcd_members=args.etcd_members, apiservers=args.apiservers,
                                      schedulers=args.schedulers, controller_managers=args.controller_managers,
                                      secure=not args.insecure, extra_flags=_component_flags(args.component_flag),
-                                     netns=args.netns,
+                                     netns=args.netns, kube_proxy=not args.no_kube_proxy,
                                      merge_kubeconfig="" if args.no_merge_kubeconfig else kubeconfig.default_path())
     except EtcdNotFound as e:
         _err(f"error: {e}")
@@ -576,7 +576,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--cluster-dir", default=argparse.SUPPRESS, help="the cluster directory")
         return sp
 
-    up = add("up", "start a local cluster: etcd, apiserver, scheduler, controller manager and N kubelets")
+    up = add("up", "start a local cluster: etcd, apiserver, scheduler, controller manager, N kubelets and their "
+                   "kube-proxies")
     up.add_argument("--nodes", type=int, default=3, help="number of nodes (kubelets); 0 = control plane only")
     up.add_argument("--ports", choices=("default", "auto"), default="default",
                     help="default: Kubernetes' well-known ports (6443, 2379, 10250 ...); auto: free ports")
@@ -601,6 +602,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--no-merge-kubeconfig", action="store_true",
                     help="do not add the kubemu-<cluster> context to the default kubeconfig ($KUBECONFIG or "
                          "~/.kube/config); the cluster's own kubeconfig.yaml is written anyway")
+    up.add_argument("--no-kube-proxy", action="store_true",
+                    help="start no kube-proxy on the nodes (Services get no forwarding; for benchmarks of many "
+                         "nodes)")
     up.add_argument("--no-scheduler", action="store_true", help=argparse.SUPPRESS)
     up.add_argument("--no-controller-manager", action="store_true", help=argparse.SUPPRESS)
     add("down", "stop the cluster and every process it started")

@@ -19,8 +19,11 @@ The second form is ``kubeadm join``'s counterpart: it issues the identity of nod
 ``tokens.csv``) and the kubelet's serving certificate (valid for NAME and ``--node-ip``; the
 kubelet serves its API over mutual TLS and lets only callers the apiserver authorizes in), and
 writes a join directory (``D/join/NAME`` or ``--out``) holding the CA, the node's client
-certificate and key, its serving certificate and key (``kubelet.crt``/``kubelet.key``), and a
-``kubelet.yaml`` for ``kubemu-kubelet --config``. It prints
+certificate and key, its serving certificate and key (``kubelet.crt``/``kubelet.key``), a
+``kubelet.yaml`` for ``kubemu-kubelet --config``, and the node's kube-proxy identity
+(``system:kube-proxy``, ``kube-proxy.crt``/``.key``) with a ``kube-proxy.yaml`` for ``kubemu-proxy
+--config``. The control plane's apiserver allocates Service cluster IPs from the loopback range
+127.144.0.0/16, which every node's kube-proxy can listen on. It prints
 the apiserver address, the CA's hash, the token and the exact kubelet command line to run on
 the new machine. The certificate works at once (the apiserver checks it against the CA); the
 token only once the apiserver re-reads ``tokens.csv`` at its next start.
@@ -48,6 +51,10 @@ import yaml
 from kubemu import pki
 
 DEFAULT_PORT = 6443
+# Service cluster IPs must be bindable by every node's kube-proxy: a loopback range, the one kubemu up
+# gives the default local cluster (kubemu/pod_networks.py).
+SERVICE_CLUSTER_IP_RANGE = "127.144.0.0/16"
+KUBERNETES_SERVICE_IP = "127.144.0.1"
 JOIN_POD_CIDR_BASE = (127, 246)  # joined nodes get 127.246.N.0/24 (kubemu up's own nodes use 127.244.N.0/24)
 HEALTHCHECK_IDENTITY = pki.Identity("kubemu:healthcheck")
 NODE_NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
@@ -160,7 +167,9 @@ def _read_cluster(layout: Layout) -> dict:
 def ensure_control_plane(layout: Layout, *, apiservers: list[str], etcd_servers: str, sans: list[str],
                          kubeconfig_server: str = "", bind_address: str = "0.0.0.0") -> dict:
     """Create what is missing of the PKI, refresh the serving certificate's names, write the config files."""
-    sans = [_normalize_san(s) for s in dict.fromkeys([*sans, *(host_of(a) for a in apiservers)]) if s]
+    # The kubernetes Service's cluster IP (first address of the service range) names the apiserver too.
+    sans = [_normalize_san(s) for s in dict.fromkeys([*sans, *(host_of(a) for a in apiservers), KUBERNETES_SERVICE_IP])
+            if s]
     identities = pki.cluster_identities([])
     missing = [i for i in identities if not os.path.exists(layout.pki_file(f"{i.file_stem}.crt"))]
     if not os.path.exists(layout.pki_file("ca.key")) or missing or not os.path.exists(layout.pki_file("tokens.csv")):
@@ -194,7 +203,12 @@ def ensure_control_plane(layout: Layout, *, apiservers: list[str], etcd_servers:
         "client-ca-file": ca_file, "token-auth-file": layout.pki_file("tokens.csv"),
         "kubelet-client-certificate": layout.pki_file("apiserver-kubelet-client.crt"),
         "kubelet-client-key": layout.pki_file("apiserver-kubelet-client.key"),
-        "kubelet-certificate-authority": ca_file}))
+        "kubelet-certificate-authority": ca_file, "service-cluster-ip-range": SERVICE_CLUSTER_IP_RANGE}))
+    # Every node's kube-proxy, as system:kube-proxy (the compose kubelets start it beside the kubelet).
+    _write(layout.config_file("kube-proxy.yaml"), _yaml({
+        "apiserver": ",".join(apiservers), "certificate-authority": ca_file,
+        "client-certificate": layout.pki_file("system-kube-proxy.crt"),
+        "client-key": layout.pki_file("system-kube-proxy.key")}))
     for component, ident in (("scheduler", "system-kube-scheduler"),
                              ("controller-manager", "system-kube-controller-manager")):
         # Their own ports listen on loopback only, as kubeadm binds kube-scheduler and
@@ -305,15 +319,18 @@ def node_join(layout: Layout, node: str, *, apiservers: list[str], out_dir: str,
     # The kubelet's serving certificate, for its name and (when given) its address: the apiserver
     # checks it against the CA, expecting the node's name, when it relays logs and exec.
     serving_cert, serving_key = pki.issue_kubelet_serving(ca, node, [node_ip] if node_ip else [])
+    proxy_cert, proxy_key = ca.issue("system:kube-proxy")
     out_dir = os.path.abspath(out_dir)
     install_dir = install_dir or out_dir
     files = {"ca": "ca.crt", "cert": "node.crt", "key": "node.key", "serving-cert": "kubelet.crt",
-             "serving-key": "kubelet.key"}
+             "serving-key": "kubelet.key", "proxy-cert": "kube-proxy.crt", "proxy-key": "kube-proxy.key"}
     _write(os.path.join(out_dir, files["ca"]), _read(layout.pki_file("ca.crt")))
     _write(os.path.join(out_dir, files["cert"]), cert)
     _write(os.path.join(out_dir, files["key"]), key, private=True)
     _write(os.path.join(out_dir, files["serving-cert"]), serving_cert)
     _write(os.path.join(out_dir, files["serving-key"]), serving_key, private=True)
+    _write(os.path.join(out_dir, files["proxy-cert"]), proxy_cert)
+    _write(os.path.join(out_dir, files["proxy-key"]), proxy_key, private=True)
     if node_token:
         _write(os.path.join(out_dir, "token"), node_token + "\n", private=True)
     installed = {k: os.path.join(install_dir, v) for k, v in files.items()}
@@ -326,6 +343,13 @@ def node_join(layout: Layout, node: str, *, apiservers: list[str], out_dir: str,
     if pod_cidr:
         config["pod-cidr"] = pod_cidr
     _write(os.path.join(out_dir, "kubelet.yaml"), _yaml(config))
+    proxy_config = {"apiserver": ",".join(apiservers), "hostname-override": node,
+                    "certificate-authority": installed["ca"], "client-certificate": installed["proxy-cert"],
+                    "client-key": installed["proxy-key"]}
+    if node_ip:
+        proxy_config.update({"bind-address": node_ip, "healthz-bind-address": f"{node_ip}:10256",
+                             "metrics-bind-address": f"{node_ip}:10249"})
+    _write(os.path.join(out_dir, "kube-proxy.yaml"), _yaml(proxy_config))
     command = ["kubemu-kubelet", "--apiserver", config["apiserver"], "--node-name", node,
                "--certificate-authority", installed["ca"], "--client-certificate", installed["cert"],
                "--client-key", installed["key"], "--tls-cert-file", installed["serving-cert"],
@@ -336,7 +360,8 @@ def node_join(layout: Layout, node: str, *, apiservers: list[str], out_dir: str,
     return {"node": node, "apiservers": apiservers, "caHash": ca_hash(_read(layout.pki_file("ca.crt"))),
             "token": node_token, "podCIDR": pod_cidr, "nodeIP": node_ip, "outDir": out_dir,
             "installDir": install_dir, "files": sorted(os.listdir(out_dir)),
-            "kubeletConfig": os.path.join(install_dir, "kubelet.yaml"), "kubeletCommand": command}
+            "kubeletConfig": os.path.join(install_dir, "kubelet.yaml"), "kubeletCommand": command,
+            "proxyConfig": os.path.join(install_dir, "kube-proxy.yaml")}
 
 
 # --------------------------------------------------------------------------- the command
@@ -475,6 +500,9 @@ def _print_join(j: dict, say) -> None:
     say(f"     kubemu-kubelet --config {shlex.quote(j['kubeletConfig'])}{ip_flag}")
     say("   which is the same as:")
     say("     " + " ".join(shlex.quote(a) if not a.startswith("<") else a for a in j["kubeletCommand"]))
+    say("3. And its kube-proxy (Services; as system:kube-proxy, certificate kube-proxy.crt):")
+    say(f"     kubemu-proxy --config {shlex.quote(j['proxyConfig'])}"
+        + ("" if j["nodeIP"] else " --bind-address <this machine's IP>"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -273,15 +273,17 @@ def _create_parser() -> _Parser:
 
     p = _parser("create", "kubemu kubectl create (-f FILENAME | namespace NAME | role NAME --verb=V --resource=R | "
                 "clusterrole NAME … | rolebinding NAME --role=R|--clusterrole=CR [--user=U] [--group=G] "
-                "[--serviceaccount=NS:NAME] | clusterrolebinding NAME --clusterrole=CR …) [options]",
-                "Create resources from files, or a namespace, role or binding.")
+                "[--serviceaccount=NS:NAME] | clusterrolebinding NAME --clusterrole=CR … | "
+                "service clusterip|nodeport|loadbalancer|externalname NAME --tcp=PORT:TARGET) [options]",
+                "Create resources from files, or a namespace, deployment, service, role or binding.")
     p.add_argument("-f", "--filename", action="append", default=[], help="file, directory or - for stdin")
     _add_output_flag(p, ("", "name", "yaml", "json"))
     p.add_argument("args", nargs="*", help="namespace NAME | deployment NAME --image=I | role NAME | …")
     kubectl_rbac.add_create_flags(p)
-    from kubemu import kubectl_workloads
+    from kubemu import kubectl_services, kubectl_workloads
 
     kubectl_workloads.add_create_flags(p)
+    kubectl_services.add_create_flags(p)
     return p
 
 
@@ -652,8 +654,12 @@ def cmd_create(session: Session, args: argparse.Namespace) -> int:
                 continue
             _print_objects(session, info, [created], args.output, "created")
         return rc
-    from kubemu import kubectl_rbac, kubectl_workloads
+    from kubemu import kubectl_rbac, kubectl_services, kubectl_workloads
 
+    if args.args and args.args[0] in ("service", "svc"):
+        args.command = "create"
+        args.namespace = session.namespace
+        return kubectl_services.run(args, session.client, out=session.out, err=session.err) or 0
     if args.args and args.args[0] in ("deployment", "deploy", "deployments"):
         args.command = "create"
         args.namespace = session.namespace
@@ -668,8 +674,8 @@ def cmd_create(session: Session, args: argparse.Namespace) -> int:
         _print_objects(session, info, [created], args.output, "created")
         return 0
     if len(args.args) != 2 or args.args[0] not in ("namespace", "ns"):
-        raise _UsageError("kubemu kubectl create supports -f FILENAME, 'namespace NAME', and 'role', "
-                          "'clusterrole', 'rolebinding', 'clusterrolebinding NAME'")
+        raise _UsageError("kubemu kubectl create supports -f FILENAME, 'namespace NAME', 'deployment NAME', "
+                          "'service TYPE NAME', and 'role', 'clusterrole', 'rolebinding', 'clusterrolebinding NAME'")
     info = lookup("namespaces")
     created = session.client.create(info.name, {"apiVersion": "v1", "kind": "Namespace",
                                                 "metadata": {"name": args.args[1]}})
@@ -783,6 +789,13 @@ def cmd_describe(session: Session, args: argparse.Namespace) -> int:
             texts.append(describe_node(obj, pods, events, lease=lease))
             continue
         events = _events_for(client, obj) if show_events else None
+        if info.name == "services":
+            from kubemu.describe_service import describe_service
+
+            slices = client.list_all("endpointslices", meta.get("namespace", ""),
+                                     label_selector=f"kubernetes.io/service-name={meta.get('name', '')}").items
+            texts.append(describe_service(obj, slices, events))
+            continue
         texts.append(describe_pod(obj, events) if info.name == "pods" else describe_generic(obj, events))
     if texts:
         session.out.write("\n\n".join(texts))
@@ -913,10 +926,12 @@ COMMANDS: dict[str, tuple[Callable[[], _Parser], Callable[[Session, argparse.Nam
 # Commands implemented in their own modules (kubectl_pods, kubectl_workloads, kubectl_scheduling)
 # register argparse sub-parsers; the global flags come in as a parent parser.
 
-_EXTENSIONS = {"logs": "kubectl_pods", "exec": "kubectl_pods", "scale": "kubectl_workloads",
+_EXTENSIONS = {"logs": "kubectl_pods", "exec": "kubectl_pods", "expose": "kubectl_services",
+               "scale": "kubectl_workloads",
                "set": "kubectl_workloads", "rollout": "kubectl_workloads",
                "explain-schedule": "kubectl_scheduling", "trace": "kubectl_trace"}
 _EXTENSION_HELP = {"logs": "Print the logs for a container in a pod", "exec": "Execute a command in a container",
+                   "expose": "Expose a pod, service, deployment or replica set as a new Service",
                    "scale": "Set a new size for a deployment, replica set or stateful set",
                    "set": "Set specific features on objects (set image)",
                    "rollout": "Manage the rollout of a resource (status, history, undo, restart, pause, resume)",

@@ -2,14 +2,14 @@
 
 Each component of ``state.json`` with a ``metricsAddress`` (etcd's and the apiserver's over
 their client URLs; the scheduler's, controller manager's and kubelets' on their metrics ports)
-is scraped and its text parsed with ``prometheus_client``'s parser. The row shows:
+(and the kube-proxies') is scraped and its text parsed with ``prometheus_client``'s parser. The row shows:
 
 - LEADER: ``leader_election_master_status`` (scheduler, controller manager) or
   ``etcd_server_is_leader``; ``-`` for components that do not elect one;
 - QUEUES: ``scheduler_pending_pods`` per queue, ``workqueue_depth`` per work queue;
 - RATES: per-second rates of the main counters: apiserver requests (and the busiest verbs)
   and watch events, scheduling attempts and bindings, work-queue adds and retries, node lease
-  renewals, etcd gRPC requests;
+  renewals, etcd gRPC requests, connections a kube-proxy forwarded and its syncs;
 - CPU (cores in use, from ``process_cpu_seconds_total``) and RSS (``process_resident_memory_bytes``).
 
 Rates are the difference between two scrapes ``interval_s`` apart (``kubemu status
@@ -173,6 +173,9 @@ def rates(kind: str, first: Scrape | None, last: Scrape) -> str:
         parts.append(("scheduled", _rate(first, last, "scheduler_schedule_attempts_total", result="scheduled")))
     elif kind == "etcd":
         parts.append(("grpc", _rate(first, last, "grpc_server_handled_total")))
+    elif kind == "kube-proxy":
+        parts.append(("connections", _rate(first, last, "kubeproxy_userspace_connections_total", result="proxied")))
+        parts.append(("syncs", _rate(first, last, "kubeproxy_sync_proxy_rules_duration_seconds_count")))
     else:
         parts.append(("adds", _rate(first, last, "workqueue_adds_total")))
         parts.append(("retries", _rate(first, last, "workqueue_retries_total")))

@@ -55,7 +55,8 @@ MONITORING = "kubemu:monitoring"
 
 def cluster_identities(node_names: list[str]) -> list[Identity]:
     return [Identity("admin", ("system:masters",)), Identity("system:kube-scheduler"),
-            Identity("system:kube-controller-manager"), Identity(MONITORING, ("system:monitoring",)),
+            Identity("system:kube-controller-manager"), Identity("system:kube-proxy"),
+            Identity(MONITORING, ("system:monitoring",)),
             *(Identity(f"system:node:{n}", ("system:nodes",)) for n in node_names)]
 
 

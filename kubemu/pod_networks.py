@@ -1,4 +1,5 @@
-"""Which loopback pod network a local cluster uses, so clusters side by side never share pod IPs.
+"""Which loopback pod and service networks a local cluster uses, so clusters side by side never share
+pod IPs or Service cluster IPs.
 
 Pods of a local cluster get real IPs on loopback: node N's pod CIDR is ``127.<octet>.N.0/24``.
 The cluster on Kubernetes' default ports uses octet 244 (as flannel's 10.244.0.0/16). Two
@@ -9,6 +10,13 @@ claimed octet in ``$TMPDIR/kubemu-pod-networks``, created with O_EXCL (atomic ac
 processes), holding the cluster directory. ``kubemu down`` releases the claim; a claim whose
 cluster directory is gone, or whose supervisor is no longer running some time after the claim
 was made, is stale and taken over.
+
+Service cluster IPs must be bindable on this machine too (every node's kube-proxy listens on
+them) and must not collide between clusters either, so the claimed octet also gives the
+cluster's service range: ``127.<octet - 100>.0.0/16`` (:func:`service_cidr`) — 127.144.0.0/16 for
+the default cluster (its ``kubernetes`` Service is 127.144.0.1), 127.100–143.0.0/16 for the
+``--ports auto`` ones. Those /16s hold nothing else of kubemu's (node IPs are 127.1.0.N, pods
+127.200–247.x), and each is as private to its cluster as the claimed octet: 65534 Services.
 """
 
 from __future__ import annotations
@@ -22,6 +30,14 @@ DEFAULT_OCTET = 244
 AUTO_OCTETS = range(200, 244)
 # A claim younger than this is never judged stale: its cluster may still be writing its pid file.
 CLAIM_GRACE_S = 120.0
+
+
+SERVICE_OCTET_OFFSET = 100
+
+
+def service_cidr(octet: int) -> str:
+    """The Service cluster IP range that goes with pod network ``127.<octet>``."""
+    return f"127.{octet - SERVICE_OCTET_OFFSET}.0.0/16"
 
 
 def registry_dir() -> str:

@@ -36,6 +36,7 @@ import argparse
 import datetime as dt
 import errno
 import glob
+import ipaddress
 import json
 import logging
 import os
@@ -61,18 +62,27 @@ RESTART_POLICIES = (RESTART_NEVER, RESTART_ALWAYS)
 # Kinds, in start order; shutdown goes the other way.
 ETCD, APISERVER, SCHEDULER, CONTROLLER_MANAGER, KUBELET = "etcd", "apiserver", "scheduler", "controller-manager", \
     "kubelet"
-START_ORDER = (ETCD, APISERVER, SCHEDULER, CONTROLLER_MANAGER, KUBELET)
+KUBE_PROXY = "kube-proxy"
+START_ORDER = (ETCD, APISERVER, SCHEDULER, CONTROLLER_MANAGER, KUBELET, KUBE_PROXY)
 
 # apiserver-rest: the Kubernetes REST API (HTTPS) beside the gRPC API, for the real kubectl.
 REST = "apiserver-rest"
 # Prometheus /metrics over plain HTTP: the ports these components once served it on (kube-scheduler's
 # 10251, kube-controller-manager's 10252, the kubelet's read-only 10255). The apiserver serves it on REST.
 METRICS = {SCHEDULER: "scheduler-metrics", CONTROLLER_MANAGER: "controller-manager-metrics",
-           KUBELET: "kubelet-metrics"}
+           KUBELET: "kubelet-metrics", KUBE_PROXY: "kube-proxy-metrics"}
+# kube-proxy's /healthz (Kubernetes' 10256); its gRPC introspection port 10262 is kubemu's own.
+PROXY_HEALTHZ = "kube-proxy-healthz"
 DEFAULT_PORTS = {ETCD: 2379, "etcd-peer": 2380, APISERVER: 6443, REST: 6444, SCHEDULER: 10259,
                  CONTROLLER_MANAGER: 10257, KUBELET: 10250, METRICS[SCHEDULER]: 10251,
-                 METRICS[CONTROLLER_MANAGER]: 10252, METRICS[KUBELET]: 10255}
+                 METRICS[CONTROLLER_MANAGER]: 10252, METRICS[KUBELET]: 10255, KUBE_PROXY: 10262,
+                 METRICS[KUBE_PROXY]: 10249, PROXY_HEALTHZ: 10256}
 MAX_NODES = 254  # node-N lives on 127.1.0.N with pod CIDR 127.244.N.0/24 (kubemu.pod_networks)
+
+
+def proxy_name(node: str) -> str:
+    """The component name of a node's kube-proxy in the plan and state.json."""
+    return f"kube-proxy-{node}"
 
 STOP_TIMEOUT_S = 10.0
 READY_TIMEOUT_S = 60.0
@@ -110,7 +120,7 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
                python: str | None = None, secure: bool = True, etcd_members: int = 1, apiservers: int = 1,
                schedulers: int = 1, controller_managers: int = 1,
                extra_flags: dict[str, list[str]] | None = None, netns: bool = False,
-               merge_kubeconfig: str = "") -> dict:
+               merge_kubeconfig: str = "", kube_proxy: bool = True) -> dict:
     """The plan ``kubemu up`` writes: every component's command line, address and ports.
 
     ``ports="auto"`` picks free ports for everything (tests, several clusters side by side) and
@@ -121,7 +131,9 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
     scheduler-N and controller-manager-N +100·(N-1), their metrics ports 10251 and 10252 too).
     Every component's Prometheus endpoint is its ``metricsAddress`` (the apiserver's is on its
     REST port, read with the ``kubemu:monitoring`` token, its ``metricsTokenFile``).
-    ``scheduler=False`` / ``controller_manager=False`` leave those components out (a test aid).
+    ``scheduler=False`` / ``controller_manager=False`` leave those components out (a test aid);
+    ``kube_proxy=False`` leaves out the kube-proxy every node otherwise gets (benchmarks of many
+    nodes, where an idle proxy per node would only cost memory).
 
     High availability: ``etcd_members`` (1 or 3, 5…) form one etcd cluster (static initial
     cluster over peer URLs); ``apiservers`` replicas all talk to every member; schedulers and
@@ -185,7 +197,10 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
         topo = netns_mod.plan_topology(cdir, names)
     api_host = topo["bridgeIP"] if topo else loopback
     ips = {name: topo["nodes"][name]["ip"] if topo else node_ip(i) for i, name in enumerate(names, start=1)}
-    creds = _credentials(cdir, ips, [api_host] if topo else []) if secure else None
+    service_range = pod_networks.service_cidr(octet)
+    # The kubernetes Service's cluster IP is a name of the apiserver too, as in kube-apiserver's certificate.
+    kubernetes_ip = str(ipaddress.IPv4Network(service_range).network_address + 1)
+    creds = _credentials(cdir, ips, ([api_host] if topo else []) + [kubernetes_ip]) if secure else None
 
     def auth_flags(identity: str) -> list[str]:
         if creds is None:
@@ -241,6 +256,7 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
                            "caFile": creds["ca"] if creds else "",
                            "command": [python, "-m", "apiserver", "--etcd-servers", etcd_urls, "--bind-address",
                                        api_host, "--secure-port", str(api_port), "--rest-port", str(rest_port),
+                                       "--service-cluster-ip-range", service_range,
                                        *api_flags, *extra.get(APISERVER, [])]})
     api_list = ",".join(api_addresses)
     for enabled, kind, module, count in ((scheduler, SCHEDULER, "scheduler", schedulers),
@@ -276,8 +292,25 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
                                        "--metrics-port", str(mp),
                                        "--root-dir", cdir.node_dir(name), "--pod-cidr", f"127.{octet}.{index}.0/24",
                                        *tls_flags, *auth_flags(f"system:node:{name}"), *extra.get(KUBELET, [])]})
+    for index in range(1, nodes + 1 if kube_proxy else 1):
+        name = node_name(index)
+        link = topo["nodes"][name] if topo else None
+        ip = ips[name]
+        host = loopback if link else ip
+        p, mp, hp = (port(kind, host=host) for kind in (KUBE_PROXY, METRICS[KUBE_PROXY], PROXY_HEALTHZ))
+        prefix = ["ip", "netns", "exec", link["namespace"]] if link else []
+        components.append({"name": proxy_name(name), "kind": KUBE_PROXY, "node": name,
+                           "address": f"{ip}:{p}", "grpcAddress": f"{ip}:{p}", "waitReady": False,
+                           "ports": [[ip, p], [ip, mp], [ip, hp]], **({"netns": link["namespace"]} if link else {}),
+                           "metricsAddress": f"http://{ip}:{mp}/metrics",
+                           "healthzAddress": f"http://{ip}:{hp}/healthz",
+                           "command": [*prefix, python, "-m", "kube_proxy", "--apiserver", api_list,
+                                       "--hostname-override", name, "--bind-address", ip, "--port", str(p),
+                                       "--metrics-bind-address", f"{ip}:{mp}", "--healthz-bind-address", f"{ip}:{hp}",
+                                       *auth_flags("system:kube-proxy"), *extra.get(KUBE_PROXY, [])]})
     return {"version": 1, "clusterDir": cdir.path, "restartPolicy": restart_policy, "nodes": nodes,
-            "ports": ports, "podNetworkOctet": octet, "etcdBinary": binary, "etcdVersion": etcd_version(binary),
+            "ports": ports, "podNetworkOctet": octet, "serviceClusterIPRange": service_range, "etcdBinary": binary,
+            "etcdVersion": etcd_version(binary),
             "apiservers": api_addresses, "restServers": rest_urls, "mergeKubeconfig": merge_kubeconfig,
             "etcdEndpoints": [m.client_url for m in members],
             "components": components, "secure": secure, **({"netns": topo} if topo else {}),
@@ -583,7 +616,7 @@ class Child:
                "log": cdir.log_path(self.name), "command": self.spec["command"], "status": self.status,
                "restarts": self.restarts, "exitCode": self.exit_code, "startedAt": self.started_at,
                **{k: self.spec.get(k, "") for k in ("caFile", "certFile", "keyFile", "serverName")}}
-        for key in ("metricsAddress", "metricsTokenFile"):
+        for key in ("metricsAddress", "metricsTokenFile", "healthzAddress"):
             if self.spec.get(key):
                 out[key] = self.spec[key]
         if self.spec.get("node"):

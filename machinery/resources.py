@@ -57,6 +57,10 @@ RESOURCES: dict[str, ResourceInfo] = {
                      field_selectors=_META_FIELDS),
         ResourceInfo("configmaps", "ConfigMap", "v1", True, ("cm",), has_status=False, field_selectors=_META_FIELDS),
         ResourceInfo("secrets", "Secret", "v1", True, (), has_status=False, field_selectors=_META_FIELDS | {"type"}),
+        ResourceInfo("services", "Service", "v1", True, ("svc",), field_selectors=_META_FIELDS),
+        ResourceInfo("endpoints", "Endpoints", "v1", True, ("ep",), has_status=False, field_selectors=_META_FIELDS),
+        ResourceInfo("endpointslices", "EndpointSlice", "discovery.k8s.io/v1", True, (), has_status=False,
+                     field_selectors=_META_FIELDS),
         ResourceInfo("limitranges", "LimitRange", "v1", True, ("limits",), has_status=False,
                      field_selectors=_META_FIELDS),
         ResourceInfo("resourcequotas", "ResourceQuota", "v1", True, ("quota",), field_selectors=_META_FIELDS),
@@ -88,7 +92,7 @@ RESOURCES: dict[str, ResourceInfo] = {
 
 
 # The resources in kubectl's "all" category (`kubectl get all`), which discovery announces.
-CATEGORY_ALL = frozenset({"pods", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs"})
+CATEGORY_ALL = frozenset({"pods", "services", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs"})
 
 
 def category_all() -> list[ResourceInfo]:

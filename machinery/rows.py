@@ -372,6 +372,109 @@ def _event_row(event: dict, wide: bool, now: datetime) -> list[str]:
             _str(_get(event, "metadata", "name"))]
 
 
+# --------------------------------------------------------------------------- services and endpoints
+
+
+def _service_external_ip(svc: dict, wide: bool) -> str:
+    """The EXTERNAL-IP cell: external IPs, the load balancer's ingress (``<pending>`` until it has
+    one), or an ExternalName's name."""
+    spec = _mapping(svc, "spec")
+    external = [str(ip) for ip in _items(spec, "externalIPs")]
+    svc_type = _str(spec.get("type")) or "ClusterIP"
+    if svc_type in ("ClusterIP", "NodePort"):
+        return ",".join(external) if external else NONE
+    if svc_type == "ExternalName":
+        return _str(spec.get("externalName"))
+    if svc_type == "LoadBalancer":
+        ingress = [_str(i.get("ip") or i.get("hostname")) for i in _items(svc, "status", "loadBalancer", "ingress")
+                   if isinstance(i, dict) and (i.get("ip") or i.get("hostname"))]
+        lb = ",".join(ingress)
+        if not wide and len(lb) > 16:
+            lb = lb[:13] + "..."
+        if external:
+            return ",".join(([*lb.split(",")] if lb else []) + external)
+        return lb or "<pending>"
+    return UNKNOWN
+
+
+def service_ports_text(ports: list) -> str:
+    """``80/TCP`` per port, ``80:30080/TCP`` with a node port, comma-separated (kubectl's makePortString)."""
+    pieces = []
+    for port in ports:
+        if not isinstance(port, dict):
+            continue
+        protocol = _str(port.get("protocol")) or "TCP"
+        if port.get("nodePort"):
+            pieces.append(f"{port.get('port')}:{port['nodePort']}/{protocol}")
+        else:
+            pieces.append(f"{port.get('port')}/{protocol}")
+    return ",".join(pieces)
+
+
+def selector_text(selector: Any) -> str:
+    """A map selector as ``k=v,k2=v2`` sorted by key, ``<none>`` when empty (labels.FormatLabels)."""
+    if not isinstance(selector, dict) or not selector:
+        return NONE
+    return ",".join(f"{k}={selector[k]}" for k in sorted(selector))
+
+
+def _service_row(svc: dict, wide: bool, now: datetime) -> list[str]:
+    spec = _mapping(svc, "spec")
+    cluster_ips = _items(spec, "clusterIPs")
+    cluster_ip = _str(cluster_ips[0]) if cluster_ips else NONE
+    row = [_str(_get(svc, "metadata", "name")), _str(spec.get("type")) or "ClusterIP", cluster_ip,
+           _service_external_ip(svc, wide), service_ports_text(_items(spec, "ports")) or NONE,
+           age(_get(svc, "metadata", "creationTimestamp"), now)]
+    if wide:
+        row.append(selector_text(spec.get("selector")))
+    return row
+
+
+def _more(items: list[str], count: int, limit: int = 3) -> str:
+    """At most ``limit`` items, then `` + N more...`` (kubectl's lists of addresses and ports)."""
+    text = ",".join(items[:limit])
+    return f"{text} + {count - limit} more..." if count > limit else text
+
+
+def endpoints_text(endpoints: dict) -> str:
+    """The ENDPOINTS cell: up to three ready ``ip:port`` pairs of every subset (kubectl's formatEndpoints)."""
+    subsets = [s for s in _items(endpoints, "subsets") if isinstance(s, dict)]
+    if not subsets:
+        return NONE
+    listed: list[str] = []
+    count = 0
+    for subset in subsets:
+        addresses = [_str(a.get("ip")) for a in _items(subset, "addresses") if isinstance(a, dict)]
+        ports = [p for p in _items(subset, "ports") if isinstance(p, dict)]
+        if not ports:
+            count += len(addresses)
+            listed += addresses
+            continue
+        for port in ports:
+            count += len(addresses)
+            listed += [f"[{ip}]:{port.get('port')}" if ":" in ip else f"{ip}:{port.get('port')}" for ip in addresses]
+    return _more(listed, count)
+
+
+def _endpoints_row(endpoints: dict, wide: bool, now: datetime) -> list[str]:
+    return [_str(_get(endpoints, "metadata", "name")), endpoints_text(endpoints),
+            age(_get(endpoints, "metadata", "creationTimestamp"), now)]
+
+
+def _or_unset(items: list[str], count: int) -> str:
+    return _more(items, count) or "<unset>"
+
+
+def _endpoint_slice_row(slice_: dict, wide: bool, now: datetime) -> list[str]:
+    ports = [p for p in _items(slice_, "ports") if isinstance(p, dict)]
+    port_texts = [_str(p["port"]) if p.get("port") is not None else _str(p["name"]) if p.get("name") is not None
+                  else "*" for p in ports]
+    addresses = [_str(a) for e in _items(slice_, "endpoints") if isinstance(e, dict) for a in _items(e, "addresses")]
+    return [_str(_get(slice_, "metadata", "name")), _str(slice_.get("addressType")),
+            _or_unset(port_texts, len(port_texts)), _or_unset(addresses, len(addresses)),
+            age(_get(slice_, "metadata", "creationTimestamp"), now)]
+
+
 # --------------------------------------------------------------------------- tables
 
 RowFn = Callable[[dict, bool, datetime], list[str]]
@@ -384,6 +487,9 @@ PRINTERS: dict[str, tuple[list[str], list[str], RowFn]] = {
     "namespaces": (["Name", "Status", "Age"], [], _namespace_row),
     "events": (["Last Seen", "Type", "Reason", "Object", "Message"], [], _event_row),
     "leases": (["Name", "Holder", "Age"], [], _lease_row),
+    "services": (["Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age"], ["Selector"], _service_row),
+    "endpoints": (["Name", "Endpoints", "Age"], [], _endpoints_row),
+    "endpointslices": (["Name", "AddressType", "Ports", "Endpoints", "Age"], [], _endpoint_slice_row),
 }
 EVENT_WIDE_HEADERS = ["Last Seen", "Type", "Reason", "Object", "Subobject", "Source", "Message",
                        "First Seen", "Count", "Name"]
@@ -396,6 +502,6 @@ def now_utc(now: datetime | None = None) -> datetime:
 
 def wide_cells(resource: str, obj: dict, now: datetime | None = None) -> list[str] | None:
     """The ``-o wide`` row of one object of plural ``resource`` (pods, nodes, namespaces, events,
-    leases), or None for another resource."""
+    leases, services, endpoints, endpoint slices), or None for another resource."""
     printer = PRINTERS.get(resource)
     return printer[2](obj, True, _now(now)) if printer else None

@@ -32,15 +32,18 @@ from machinery.quantity import QuantityError, parse_quantity
 __all__ = [
     "Cause",
     "annotations",
+    "dns1035_label",
     "dns1123_label",
     "dns1123_subdomain",
     "duplicate",
     "forbidden",
     "invalid",
+    "is_dns1035_label",
     "is_dns1123_label",
     "is_dns1123_subdomain",
     "is_qualified_name",
     "is_valid_label_value",
+    "is_valid_port_name",
     "label_key",
     "label_value",
     "labels",
@@ -49,6 +52,7 @@ __all__ = [
     "render_value",
     "required",
     "too_long",
+    "too_many",
     "type_invalid",
 ]
 
@@ -60,6 +64,7 @@ DUPLICATE = "FieldValueDuplicate"
 NOT_SUPPORTED = "FieldValueNotSupported"
 FORBIDDEN = "FieldValueForbidden"
 TOO_LONG = "FieldValueTooLong"
+TOO_MANY = "FieldValueTooMany"
 
 DNS1123_LABEL_MAX_LENGTH = 63
 DNS1123_SUBDOMAIN_MAX_LENGTH = 253
@@ -152,6 +157,11 @@ def too_long(field: str, limit: int) -> Cause:
                  TOO_LONG)
 
 
+def too_many(field: str, actual: int, limit: int) -> Cause:
+    """``field: Too many: 1001: must have at most 1000 items``."""
+    return Cause(field, _body("Too many", actual, f"must have at most {limit} items"), TOO_MANY)
+
+
 def duplicate(field: str, value: object) -> Cause:
     """``field: Duplicate value: "x"`` — a value that must be unique is repeated."""
     return Cause(field, _body("Duplicate value", value), DUPLICATE)
@@ -195,6 +205,40 @@ def is_dns1123_label(value: str) -> list[str]:
             errors.append("must not contain dots")
         else:
             errors.append(_regex_error(_DNS1123_LABEL_MSG, _DNS1123_LABEL_FMT, "my-name", "123-abc"))
+    return errors
+
+
+_DNS1035_LABEL_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?"
+_DNS1035_LABEL_RE = re.compile(_DNS1035_LABEL_FMT, re.ASCII)
+_DNS1035_LABEL_MSG = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+                      "alphabetic character, and end with an alphanumeric character")
+PORT_NAME_MAX_LENGTH = 15
+
+
+def is_dns1035_label(value: str) -> list[str]:
+    """Problems with an RFC 1035 label (a Service name: it must start with a letter)."""
+    errors = []
+    if _byte_length(value) > DNS1123_LABEL_MAX_LENGTH:
+        errors.append(_max_len_error(DNS1123_LABEL_MAX_LENGTH))
+    if not _DNS1035_LABEL_RE.fullmatch(value):
+        errors.append(_regex_error(_DNS1035_LABEL_MSG, _DNS1035_LABEL_FMT, "my-name", "abc-123"))
+    return errors
+
+
+def is_valid_port_name(value: str) -> list[str]:
+    """Problems with an IANA service name used as a port name (``http``, ``metrics``): at most 15
+    lower-case letters, digits and single inner hyphens, with at least one letter."""
+    errors = []
+    if len(value) > PORT_NAME_MAX_LENGTH:
+        errors.append(_max_len_error(PORT_NAME_MAX_LENGTH))
+    if not re.fullmatch(r"[-a-z0-9]+", value, re.ASCII):
+        errors.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
+    if not re.search(r"[a-z]", value, re.ASCII):
+        errors.append("must contain at least one letter (a-z)")
+    if "--" in value:
+        errors.append("must not contain consecutive hyphens")
+    if value.startswith("-") or value.endswith("-"):
+        errors.append("must not begin or end with a hyphen")
     return errors
 
 
@@ -258,6 +302,11 @@ def _name(value: object, field: str, rule: Callable[[str], list[str]]) -> list[C
 def dns1123_label(value: object, field: str) -> list[Cause]:
     """Causes for a name that must be an RFC 1123 label; an empty or missing name is Required."""
     return _name(value, field, is_dns1123_label)
+
+
+def dns1035_label(value: object, field: str) -> list[Cause]:
+    """Causes for a name that must be an RFC 1035 label; an empty or missing name is Required."""
+    return _name(value, field, is_dns1035_label)
 
 
 def dns1123_subdomain(value: object, field: str) -> list[Cause]:

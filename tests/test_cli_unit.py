@@ -468,8 +468,9 @@ def test_build_plan_auto_ports(tmp_path):
     cdir = ClusterDir(str(tmp_path))
     plan = build_plan(cdir, nodes=2, ports="auto", etcd_binary="/bin/true")
     names = [c["name"] for c in plan["components"]]
-    assert names == ["etcd", "apiserver", "scheduler", "controller-manager", "node-1", "node-2"]
-    node2 = plan["components"][-1]
+    assert names == ["etcd", "apiserver", "scheduler", "controller-manager", "node-1", "node-2",
+                     "kube-proxy-node-1", "kube-proxy-node-2"]
+    node2 = plan["components"][5]
     assert node2["address"].startswith("127.1.0.2:")
     assert node2["command"][1:3] == ["-m", "kubelet"]
     octet = plan["podNetworkOctet"]
@@ -477,6 +478,14 @@ def test_build_plan_auto_ports(tmp_path):
     assert "--pod-cidr" in node2["command"] and f"127.{octet}.2.0/24" in node2["command"]
     assert node2["command"][node2["command"].index("--root-dir") + 1] == cdir.node_dir("node-2")
     assert plan["apiservers"] == [plan["components"][1]["address"]]
+    # Each node's kube-proxy on the node's IP; the apiserver allocates from the cluster's own loopback
+    # service range, derived from its pod network octet.
+    proxy2 = plan["components"][-1]
+    assert proxy2["command"][1:3] == ["-m", "kube_proxy"] and proxy2["address"].startswith("127.1.0.2:")
+    assert proxy2["command"][proxy2["command"].index("--hostname-override") + 1] == "node-2"
+    api = plan["components"][1]["command"]
+    assert api[api.index("--service-cluster-ip-range") + 1] == f"127.{octet - 100}.0.0/16"
+    assert plan["serviceClusterIPRange"] == f"127.{octet - 100}.0.0/16"
     lean = build_plan(cdir, nodes=0, ports="default", scheduler=False, controller_manager=False,
                       etcd_binary="/bin/true")
     assert [c["name"] for c in lean["components"]] == ["etcd", "apiserver"]

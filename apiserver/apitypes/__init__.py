@@ -13,7 +13,8 @@ type, in the order and with the field numbers of Kubernetes 1.32's Go types (``k
 The format::
 
     @ io.k8s.api.core.v1                  every type below is named io.k8s.api.core.v1.<Name>
-    Container                             a type: its short name, unique across all sections
+    Container                             a type: its short name (references resolve in the same section
+                                          first, then across sections, where the name must be unique)
     | One container of a pod.             its description (several | lines are joined)
       name     string!   #1  Its name.    field, type, protobuf number (- for none), description
       ports    []ContainerPort  #6  Ports   a field's description goes on on indented | lines
@@ -162,20 +163,27 @@ def parse(text: str) -> dict[str, Struct]:
 
 
 def _resolve(structs: dict[str, Struct]) -> dict[str, Struct]:
-    by_short: dict[str, str] = {}
+    """Turn short type names into full ones: a type of the referring type's own section first
+    (core's and discovery's ``EndpointPort``), else the one type of that short name anywhere."""
+    by_short: dict[str, list[str]] = {}
     for full in structs:
-        short = full.rsplit(".", 1)[-1]
-        if short in by_short:
-            raise SchemaError(f"the short name {short} is ambiguous: {by_short[short]} and {full}")
-        by_short[short] = full
+        by_short.setdefault(full.rsplit(".", 1)[-1], []).append(full)
     for s in structs.values():
         resolved = []
+        section = s.name.rsplit(".", 1)[0]
         for f in s.fields:
             element = f.type.element
             if element not in SCALARS and element not in SPECIAL:
-                if element not in by_short:
+                candidates = by_short.get(element, [])
+                if f"{section}.{element}" in structs:
+                    element = f"{section}.{element}"
+                elif len(candidates) == 1:
+                    element = candidates[0]
+                elif candidates:
+                    raise SchemaError(f"{s.name}.{f.name}: the short name {element} is ambiguous: "
+                                      f"{' and '.join(candidates)}")
+                else:
                     raise SchemaError(f"{s.name}.{f.name}: unknown type {element}")
-                element = by_short[element]
             resolved.append(Field(f.name, FieldType(f.type.container, element, f.type.pointer, f.type.enum), f.number,
                                   f.required, f.description))
         s.fields = resolved
@@ -184,9 +192,9 @@ def _resolve(structs: dict[str, Struct]) -> dict[str, Struct]:
 
 @cache
 def structs() -> dict[str, Struct]:
-    from apiserver.apitypes import access, apps, core, meta, other
+    from apiserver.apitypes import access, apps, core, meta, network, other
 
-    text = "\n".join(m.SCHEMA for m in (meta, core, apps, access, other))
+    text = "\n".join(m.SCHEMA for m in (meta, core, apps, access, network, other))
     return _resolve(parse(text))
 
 

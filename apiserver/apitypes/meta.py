@@ -111,4 +111,14 @@ Preconditions
 | What must be true of an object for an operation on it to go ahead.
   uid              *string  #1 The object's uid must be this.
   resourceVersion  *string  #2 The object's resource version must be this.
+
+Condition
+| One aspect of an object's state, in the shape every newer API uses: a type, a status and why.
+  type                string!  #1 What the condition is about, in CamelCase (Ready, Available).
+  status              string!  #2 True, False or Unknown.
+    = False|True|Unknown
+  observedGeneration  int64    #3 The metadata.generation the condition was set for.
+  lastTransitionTime  Time!    #4 When the status last changed.
+  reason              string!  #5 Why, in one CamelCase word for programs.
+  message             string!  #6 Why, in words for people. May be empty.
 """

@@ -3,7 +3,8 @@ may do, and nothing more.
 
 A kubelet may read nodes and pods (it lists and watches its own pods by field selector),
 write only its own Node and ``nodes/status``, its own Lease in ``kube-node-lease``, the
-status of pods bound to it, delete (confirm the deletion of) pods bound to it, record events,
+status of pods bound to it, delete (confirm the deletion of) pods bound to it, read services (for
+the pods' service environment variables), record events,
 get the configmaps, secrets and service accounts that pods bound to it refer to (volumes,
 projected sources, env and envFrom references, imagePullSecrets, serviceAccountName), and create
 SubjectAccessReviews (the kubelet asks whether a caller may use its API) — as
@@ -63,6 +64,8 @@ class NodeAuthorizer:
             if r.namespace == "kube-node-lease" and (r.name == node or r.verb == "create"):
                 return True, "a node may write its own Lease"
             return False, ""
+        if r.resource == "services" and not r.api_group and r.verb in _READ and not r.subresource:
+            return True, "nodes read services (the service environment variables of pods)"
         if r.resource == "events" and r.verb in ("create", "update", "patch", "get", "list"):
             return True, "nodes record events"
         if r.resource == "subjectaccessreviews" and r.api_group == "authorization.k8s.io" and r.verb == "create":

@@ -14,6 +14,7 @@ from apiserver.registry.namespaces import NamespaceStrategy
 from apiserver.registry.nodes import NodeStrategy
 from apiserver.registry.pods import PodStrategy
 from apiserver.registry.rbac import BindingStrategy, RoleStrategy
+from apiserver.registry.services import EndpointSliceStrategy, EndpointsStrategy, ServiceStrategy
 from machinery.resources import RESOURCES
 
 _SPECIAL: dict[str, type[Strategy]] = {
@@ -29,6 +30,9 @@ _SPECIAL: dict[str, type[Strategy]] = {
     "statefulsets": StatefulSetStrategy,
     "daemonsets": DaemonSetStrategy,
     "jobs": JobStrategy,
+    "services": ServiceStrategy,
+    "endpoints": EndpointsStrategy,
+    "endpointslices": EndpointSliceStrategy,
 }
 
 STRATEGIES: dict[str, Strategy] = {

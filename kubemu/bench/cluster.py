@@ -1,6 +1,7 @@
 """The cluster a benchmark runs on, and the sampler that watches its processes.
 
-Every scenario starts its own fresh cluster with ``kubemu up --ports auto --fresh`` in a temporary
+Every scenario starts its own fresh cluster with ``kubemu up --ports auto --fresh --no-kube-proxy``
+(no scenario uses Services; an idle kube-proxy per node would only add processes) in a temporary
 cluster directory (as a user would, through :func:`kubemu.cli.main`), and stops it with
 ``kubemu down`` at the end, whatever happened. The output of ``up`` goes to ``bench-up.log`` in
 that directory; the progress line says what is going on instead.
@@ -62,7 +63,7 @@ class BenchCluster:
                 f.write(NO_PULL_DELAY_CATALOG)
             flags.append(f"kubelet=--image-catalog={catalog}")
         argv = ["up", "--cluster-dir", self.cdir.path, "--ports", "auto", "--fresh", "--nodes", str(self.nodes),
-                "--no-merge-kubeconfig", "--timeout", str(self.timeout_s),
+                "--no-merge-kubeconfig", "--no-kube-proxy", "--timeout", str(self.timeout_s),
                 *[a for f in flags for a in ("--component-flag", f)]]
         if not self.scheduler:
             argv.append("--no-scheduler")

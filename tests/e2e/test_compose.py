@@ -1,6 +1,6 @@
-"""The docker compose stack end to end: build, 3 kubelets, a pod from the host, etcd killed and
-restarted without losing anything acknowledged, a kubelet stopped — the faults through
-``kubemu chaos --compose``, as a user injects them.
+"""The docker compose stack end to end: build, 3 kubelets, a pod from the host, a Service through the
+kube-proxies, etcd killed and restarted without losing anything acknowledged, a kubelet stopped —
+the faults through ``kubemu chaos --compose``, as a user injects them.
 
 Installs nothing (CI's ``.ci/run`` installs Debian's docker.io and docker-compose and starts
 dockerd); skips only when Docker cannot run at all. No image registry is reachable, so the
@@ -357,6 +357,42 @@ def test_pod_from_the_host_runs_on_a_kubelet_container(stack, api, tmp_path):
         return True
 
     wait_for(answers_in_the_node_container, timeout_s=20, interval_s=0.5, message="nginx answering in the node")
+
+
+def test_a_service_reaches_its_pod_through_each_nodes_kube_proxy(stack, api):
+    """kube-proxy runs beside every kubelet: the cluster IP answers inside the pod's node container,
+    the node port on that container's address from the host, the kubernetes Service over TLS."""
+    pod = nginx_pod("svc-web")
+    api.create("pods", pod)
+    api.create("services", {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc-web"},
+                            "spec": {"type": "NodePort", "selector": {"app": "svc-web"}, "ports": [{"port": 80}]}},
+               "default")
+    pod = wait_for(lambda: (p := api.get("pods", "svc-web", "default"))["status"].get("phase") == "Running" and p,
+                   timeout_s=60, interval_s=0.5, message="pod svc-web Running")
+    svc = api.get("services", "svc-web", "default")["spec"]
+    assert svc["clusterIP"].startswith("127.144."), svc
+    node = api.get("nodes", pod["spec"]["nodeName"])
+    node_ip = next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
+    probe = ("import ssl, sys, urllib.request; ctx = ssl.create_default_context(cafile='/var/lib/kubemu/pki/ca.crt'); "
+             "print(urllib.request.urlopen(sys.argv[1], timeout=5, context=ctx).status)")
+
+    def in_node(url: str) -> bool:
+        out = subprocess.run(["docker", "exec", pod["spec"]["nodeName"], "python", "-c", probe, url],
+                             capture_output=True, text=True, timeout=60)
+        assert out.stdout.strip() == "200", out.stdout + out.stderr
+        return True
+
+    wait_for(lambda: in_node(f"http://{svc['clusterIP']}/"), timeout_s=30, interval_s=0.5,
+             message="the cluster IP inside the pod's node container")
+    wait_for(lambda: in_node(f"https://{api.get('services', 'kubernetes', 'default')['spec']['clusterIP']}/version"),
+             timeout_s=30, interval_s=0.5, message="the kubernetes Service inside a node container")
+    import urllib.request
+
+    def from_host() -> bool:
+        with urllib.request.urlopen(f"http://{node_ip}:{svc['ports'][0]['nodePort']}/", timeout=5) as response:
+            return response.status == 200
+
+    wait_for(from_host, timeout_s=30, interval_s=0.5, message="the node port from the host")
 
 
 def test_kubemu_trace_from_the_host_gathers_every_container(stack, api):

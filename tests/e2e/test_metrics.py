@@ -77,13 +77,16 @@ def pod(name: str, labels: dict | None = None) -> dict:
 
 def test_every_component_serves_parsable_metrics_with_process_series(cluster):
     m = Metrics(cluster)
-    assert set(m.comps) == {"etcd", "apiserver", "scheduler", "controller-manager", "node-1", "node-2"}
+    assert set(m.comps) == {"etcd", "apiserver", "scheduler", "controller-manager", "node-1", "node-2",
+                            "kube-proxy-node-1", "kube-proxy-node-2"}
     for name in m.comps:
         samples = {s.name for s in m.scrape(name)}
         assert {"process_cpu_seconds_total", "process_resident_memory_bytes"} <= samples, name
     assert m.value("scheduler", "leader_election_master_status", name="kube-scheduler") == 1
     assert m.value("controller-manager", "leader_election_master_status", name="kube-controller-manager") == 1
     assert m.value("node-1", "kubelet_node_name", node="node-1") == 1
+    wait_for(lambda: m.value("kube-proxy-node-1", "kubeproxy_sync_proxy_rules_last_timestamp_seconds") > 0,
+             timeout_s=30, message="node-1's kube-proxy to have synced")
     wait_for(lambda: m.value("node-1", "kubelet_node_lease_renewals_total", result="success") >= 1,
              timeout_s=30, message="node-1's lease renewals to be counted")
 

@@ -311,9 +311,11 @@ def test_remote_node_registers_with_its_own_identity(machines):
     lease = wait_for(lambda: machines.agent.get("leases", NODE, "kube-node-lease"), timeout_s=30,
                      message="the remote node's Lease")
     assert lease["spec"]["holderIdentity"] == NODE
-    # The join directory holds no cluster-wide secret: no CA key, no other identity.
-    assert sorted(os.listdir(machines.join_dir)) == ["ca.crt", "kubelet.crt", "kubelet.key", "kubelet.yaml",
-                                                     "node.crt", "node.key", "token"]
+    # The join directory holds no cluster-wide secret: no CA key, no other identity than the node's
+    # and its kube-proxy's.
+    assert sorted(os.listdir(machines.join_dir)) == ["ca.crt", "kube-proxy.crt", "kube-proxy.key", "kube-proxy.yaml",
+                                                     "kubelet.crt", "kubelet.key", "kubelet.yaml", "node.crt",
+                                                     "node.key", "token"]
 
 
 @pytest.mark.e2e

@@ -302,6 +302,64 @@ def test_deployment_scale_rollout_set_image_undo(k, ns, tmp_path):
     assert k("1.33", "get", "deploy", "web", "-n", ns, "-o", "jsonpath={.spec.replicas}").stdout == "3"
 
 
+def test_services_expose_create_get_describe_and_apply(k, ns, cluster_dir, tmp_path):
+    assert k("1.27", "create", "deployment", "web", "-n", ns, "--image=nginx", "--replicas=2").stdout == \
+        "deployment.apps/web created\n"
+    assert k("1.32", "expose", "deployment", "web", "-n", ns, "--port", "80").stdout == "service/web exposed\n"
+    assert k("1.33", "expose", "deployment", "web", "-n", ns, "--name", "web-np", "--type", "NodePort",
+             "--port", "8080", "--target-port", "80").stdout == "service/web-np exposed\n"
+    assert k("1.32", "create", "service", "clusterip", "cs", "-n", ns, "--tcp=80:8080", "--tcp=443").stdout == \
+        "service/cs created\n"
+    assert k("1.27", "create", "service", "nodeport", "np", "-n", ns, "--tcp=80:8080").stdout == \
+        "service/np created\n"
+    assert k("1.33", "create", "service", "clusterip", "headless", "-n", ns, "--clusterip=None").stdout == \
+        "service/headless created\n"
+    k("1.27", "rollout", "status", "deployment/web", "-n", ns, "--timeout=90s", timeout_s=100)
+    out = k("1.32", "get", "svc", "-n", ns, "-o", "wide").stdout
+    assert header(out) == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", "SELECTOR"]
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    assert rows["web"][1:2] + rows["web"][3:5] + rows["web"][6:] == ["ClusterIP", "<none>", "80/TCP", "app=web"]
+    assert rows["headless"][1:5] == ["ClusterIP", "None", "<none>", "<none>"]
+    assert rows["cs"][4] == "80/TCP,443/TCP"
+    assert re.fullmatch(r"8080:3\d{4}/TCP", rows["web-np"][4]) and rows["web-np"][1] == "NodePort"
+    octet = json.load(open(os.path.join(cluster_dir.path, "plan.json")))["podNetworkOctet"]
+    assert rows["web"][2].startswith(f"127.{octet - 100}.")
+
+    def two_endpoints() -> bool:
+        ep = k("1.33", "get", "ep", "web", "-n", ns).stdout
+        assert header(ep) == ["NAME", "ENDPOINTS", "AGE"]
+        return len(ep.splitlines()[1].split()[1].split(",")) == 2
+
+    wait_for(two_endpoints, timeout_s=30, message="two endpoints of web")
+    slices = k("1.32", "get", "endpointslices", "-n", ns, "-l", "kubernetes.io/service-name=web").stdout
+    assert header(slices) == ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
+    assert slices.splitlines()[1].split()[1:3] == ["IPv4", "80"]
+    described = k("1.33", "describe", "svc", "web-np", "-n", ns).stdout
+    for line in ("Selector:                 app=web", "Type:                     NodePort",
+                 "IP Family Policy:         SingleStack", "TargetPort:               80/TCP",
+                 "External Traffic Policy:  Cluster"):
+        assert line in described.splitlines(), described
+    assert re.search(r"^Endpoints:\s+127\.\d+\.\d+\.\d+:80,127\.", described, re.M), described
+    assert re.search(r"^NodePort:\s+<unset>\s+3\d{4}/TCP$", described, re.M), described
+    # client-side apply merges ports by number (ServiceSpec's patch merge key): a second apply changes nothing
+    manifest = tmp_path / "svc.yaml"
+    manifest.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "applied",
+                                                                                          "namespace": ns},
+                                        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}))
+    assert k("1.32", "apply", "-f", str(manifest)).stdout == "service/applied created\n"
+    assert k("1.32", "apply", "-f", str(manifest)).stdout == "service/applied unchanged\n"
+    taken = k("1.33", "get", "svc", "web", "-n", ns, "-o", "jsonpath={.spec.clusterIP}").stdout
+    manifest.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "thief",
+                                                                                          "namespace": ns},
+                                        "spec": {"clusterIP": taken, "ports": [{"port": 80}]}}))
+    refused = k("1.33", "apply", "-f", str(manifest), check=False)
+    assert refused.returncode == 1
+    assert f'The Service "thief" is invalid: spec.clusterIPs: Invalid value: []string{{"{taken}"}}: ' \
+           f"failed to allocated ip:{taken} with error:provided IP is already allocated" in refused.stderr
+    explained = k("1.33", "explain", "service.spec.sessionAffinity").stdout
+    assert "KIND:       Service" in explained and "FIELD: sessionAffinity <string>" in explained
+
+
 def test_typed_creates_of_newer_kubectl(k):
     """kubectl ≥ 1.32 sends these bodies as Kubernetes protobuf (1.27 as JSON)."""
     for version in VERSIONS:

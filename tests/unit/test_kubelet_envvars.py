@@ -6,6 +6,7 @@ import base64
 
 import pytest
 
+from kubelet import envvars
 from kubelet.envvars import ConfigError, container_env, expand
 
 OBJECTS = {
@@ -76,3 +77,49 @@ def test_missing_references_fail_unless_optional():
 
 def test_expand_handles_escapes():
     assert expand("$(A) $$(A) $(B) $", {"A": "1"}) == "1 $(A) $(B) $"
+
+
+def svc(name: str, namespace: str, ip: str, ports: list[dict]) -> dict:
+    return {"metadata": {"name": name, "namespace": namespace}, "spec": {"clusterIP": ip, "ports": ports}}
+
+
+SERVICES = [
+    svc("kubernetes", "default", "10.96.0.1", [{"name": "https", "port": 443, "protocol": "TCP"}]),
+    svc("redis-primary", "ns", "10.96.0.11", [{"port": 6379, "protocol": "TCP"}]),
+    svc("web", "ns", "10.96.0.12", [{"name": "http", "port": 80, "protocol": "TCP"},
+                                    {"name": "dns-udp", "port": 53, "protocol": "UDP"}]),
+    svc("headless", "ns", "None", [{"port": 80}]),
+    svc("elsewhere", "other", "10.96.0.13", [{"port": 80}]),
+]
+
+
+def test_service_variables_follow_kubernetes_names():
+    env = envvars.service_env(SERVICES, "ns", True)
+    assert env["REDIS_PRIMARY_SERVICE_HOST"] == "10.96.0.11"
+    assert env["REDIS_PRIMARY_SERVICE_PORT"] == "6379"
+    assert env["REDIS_PRIMARY_PORT"] == "tcp://10.96.0.11:6379"
+    assert env["REDIS_PRIMARY_PORT_6379_TCP"] == "tcp://10.96.0.11:6379"
+    assert env["REDIS_PRIMARY_PORT_6379_TCP_PROTO"] == "tcp"
+    assert env["REDIS_PRIMARY_PORT_6379_TCP_PORT"] == "6379"
+    assert env["REDIS_PRIMARY_PORT_6379_TCP_ADDR"] == "10.96.0.11"
+    assert env["WEB_SERVICE_PORT"] == "80" and env["WEB_SERVICE_PORT_HTTP"] == "80"
+    assert env["WEB_SERVICE_PORT_DNS_UDP"] == "53" and env["WEB_PORT_53_UDP"] == "udp://10.96.0.12:53"
+    assert env["KUBERNETES_SERVICE_HOST"] == "10.96.0.1" and env["KUBERNETES_SERVICE_PORT"] == "443"
+    assert env["KUBERNETES_SERVICE_PORT_HTTPS"] == "443" and env["KUBERNETES_PORT"] == "tcp://10.96.0.1:443"
+    assert not any(k.startswith(("HEADLESS_", "ELSEWHERE_")) for k in env)
+
+
+def test_without_service_links_only_the_kubernetes_service_is_there():
+    env = envvars.service_env(SERVICES, "ns", False)
+    assert {k.split("_")[0] for k in env} == {"KUBERNETES"}
+
+
+def test_the_container_wins_over_service_variables_and_may_refer_to_them():
+    services = envvars.service_env(SERVICES, "ns", True)
+    container = {"env": [{"name": "WEB_SERVICE_PORT", "value": "8080"},
+                         {"name": "REDIS_URL", "value": "redis://$(REDIS_PRIMARY_SERVICE_HOST):6379"}]}
+    env = envvars.container_env({"metadata": {"namespace": "ns"}}, container, lookup=lambda *a: None, pod_ip="",
+                                host_ip="", node_name="", services=services)
+    assert env["WEB_SERVICE_PORT"] == "8080"
+    assert env["REDIS_URL"] == "redis://10.96.0.11:6379"
+    assert env["WEB_SERVICE_HOST"] == "10.96.0.12"

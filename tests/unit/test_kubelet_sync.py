@@ -68,6 +68,18 @@ class Pods:
         return [copy.deepcopy(o) for (r, _, _), o in self.api.objects.items() if r == "pods"]
 
 
+class Services:
+    """Stands in for the kubelet's Service informer (synced, reading the fake API)."""
+
+    has_synced = True
+
+    def __init__(self, api):
+        self.api = api
+
+    def list(self):
+        return [copy.deepcopy(o) for (r, _, _), o in self.api.objects.items() if r == "services"]
+
+
 @pytest.fixture
 def kubelet(tmp_path):
     api = FakeAPI()
@@ -76,6 +88,7 @@ def kubelet(tmp_path):
                 allocatable_source=lambda: {"cpu": "2", "memory": "4Gi", "pods": "110"},
                 timings=KubeletTimings(crash_backoff_s=10, crash_backoff_max_s=40))
     k.pods = Pods(api)
+    k.services = Services(api)
     # Events synchronously, so a test reads them right after sync() (the background sending the
     # kubelet uses is tested in tests/test_events.py).
     k.recorder = EventRecorder(api, "kubelet", "node-1")

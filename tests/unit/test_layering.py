@@ -1,6 +1,6 @@
-"""The layering rule, checked mechanically: the four components never import each other nor the
-CLI package, and machinery imports none of them. Each component must run on its own machine
-with only ``machinery`` beside it."""
+"""The layering rule, checked mechanically: the components (apiserver, scheduler, controller manager,
+kubelet, kube-proxy) never import each other nor the CLI package, and machinery imports none of
+them. Each component must run on its own machine with only ``machinery`` beside it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pathlib
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-COMPONENTS = ("apiserver", "scheduler", "controller_manager", "kubelet")
+COMPONENTS = ("apiserver", "scheduler", "controller_manager", "kubelet", "kube_proxy")
 PROJECT_PACKAGES = {*COMPONENTS, "machinery", "kubemu"}
 
 
