@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cni-conf-file", default="",
                    help="CNI network config (.conf/.conflist): pod IPs come from CNI plugins, not host-local IPAM")
     p.add_argument("--cni-bin-dir", default="/opt/cni/bin", help="where CNI plugin executables are (colon-separated)")
+    p.add_argument("--pod-network", choices=("loopback", "routed"), default="loopback",
+                   help="loopback: configure nothing (pod CIDRs in 127.0.0.0/8 are bindable without privileges, "
+                        "reachable on this machine only); routed: make the pod CIDR local (AnyIP) and route every "
+                        "other node's pod CIDR via its InternalIP, like flannel's host-gw (needs CAP_NET_ADMIN)")
+    p.add_argument("--pod-network-resync-period", type=float, default=10.0,
+                   help="seconds between full checks of the routes of --pod-network routed")
     return p
 
 
@@ -113,13 +119,18 @@ def main(argv: list[str] | None = None) -> int:
     cfg = NodeConfig(args.node_name, node_ip, root, args.pod_cidr, args.cpu, args.memory, args.max_pods,
                      _parse_labels(args.node_labels), _parse_taints(args.register_with_taints),
                      runtime=args.runtime, kubelet_port=args.port)
+    routes = build_pod_routes(args, client)
     runtime = build_runtime(args, root)
     heartbeat = NodeHeartbeat(client, cfg, lease_duration_s=args.node_lease_duration_seconds,
                               images=runtime.list_images)
     cidr = {"value": args.pod_cidr}
 
     def pod_cidr() -> str:
-        return cidr["value"]
+        """The CIDR the IPAM hands out from; '' until known and, when routed, until its addresses are local."""
+        value = cidr["value"]
+        if value and routes is not None and not routes.ensure_local(value):
+            return ""
+        return value
 
     kubelet = Kubelet(client, runtime, args.node_name, node_ip, ipam_dir=os.path.join(root, "ipam"),
                       pod_cidr_source=pod_cidr, workers=args.pod_workers, root_dir=root,
@@ -137,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 "lastLeaseRenew": heartbeat.last_lease_renew, "lastStatusUpdate": heartbeat.last_status_update,
                 "apiServing": ("mutual TLS" if tls and tls.client_ca_file else "TLS") if tls else "plain",
                 "apiAuthorization": kubelet_auth.mode(args, tls),
+                "podNetwork": routes.details() if routes else {"mode": "loopback"},
                 **({"accessReviews": webhook.reviews} if webhook else {}), **kubelet.stats()}
 
     server = ComponentServer("kubelet", args.node_name, f"{args.bind_address}:{args.port}", details=details,
@@ -146,11 +158,14 @@ def main(argv: list[str] | None = None) -> int:
     kubelet_metrics.watch_kubelet(args.node_name, kubelet.running_counts)
     metrics_server = metrics.serve_from_args(args, "kubelet")
     stop = component.stop_event_on_signals()
+    if routes is not None:
+        routes.start()
 
     while not stop.is_set():
         try:
             node = heartbeat.register()
             cidr["value"] = heartbeat.pod_cidr(node)
+            _check_pod_cidr(cidr["value"], routes is not None)
             break
         except errors.APIError as e:
             log.warning("unable to register node %s: %s; retrying", args.node_name, e)
@@ -171,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     stop.wait()
     log.info("stopping; containers keep running until kubemu down or the next kubelet start")
     kubelet.stop()
+    if routes is not None:
+        routes.stop()
     if metrics_server is not None:
         metrics_server.stop()
     server.stop()
@@ -193,6 +210,31 @@ def build_network(args: argparse.Namespace, root: str):
     from kubelet.cni import CNINetwork
 
     return CNINetwork(args.cni_conf_file, args.cni_bin_dir.split(":"), os.path.join(root, "cni"))
+
+
+def build_pod_routes(args: argparse.Namespace, client):
+    """The route agent of ``--pod-network routed`` (kubelet/pod_routes.py), None for loopback; a clear
+    exit when this process cannot change routes."""
+    if args.pod_network != "routed":
+        return None
+    from kubelet import pod_routes
+
+    why = pod_routes.problem()
+    if why:
+        raise SystemExit(f"error: {why}")
+    return pod_routes.PodRoutes(client, args.node_name, resync_s=args.pod_network_resync_period)
+
+
+def _check_pod_cidr(value: str, routed: bool) -> None:
+    import ipaddress
+
+    try:
+        loopback = bool(value) and ipaddress.ip_network(value, strict=False).is_loopback
+    except ValueError:
+        return
+    if value and not loopback and not routed:
+        log.warning("pod CIDR %s is not a loopback range: pods cannot bind their IPs unless this machine has them "
+                    "(--pod-network routed makes them local)", value)
 
 
 def _loop(stop: threading.Event, period_s: float, action, what: str) -> None:
