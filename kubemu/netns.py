@@ -6,8 +6,19 @@ namespace. Addresses come from 198.18.0.0/15, the range reserved for network ben
 (RFC 2544), one /24 per cluster::
 
     host namespace    bridge kmu<id>br   198.18.X.1    etcd (127.0.0.1), apiserver (198.18.X.1), scheduler, ...
-    kmu-<id>-node-1   eth0               198.18.X.2    kubelet of node-1, its pods (127.244.1.0/24 on its own lo)
+    kmu-<id>-node-1   eth0               198.18.X.2    kubelet of node-1, kube-proxy, its pods (10.244.1.0/24)
     kmu-<id>-node-2   eth0               198.18.X.3    kubelet of node-2 ...
+
+Pods are routed, as flannel's host-gw backend does it: node N's pod CIDR is ``10.<octet>.N.0/24``
+(:mod:`kubemu.pod_networks`: 10.244 for the default cluster, the claimed octet for ``--ports
+auto``), recorded here as the node's ``podCIDR``; each kubelet runs ``--pod-network routed``
+(kubelet/pod_routes.py), which makes its CIDR local in its namespace (``ip route replace local …
+dev lo``) and routes every other node's CIDR via that node's address, watching Nodes. The host
+namespace gets one route per node (``ip route replace 10.<octet>.N.0/24 via 198.18.X.(N+1)``) so
+the host, and the apiserver on it, reach every pod; they go with the bridge. Node-to-node
+traffic crosses the bridge, and with ``br_netfilter`` loaded (Docker loads it, and sets the
+FORWARD policy to DROP) bridged packets pass iptables' FORWARD chain: an ACCEPT rule for
+traffic within the bridge is inserted at setup (when ``iptables`` exists) and deleted at teardown.
 
 The host end of node N's veth is ``kmu<id>h<N>``: that is where ``kubemu chaos partition``
 pulls the cable and ``delay``/``loss`` attach a netem qdisc (the namespace's ``eth0`` gets the
@@ -20,12 +31,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
 import subprocess
 
+from kubemu import pod_networks
 from kubemu.cluster import ClusterDir, atomic_write
+
+log = logging.getLogger(__name__)
 
 RANGE_SUBNETS = 512  # 198.18.0.0/15 holds 512 /24s
 RECORD = "netns.json"
@@ -61,8 +76,8 @@ def _used_prefixes() -> set[str]:
     return {m.group(1) for m in re.finditer(r"inet (198\.1[89]\.\d+)\.\d+/", out)}
 
 
-def plan_topology(cdir: ClusterDir, node_names: list[str]) -> dict:
-    """Names and addresses for this cluster's namespaces, veths and bridge (nothing is created)."""
+def plan_topology(cdir: ClusterDir, node_names: list[str], pod_octet: int = pod_networks.DEFAULT_OCTET) -> dict:
+    """Names, addresses and pod CIDRs for this cluster's namespaces, veths and bridge (nothing is created)."""
     if len(node_names) > 253:
         raise ValueError("--netns supports at most 253 nodes (one /24 per cluster)")
     cid = cluster_id(cdir)
@@ -75,10 +90,11 @@ def plan_topology(cdir: ClusterDir, node_names: list[str]) -> dict:
                    if subnet_prefix((start + i) % RANGE_SUBNETS) not in used), None)
     if prefix is None:
         raise ValueError("no free /24 left in 198.18.0.0/15 for another --netns cluster")
-    nodes = {name: {"namespace": f"kmu-{cid}-{name}", "veth": f"kmu{cid}h{i}", "ip": f"{prefix}.{i + 1}"}
+    nodes = {name: {"namespace": f"kmu-{cid}-{name}", "veth": f"kmu{cid}h{i}", "ip": f"{prefix}.{i + 1}",
+                    "podCIDR": pod_networks.routed_node_cidr(pod_octet, i)}
              for i, name in enumerate(node_names, start=1)}
     return {"id": cid, "subnet": prefix, "bridge": f"kmu{cid}br", "bridgeIP": f"{prefix}.1", "prefixLen": 24,
-            "nodes": nodes}
+            "clusterCIDR": pod_networks.routed_cluster_cidr(pod_octet), "nodes": nodes}
 
 
 # --------------------------------------------------------------------------- running ip / tc
@@ -128,9 +144,20 @@ def read_record(cdir: ClusterDir) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+def _forward_rule(bridge: str) -> list[str]:
+    return ["FORWARD", "-i", bridge, "-o", bridge, "-m", "comment", "--comment", "kubemu: pods across nodes",
+            "-j", "ACCEPT"]
+
+
+def _iptables(*args: str) -> subprocess.CompletedProcess:
+    return _run(["iptables", "-w", *args], check=False)
+
+
 def setup(cdir: ClusterDir, topo: dict) -> None:
-    """Create the bridge, then per node a namespace (lo up), a veth pair and the addresses."""
+    """Create the bridge, then per node a namespace (lo up), a veth pair and the addresses; then a
+    host route to every node's pod CIDR and the FORWARD rule for traffic between nodes."""
     teardown(cdir)  # leftovers of a crashed run with the same names
+    topo = {**topo, "forwardRule": bool(shutil.which("iptables"))}
     atomic_write(record_path(cdir), json.dumps(topo, indent=2) + "\n")  # before creating: a crash still cleans up
     bridge, prefix_len = topo["bridge"], topo["prefixLen"]
     ip("link", "add", bridge, "type", "bridge")
@@ -144,7 +171,15 @@ def setup(cdir: ClusterDir, topo: dict) -> None:
         ip("link", "set", veth, "master", bridge, "up")
         ip("-n", ns, "addr", "add", f"{node['ip']}/{prefix_len}", "dev", NS_IFACE)
         ip("-n", ns, "link", "set", NS_IFACE, "up")
-
+    for node in topo["nodes"].values():
+        if node.get("podCIDR"):
+            ip("route", "replace", node["podCIDR"], "via", node["ip"], "dev", bridge)
+    if topo["forwardRule"]:
+        done = _iptables("-I", *_forward_rule(bridge))
+        if done.returncode != 0:
+            log.warning("cannot let traffic between nodes through iptables' FORWARD chain (%s): with "
+                        "br_netfilter and a DROP policy, pods will not reach pods on other nodes",
+                        (done.stderr or done.stdout).strip())
 
 def teardown(cdir: ClusterDir) -> list[str]:
     """Remove every namespace, veth and the bridge recorded for ``cdir``; what was removed. Idempotent."""
@@ -161,8 +196,12 @@ def teardown(cdir: ClusterDir) -> list[str]:
             ip("netns", "del", node["namespace"], check=False)
             removed.append(node["namespace"])
     if topo.get("bridge") and link_exists(topo["bridge"]):
-        ip("link", "del", topo["bridge"], check=False)
+        ip("link", "del", topo["bridge"], check=False)  # its routes go with it
         removed.append(topo["bridge"])
+    if topo.get("bridge") and topo.get("forwardRule"):
+        for _ in range(10):  # once per insertion; a crashed setup may have inserted it again
+            if _iptables("-D", *_forward_rule(topo["bridge"])).returncode != 0:
+                break
     left = [n["namespace"] for n in (topo.get("nodes") or {}).values() if n.get("namespace") in namespaces()]
     if topo.get("bridge") and link_exists(topo["bridge"]):
         left.append(topo["bridge"])

@@ -17,6 +17,13 @@ cluster's service range: ``127.<octet - 100>.0.0/16`` (:func:`service_cidr`) —
 the default cluster (its ``kubernetes`` Service is 127.144.0.1), 127.100–143.0.0/16 for the
 ``--ports auto`` ones. Those /16s hold nothing else of kubemu's (node IPs are 127.1.0.N, pods
 127.200–247.x), and each is as private to its cluster as the claimed octet: 65534 Services.
+
+A cluster whose nodes have network stacks of their own (``kubemu up --netns``) cannot use loopback
+pod IPs: they would be reachable only inside each node. Its pods get routable ones instead, from
+the same octet: node N's pod CIDR is ``10.<octet>.N.0/24`` out of ``10.<octet>.0.0/16``
+(:func:`routed_cluster_cidr`; 10.244.0.0/16 for the default cluster, flannel's default), and the
+kubelets route them (``--pod-network routed``, kubelet/pod_routes.py). The claim keeps those apart
+between clusters side by side just as it does the loopback ones.
 """
 
 from __future__ import annotations
@@ -38,6 +45,16 @@ SERVICE_OCTET_OFFSET = 100
 def service_cidr(octet: int) -> str:
     """The Service cluster IP range that goes with pod network ``127.<octet>``."""
     return f"127.{octet - SERVICE_OCTET_OFFSET}.0.0/16"
+
+
+def routed_cluster_cidr(octet: int) -> str:
+    """The routable pod network of a cluster with pod network octet ``octet`` (``--netns``)."""
+    return f"10.{octet}.0.0/16"
+
+
+def routed_node_cidr(octet: int, index: int) -> str:
+    """Node ``index``'s pod CIDR in :func:`routed_cluster_cidr`."""
+    return f"10.{octet}.{index}.0/24"
 
 
 def registry_dir() -> str:

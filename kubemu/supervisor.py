@@ -77,7 +77,7 @@ DEFAULT_PORTS = {ETCD: 2379, "etcd-peer": 2380, APISERVER: 6443, REST: 6444, SCH
                  CONTROLLER_MANAGER: 10257, KUBELET: 10250, METRICS[SCHEDULER]: 10251,
                  METRICS[CONTROLLER_MANAGER]: 10252, METRICS[KUBELET]: 10255, KUBE_PROXY: 10262,
                  METRICS[KUBE_PROXY]: 10249, PROXY_HEALTHZ: 10256}
-MAX_NODES = 254  # node-N lives on 127.1.0.N with pod CIDR 127.244.N.0/24 (kubemu.pod_networks)
+MAX_NODES = 254  # node-N lives on 127.1.0.N with pod CIDR 127.244.N.0/24 (--netns: 10.244.N.0/24; kubemu.pod_networks)
 
 
 def proxy_name(node: str) -> str:
@@ -143,8 +143,11 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
 
     ``netns``: every kubelet runs in its own network namespace (see :mod:`kubemu.netns`), started
     through ``ip netns exec``; the apiservers listen on the bridge address (in their certificate's
-    SANs) and kubelets get their namespace address as node IP. The plan's ``netns`` key holds the
-    topology, which the supervisor creates before starting anything and removes on shutdown.
+    SANs) and kubelets get their namespace address as node IP. Pods get routable IPs: node N's pod
+    CIDR is ``10.<octet>.N.0/24`` and its kubelet runs ``--pod-network routed`` (AnyIP plus a route
+    to every other node's CIDR, kubelet/pod_routes.py); the controller manager's node IPAM takes the
+    same ``10.<octet>.0.0/16``. The plan's ``netns`` key holds the topology (with the host's routes
+    to every pod CIDR), which the supervisor creates before starting anything and removes on shutdown.
 
     ``secure`` (the default): the cluster gets its own CA, the apiserver serves TLS with a
     certificate it signed, every component authenticates with its own token (scheduler, controller
@@ -194,7 +197,7 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
     if netns:
         from kubemu import netns as netns_mod
 
-        topo = netns_mod.plan_topology(cdir, names)
+        topo = netns_mod.plan_topology(cdir, names, octet)
     api_host = topo["bridgeIP"] if topo else loopback
     ips = {name: topo["nodes"][name]["ip"] if topo else node_ip(i) for i, name in enumerate(names, start=1)}
     service_range = pod_networks.service_cidr(octet)
@@ -273,7 +276,10 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
                                "metricsAddress": f"http://{loopback}:{mp}/metrics",
                                "command": [python, "-m", module, "--apiserver", api_list, "--bind-address", loopback,
                                            "--port", str(p), "--metrics-port", str(mp), "--identity", name, *tls_flags,
-                                           *auth_flags(f"system:{_IDENTITY[kind]}"), *extra.get(kind, [])]})
+                                           *auth_flags(f"system:{_IDENTITY[kind]}"),
+                                           *(["--cluster-cidr", topo["clusterCIDR"]]
+                                             if topo and kind == CONTROLLER_MANAGER else []),
+                                           *extra.get(kind, [])]})
     for index in range(1, nodes + 1):
         name = node_name(index)
         link = topo["nodes"][name] if topo else None
@@ -283,6 +289,9 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
         p = port(KUBELET, host=loopback if link else ip)
         mp = port(METRICS[KUBELET], host=loopback if link else ip)
         prefix = ["ip", "netns", "exec", link["namespace"]] if link else []
+        # Own network stacks need routed pod IPs (kubelet/pod_routes.py); one machine's loopback needs nothing.
+        network = ["--pod-cidr", link["podCIDR"], "--pod-network", "routed"] if link else \
+            ["--pod-cidr", f"127.{octet}.{index}.0/24"]
         components.append({"name": name, "kind": KUBELET, "node": name, "nodeDir": cdir.node_dir(name),
                            "address": f"{ip}:{p}", "grpcAddress": f"{ip}:{p}", "waitReady": False,
                            "ports": [[ip, p], [ip, mp]], **({"netns": link["namespace"]} if link else {}), **probe,
@@ -290,7 +299,7 @@ def build_plan(cdir: ClusterDir, *, nodes: int = 3, ports: str = "default", rest
                            "command": [*prefix, python, "-m", "kubelet", "--apiserver", api_list, "--node-name", name,
                                        "--node-ip", ip, "--bind-address", ip, "--port", str(p),
                                        "--metrics-port", str(mp),
-                                       "--root-dir", cdir.node_dir(name), "--pod-cidr", f"127.{octet}.{index}.0/24",
+                                       "--root-dir", cdir.node_dir(name), *network,
                                        *tls_flags, *auth_flags(f"system:node:{name}"), *extra.get(KUBELET, [])]})
     for index in range(1, nodes + 1 if kube_proxy else 1):
         name = node_name(index)

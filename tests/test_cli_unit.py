@@ -500,6 +500,27 @@ def test_build_plan_auto_ports(tmp_path):
         build_plan(cdir, nodes=300, etcd_binary="/bin/true")
 
 
+def test_build_plan_netns_gives_routed_pod_cidrs_from_the_clusters_octet(tmp_path):
+    """--netns nodes have network stacks of their own: routable pod CIDRs 10.<octet>.N.0/24, kubelets
+    that route them, the controller manager's node IPAM on the same /16, host routes in the topology."""
+    cdir = ClusterDir(str(tmp_path))
+    plan = build_plan(cdir, nodes=2, ports="auto", etcd_binary="/bin/true", netns=True, secure=False)
+    octet = plan["podNetworkOctet"]
+    comps = {c["name"]: c for c in plan["components"]}
+    for i, name in enumerate(("node-1", "node-2"), start=1):
+        command = comps[name]["command"]
+        assert command[:4] == ["ip", "netns", "exec", plan["netns"]["nodes"][name]["namespace"]]
+        assert command[command.index("--pod-cidr") + 1] == f"10.{octet}.{i}.0/24"
+        assert command[command.index("--pod-network") + 1] == "routed"
+        assert plan["netns"]["nodes"][name]["podCIDR"] == f"10.{octet}.{i}.0/24"
+    cm = comps["controller-manager"]["command"]
+    assert cm[cm.index("--cluster-cidr") + 1] == f"10.{octet}.0.0/16" == plan["netns"]["clusterCIDR"]
+    local = build_plan(cdir, nodes=1, ports="auto", etcd_binary="/bin/true", secure=False)
+    node1 = next(c for c in local["components"] if c["name"] == "node-1")["command"]
+    assert "--pod-network" not in node1  # one machine's loopback: nothing to route, no privileges
+    assert "--cluster-cidr" not in next(c for c in local["components"] if c["name"] == "controller-manager")["command"]
+
+
 def test_secure_plan_gives_every_component_port_tls_and_kubelets_mutual_tls(tmp_path):
     def flag(comp: dict, name: str) -> str | None:
         command = comp["command"]
