@@ -145,7 +145,7 @@ def test_topology_and_pod_on_node_2(net):
                       "default")
         pod = wait_for(lambda: (p := client.get("pods", "on-node-2", "default"))["status"].get("phase") == "Running"
                        and p, timeout_s=60, message="pod on node-2 Running")
-        assert pod["status"]["podIP"].startswith(f"127.{net.read_plan()['podNetworkOctet']}.2.")
+        assert pod["status"]["podIP"].startswith(f"10.{net.read_plan()['podNetworkOctet']}.2.")  # routed (--netns)
     finally:
         client.close()
 
