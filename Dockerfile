@@ -4,9 +4,11 @@
 #   docker build -t kubemu .
 #   docker build --build-arg BASE_IMAGE=<any Debian-like image with python3 >= 3.11 and venv> -t kubemu .
 #
-# The base must provide `python3` with the venv module; kubemu needs no compiler (every
-# dependency ships wheels). Components run as the unprivileged user 10001; the compose `init`
-# service alone runs as root, to hand the credentials it writes to that user.
+# The base must provide `python3` with the venv module and apt-get (iproute2 is installed for the
+# kubelet's routed pod network); kubemu needs no compiler (every dependency ships wheels).
+# Components run as the unprivileged user 10001; the compose `init` service runs as root, to hand
+# the credentials it writes to that user, and so do the compose kubelets, which configure their
+# node's routes (with cap_add NET_ADMIN), as Kubernetes' kubelet and flannel run as root.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 FROM ${BASE_IMAGE} AS build
@@ -29,6 +31,9 @@ RUN /opt/kubemu/bin/pip install --quiet --no-deps /src \
     && /opt/kubemu/bin/pip uninstall --quiet --yes pip setuptools
 
 FROM ${BASE_IMAGE}
+RUN apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iproute2 >/dev/null \
+    && rm -rf /var/lib/apt/lists/*
 COPY --from=build /opt/kubemu /opt/kubemu
 COPY deploy/ /opt/kubemu/deploy/
 RUN chmod 0755 /opt/kubemu/deploy/*.sh \

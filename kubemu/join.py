@@ -28,6 +28,14 @@ the apiserver address, the CA's hash, the token and the exact kubelet command li
 the new machine. The certificate works at once (the apiserver checks it against the CA); the
 token only once the apiserver re-reads ``tokens.csv`` at its next start.
 
+Pods of a joined node get loopback IPs (``127.246.N.0/24``) by default: no privileges needed, but
+they are reachable on that machine only. ``--pod-network routed`` gives the node a routed pod
+network instead (kubelet/pod_routes.py, like flannel's host-gw): no pod CIDR in its
+``kubelet.yaml`` — the controller manager's node IPAM assigns ``10.244.N.0/24`` out of its
+``--cluster-cidr`` — and ``pod-network: routed``, so its kubelet makes its pod CIDR local and
+routes every other node's via that node's InternalIP. That kubelet needs root or CAP_NET_ADMIN,
+and the nodes must share a link (one subnet: each is the other's next hop).
+
 ``--no-token`` issues the certificate without changing anything in D (read-only access is
 enough; the docker compose kubelets use it to name themselves after their container).
 
@@ -55,6 +63,7 @@ DEFAULT_PORT = 6443
 # gives the default local cluster (kubemu/pod_networks.py).
 SERVICE_CLUSTER_IP_RANGE = "127.144.0.0/16"
 KUBERNETES_SERVICE_IP = "127.144.0.1"
+POD_NETWORKS = ("loopback", "routed")  # kubemu-kubelet --pod-network
 JOIN_POD_CIDR_BASE = (127, 246)  # joined nodes get 127.246.N.0/24 (kubemu up's own nodes use 127.244.N.0/24)
 HEALTHCHECK_IDENTITY = pki.Identity("kubemu:healthcheck")
 NODE_NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
@@ -300,7 +309,8 @@ def _allocate_pod_cidr(layout: Layout, node: str) -> str:
 
 
 def node_join(layout: Layout, node: str, *, apiservers: list[str], out_dir: str, install_dir: str = "",
-              node_ip: str = "", pod_cidr: str | None = None, token: bool = True) -> dict:
+              node_ip: str = "", pod_cidr: str | None = None, token: bool = True,
+              pod_network: str = "loopback") -> dict:
     """Issue node NAME's identity and write its join directory; return what was made (for printing)."""
     if not NODE_NAME_RE.fullmatch(node) or len(node) > 253:
         raise SystemExit(f"error: invalid node name {node!r}: a DNS-1123 subdomain (lowercase letters, digits, "
@@ -314,8 +324,11 @@ def node_join(layout: Layout, node: str, *, apiservers: list[str], out_dir: str,
         key = _read(layout.pki_file(f"{ident.file_stem}.key"))
     else:
         cert, key = ca.issue(ident.user, orgs=ident.groups)
+    if pod_network not in POD_NETWORKS:
+        raise SystemExit(f"error: --pod-network must be one of {', '.join(POD_NETWORKS)}")
     if pod_cidr is None:
-        pod_cidr = _allocate_pod_cidr(layout, node) if token else ""
+        # routed: the controller manager's node IPAM assigns one; loopback: the next 127.246.N.0/24.
+        pod_cidr = _allocate_pod_cidr(layout, node) if token and pod_network == "loopback" else ""
     # The kubelet's serving certificate, for its name and (when given) its address: the apiserver
     # checks it against the CA, expecting the node's name, when it relays logs and exec.
     serving_cert, serving_key = pki.issue_kubelet_serving(ca, node, [node_ip] if node_ip else [])
@@ -342,6 +355,8 @@ def node_join(layout: Layout, node: str, *, apiservers: list[str], out_dir: str,
         config["node-ip"] = node_ip
     if pod_cidr:
         config["pod-cidr"] = pod_cidr
+    if pod_network != "loopback":
+        config["pod-network"] = pod_network
     _write(os.path.join(out_dir, "kubelet.yaml"), _yaml(config))
     proxy_config = {"apiserver": ",".join(apiservers), "hostname-override": node,
                     "certificate-authority": installed["ca"], "client-certificate": installed["proxy-cert"],
@@ -356,9 +371,11 @@ def node_join(layout: Layout, node: str, *, apiservers: list[str], out_dir: str,
                "--tls-private-key-file", installed["serving-key"], "--client-ca-file", installed["ca"]]
     if pod_cidr:
         command += ["--pod-cidr", pod_cidr]
+    if pod_network != "loopback":
+        command += ["--pod-network", pod_network]
     command += ["--node-ip", node_ip or "<this machine's IP>"]
     return {"node": node, "apiservers": apiservers, "caHash": ca_hash(_read(layout.pki_file("ca.crt"))),
-            "token": node_token, "podCIDR": pod_cidr, "nodeIP": node_ip, "outDir": out_dir,
+            "token": node_token, "podCIDR": pod_cidr, "podNetwork": pod_network, "nodeIP": node_ip, "outDir": out_dir,
             "installDir": install_dir, "files": sorted(os.listdir(out_dir)),
             "kubeletConfig": os.path.join(install_dir, "kubelet.yaml"), "kubeletCommand": command,
             "proxyConfig": os.path.join(install_dir, "kube-proxy.yaml")}
@@ -383,7 +400,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--node", default="", help="issue the identity of this node and print how it joins")
     p.add_argument("--node-ip", default="", help="the joining node's IP (written into its kubelet.yaml)")
     p.add_argument("--pod-cidr", default=None,
-                   help="the joining node's pod CIDR (default: the next free 127.246.N.0/24; '' for none)")
+                   help="the joining node's pod CIDR (default: the next free 127.246.N.0/24, or with "
+                        "--pod-network routed none, for the controller manager's node IPAM; '' for none)")
+    p.add_argument("--pod-network", choices=POD_NETWORKS, default="loopback",
+                   help="loopback (default): pod IPs reachable on the node's machine only, no privileges; "
+                        "routed: pods reach pods on every node by IP (the kubelet routes pod CIDRs; it needs root "
+                        "or CAP_NET_ADMIN, and the nodes one shared subnet)")
     p.add_argument("--out", default="", help="join directory to write (default: <cluster dir>/join/<node>)")
     p.add_argument("--install-dir", default="",
                    help="where the join directory will live on the new machine (paths in kubelet.yaml; "
@@ -433,7 +455,8 @@ def run(args: argparse.Namespace) -> int | None:
                   file=sys.stderr)
             return 1
         result = node_join(layout, args.node, apiservers=apiservers, out_dir=args.out or layout.join_dir(args.node),
-                           install_dir=args.install_dir, node_ip=args.node_ip, pod_cidr=args.pod_cidr, token=False)
+                           install_dir=args.install_dir, node_ip=args.node_ip, pod_cidr=args.pod_cidr, token=False,
+                           pod_network=args.pod_network)
         _print_join(result, say)
         if args.output == "json" and not args.quiet:
             print(json.dumps(result, indent=2))
@@ -449,7 +472,8 @@ def run(args: argparse.Namespace) -> int | None:
     if args.node:
         result["join"] = node_join(layout, args.node, apiservers=apiservers,
                                    out_dir=args.out or layout.join_dir(args.node), install_dir=args.install_dir,
-                                   node_ip=args.node_ip, pod_cidr=args.pod_cidr, token=True)
+                                   node_ip=args.node_ip, pod_cidr=args.pod_cidr, token=True,
+                                   pod_network=args.pod_network)
         _print_join(result["join"], say)
     else:
         _print_control_plane(layout, cp, say, guessed)
@@ -491,6 +515,9 @@ def _print_join(j: dict, say) -> None:
     say(f"  serving:   kubelet.crt, {names} (kubelet API, mutual TLS: only the apiserver and admins may call it)")
     if j["podCIDR"]:
         say(f"  pod CIDR:  {j['podCIDR']}")
+    if j.get("podNetwork") == "routed":
+        say(f"  pods:      routed{'' if j['podCIDR'] else ' (pod CIDR from the controller manager)'}: run the kubelet "
+            "as root (or with CAP_NET_ADMIN); every node on one subnet")
     say()
     say(f"1. Copy the files of {j['outDir']} ({', '.join(j['files'])}) to {j['installDir']} on the new machine:")
     say(f"     ssh NEW-MACHINE mkdir -p {shlex.quote(j['installDir'])}")

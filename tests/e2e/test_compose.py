@@ -1,8 +1,9 @@
-"""The docker compose stack end to end: build, 3 kubelets, a pod from the host, a Service through the
-kube-proxies, etcd killed and restarted without losing anything acknowledged, a kubelet stopped —
+"""The docker compose stack end to end: build, 3 kubelets, a pod from the host, pods reaching pods in
+other kubelet containers by IP (the routed pod network), Services through the kube-proxies with
+endpoints in several containers, etcd killed and restarted without losing anything acknowledged, a kubelet stopped —
 the faults through ``kubemu chaos --compose``, as a user injects them.
 
-Installs nothing (CI's ``.ci/run`` installs Debian's docker.io and docker-compose and starts
+Installs nothing on the host (CI's ``.ci/run`` installs Debian's docker.io and docker-compose and starts
 dockerd); skips only when Docker cannot run at all. No image registry is reachable, so the
 base images are built locally (``tests/fixtures_images.py``, cached across runs) and handed to
 the stack through ``BASE_IMAGE`` and ``ETCD_IMAGE``: the defaults in the files stay the public
@@ -12,6 +13,7 @@ its containers, network and volumes (``down -v``) whatever happens.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shutil
@@ -311,6 +313,8 @@ def test_nodes_are_the_kubelet_containers(stack, api):
     assert sorted(nodes) == sorted(c[:12] for c in containers)
     cidrs = [n["spec"].get("podCIDR") for n in nodes.values()]
     assert all(cidrs) and len(set(cidrs)) == KUBELETS, cidrs
+    # The routed pod network: the controller manager's node IPAM hands out 10.244.N.0/24.
+    assert all(ipaddress.ip_network(c).subnet_of(ipaddress.ip_network("10.244.0.0/16")) for c in cidrs), cidrs
     for name in nodes:
         lease = api.get("leases", name, "kube-node-lease")
         assert lease["spec"]["holderIdentity"] == name
@@ -393,6 +397,66 @@ def test_a_service_reaches_its_pod_through_each_nodes_kube_proxy(stack, api):
             return response.status == 200
 
     wait_for(from_host, timeout_s=30, interval_s=0.5, message="the node port from the host")
+
+
+FETCH = ("import re, sys, urllib.request\n"
+         "try:\n"
+         "    page = urllib.request.urlopen(sys.argv[1], timeout=3).read().decode()\n"
+         "    print(re.search(r'Served by pod <b>([^<]+)</b>', page).group(1))\n"
+         "except OSError as e:\n"
+         "    print('error', e)\n")
+
+
+def fetch_in_pod(api, pod: str, url: str) -> str:
+    """What ``url`` answers inside ``pod``: the pod named by the nginx page that served, or 'error …'."""
+    from kubemu.kubectl_pods import pod_exec
+    from machinery.pb import api_pb2
+
+    resp = pod_exec(api, api_pb2.PodExecRequest(namespace="default", name=pod, timeout_seconds=20,
+                                                command=["python", "-c", FETCH, url]))
+    assert resp.exit_code == 0, resp.stderr
+    return resp.stdout.decode().strip()
+
+
+@pytest.fixture(scope="module")
+def spread(stack):
+    """An nginx pod in each of two kubelet containers (app=spread) behind the Service `spread`."""
+    c = stack.client()
+    try:
+        nodes = sorted(n["metadata"]["name"] for n in c.list("nodes").items if _ready(n) == "True")[:2]
+        for i, node in enumerate(nodes):
+            pod = nginx_pod(f"spread-{i}")
+            pod["metadata"]["labels"] = {"app": "spread"}
+            pod["spec"]["nodeName"] = node
+            c.create("pods", pod)
+        c.create("services", {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "spread"},
+                              "spec": {"selector": {"app": "spread"}, "ports": [{"port": 80}]}}, "default")
+        pods = [wait_for(lambda i=i: (p := c.get("pods", f"spread-{i}", "default"))["status"].get("phase") == "Running"
+                         and p, timeout_s=60, interval_s=0.5, message=f"spread-{i} Running") for i in range(2)]
+        assert pods[0]["spec"]["nodeName"] != pods[1]["spec"]["nodeName"]
+        yield pods
+    finally:
+        c.close()
+
+
+def test_a_pod_reaches_a_pod_in_another_kubelet_container_by_ip(api, spread):
+    """The routed pod network: each kubelet container routes the others' pod CIDRs via their addresses."""
+    for here, there in ((spread[0], spread[1]), (spread[1], spread[0])):
+        wait_for(lambda here=here, there=there: fetch_in_pod(api, here["metadata"]["name"],
+                                                             f"http://{there['status']['podIP']}/")
+                 == f"default/{there['metadata']['name']}", timeout_s=30, interval_s=0.5,
+                 message=f"{here['metadata']['name']} reaching {there['metadata']['name']} across containers")
+
+
+def test_a_service_reaches_endpoints_in_every_kubelet_container(api, spread):
+    cluster_ip = api.get("services", "spread", "default")["spec"]["clusterIP"]
+    seen: set[str] = set()
+
+    def both() -> bool:
+        seen.add(fetch_in_pod(api, "spread-0", f"http://{cluster_ip}/"))
+        return {"default/spread-0", "default/spread-1"} <= seen
+
+    wait_for(both, timeout_s=60, interval_s=0.2, message=f"both endpoints behind {cluster_ip} (seen {seen})")
 
 
 def test_kubemu_trace_from_the_host_gathers_every_container(stack, api):
