@@ -10,6 +10,8 @@ Kubelet service (container logs, exec, usage stats) that the apiserver proxies p
 pods/exec to: over mutual TLS with ``--tls-cert-file``/``--tls-private-key-file``/``--client-ca-file``,
 each call authorized by the apiserver (kubelet/auth.py). Every duration is a flag with
 Kubernetes' default; tests shorten them.
+Pod IPs come from the node's pod CIDR; ``--pod-network routed`` also makes that CIDR local and routes
+every other node's via its InternalIP (kubelet/pod_routes.py; needs CAP_NET_ADMIN).
 Prometheus metrics: ``http://<bind address>:10255/metrics`` (``--metrics-port``, the kubelet's
 old read-only port; see docs/metrics.md).
 """

@@ -15,7 +15,9 @@ error on stdout. DEL runs the plugins in reverse with the saved result as ``prev
 kubemu has no network namespaces: ``CNI_NETNS`` is the kubelet's own
 (``/proc/<kubelet pid>/ns/net``), so only plugins that hand out addresses without moving
 interfaces (IPAM plugins such as ``host-local`` or ``static`` used directly, or a plugin of
-your own) make sense; a ``bridge`` plugin would configure the host. ADD results are kept in
+your own) make sense; a ``bridge`` plugin would configure the host. With ``--pod-network routed``
+the node's pod CIDR is made local and routed between nodes by kubelet/pod_routes.py whatever hands
+out the addresses, so a plugin's range should be the node's pod CIDR. ADD results are kept in
 ``state_dir/<pod uid>.json`` so a restarted kubelet knows each pod's IP and DEL gets its
 ``prevResult``. Plugins run with a deadline and their output is read up to a limit.
 """

@@ -1,7 +1,9 @@
 """Pod IP allocation in the style of the CNI ``host-local`` IPAM plugin.
 
 Each node owns a pod CIDR (kubemu uses loopback ranges such as ``127.0.1.0/24``: every 127.x address
-is bindable on Linux with no setup, so each pod gets its own IP without root or network namespaces).
+is bindable on Linux with no setup, so each pod gets its own IP without root or network namespaces;
+with ``--pod-network routed`` a routable range such as ``10.244.1.0/24``, made local by one AnyIP
+route before the first address is handed out, see kubelet/pod_routes.py).
 As in host-local, the state is one file per allocated IP in ``state_dir`` (``/var/lib/cni/networks/
 <net>/<ip>`` there) holding the owner (the pod sandbox id), plus ``last_reserved_ip`` from which the
 next search starts, round-robin, so a just-released IP is not handed out again at once (stale

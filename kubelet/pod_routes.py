@@ -32,8 +32,9 @@ the first list completes nothing is synced, so a restarted kubelet never deletes
 has not heard about yet. On shutdown the routes stay: the node's containers keep running after the
 kubelet stops (``kubemu down`` or the next kubelet start deals with them) and must stay reachable;
 they vanish with the network namespace or container, and on a machine of its own
-``ip route flush table all proto 244`` removes them. A node's own AnyIP routes are only ever
-added while it runs: a pod may hold an address from a range the Node no longer names.
+``ip route flush table all proto 244`` removes them. An AnyIP route of the node's own is removed
+only when its Node is known and names another range that the IPAM does not hand out from (a
+leftover of an earlier run); while the Node is missing (deleted, registering again) all stay.
 
 Needs CAP_NET_ADMIN for the ``ip`` commands (:func:`problem` says what is missing) and iproute2.
 """
