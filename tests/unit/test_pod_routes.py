@@ -175,6 +175,17 @@ def test_plan_skips_nodes_it_cannot_route_to_and_says_why():
     }
 
 
+def test_plan_finds_partial_overlaps_either_way_round():
+    nodes = [node("own", "10.1.0.0/24", "198.18.0.1"), node("a", "10.244.8.0/24", "198.18.0.2"),
+             node("b", "10.244.0.0/16", "198.18.0.3"), node("c", "10.244.9.128/25", "198.18.0.4"),
+             node("d", "10.244.9.0/24", "198.18.0.5"), node("e", "10.244.7.255/32", "198.18.0.6")]
+    plan = plan_routes(nodes, "own")
+    assert plan.routes == {"10.244.8.0/24": "198.18.0.2", "10.244.9.128/25": "198.18.0.4",
+                           "10.244.7.255/32": "198.18.0.6"}
+    assert plan.skipped == {"b": "pod CIDR 10.244.0.0/16 overlaps node a's",
+                            "d": "pod CIDR 10.244.9.0/24 overlaps node c's"}
+
+
 def test_plan_without_its_own_node_keeps_nothing_local_and_says_so():
     plan = plan_routes(THREE[1:], "node-1")
     assert not plan.own_known and plan.local == set()
