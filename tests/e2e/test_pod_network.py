@@ -7,7 +7,8 @@ An nginx pod on each node: each reaches the other by IP (a python one-liner exec
 through the apiserver), the host reaches both, a Service's cluster IP from inside a pod answers
 from endpoints on both nodes (kube-proxy in the pod's node forwards across the bridge). Pulling
 node-2's cable cuts off node-2's pods only; a Node deleted (its kubelet stopped) loses its route on
-node-1, and the route comes back when the kubelet registers it again. ``kubemu down`` leaves no
+node-1, and the route comes back when the kubelet registers it again; while the apiserver is
+down every route stays (periodic resyncs from the informer's cache). ``kubemu down`` leaves no
 route and no iptables rule behind. Needs root; skips with the reason otherwise.
 """
 
@@ -50,6 +51,7 @@ def net(tmp_path_factory):
     try:
         result = kubemu("up", "--cluster-dir", cdir.path, "--netns", "--ports", "auto", "--nodes", "2", "--timeout",
                         "90", "--no-merge-kubeconfig", "--component-flag", "kubelet=--node-status-update-frequency=2",
+                        "--component-flag", "kubelet=--pod-network-resync-period=1",
                         timeout_s=150)
         assert result.returncode == 0, result.stdout + result.stderr
         yield cdir
@@ -171,6 +173,35 @@ def test_cutting_a_nodes_link_cuts_off_only_its_pods(net, api, pods):
     finally:
         chaos(net, "heal-network", "kubelet", "node-2")
     wait_for(lambda: from_host(ip2) == "default/web-2", timeout_s=20, interval_s=0.3, message="web-2 reachable again")
+
+
+def pod_network_details(net: ClusterDir, node: str) -> dict:
+    from kubemu.cli import describe_component
+    from kubemu.cluster import component_credentials
+
+    comp = next(c for c in net.read_state()["components"] if c["name"] == node)
+    return (describe_component(comp["grpcAddress"], creds=component_credentials(comp)) or {}).get("podNetwork", {})
+
+
+def test_routes_outlive_an_apiserver_outage(net, api, pods):
+    """The informer keeps its cache while the apiserver is away: resyncs keep every route."""
+    octet = net.read_plan()["podNetworkOctet"]
+    ip2 = pods["web-2"]["status"]["podIP"]
+    before = node_routes(net, "node-1")
+    assert f"10.{octet}.2.0/24" in before
+    # Describe is authorized by the apiserver; the kubelet caches the allowed answer for 5 minutes.
+    syncs = pod_network_details(net, "node-1")["syncs"]
+    chaos(net, "kill", "apiserver")
+    try:
+        wait_for(lambda: pod_network_details(net, "node-1")["syncs"] >= syncs + 3, timeout_s=30, interval_s=0.3,
+                 message="three periodic resyncs of node-1 during the outage")
+        assert node_routes(net, "node-1") == before
+        probe = subprocess.run(["ip", "netns", "exec", netns.node_link(net, "node-1")["namespace"], sys.executable,
+                                "-c", FETCH, f"http://{ip2}/"], capture_output=True, text=True, timeout=30)
+        assert probe.stdout.strip() == "default/web-2", probe.stdout + probe.stderr  # node-1 to web-2, no API
+    finally:
+        chaos(net, "start", "apiserver")
+    wait_for(lambda: api.get("nodes", "node-1"), timeout_s=60, interval_s=0.5, message="the apiserver back")
 
 
 def test_routes_follow_a_node_that_is_deleted_and_registered_again(net, api, pods):
