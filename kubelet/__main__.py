@@ -219,6 +219,8 @@ def build_pod_routes(args: argparse.Namespace, client):
     exit when this process cannot change routes."""
     if args.pod_network != "routed":
         return None
+    if not args.pod_network_resync_period > 0:
+        raise SystemExit("error: --pod-network-resync-period must be greater than 0 (seconds)")
     from kubelet import pod_routes
 
     why = pod_routes.problem()

@@ -345,6 +345,9 @@ def test_the_kubelet_refuses_routed_without_the_capability(monkeypatch):
     with pytest.raises(SystemExit, match="CAP_NET_ADMIN"):
         kubelet_main.build_pod_routes(args, None)
     assert kubelet_main.build_pod_routes(kubelet_main.build_parser().parse_args([]), None) is None
+    args = kubelet_main.build_parser().parse_args(["--pod-network", "routed", "--pod-network-resync-period", "0"])
+    with pytest.raises(SystemExit, match="--pod-network-resync-period must be greater than 0"):
+        kubelet_main.build_pod_routes(args, None)
 
 
 # --------------------------------------------------------------------------- the real kernel
