@@ -153,6 +153,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         topo = plan["netns"]
         _say(f"Network namespaces: bridge {topo['bridge']} at {topo['bridgeIP']}/24, "
              + ", ".join(f"{n} in {link['namespace']} at {link['ip']}" for n, link in topo["nodes"].items()))
+        if topo.get("clusterCIDR"):
+            _say(f"Routed pod network {topo['clusterCIDR']}: "
+                 + ", ".join(f"{n} pods {link['podCIDR']}" for n, link in topo["nodes"].items()))
     if is_affected_by_data_loss_bug(version):
         _say(f"WARNING: etcd {version} may lose committed writes when killed (etcd 3.5.0-3.5.2, fixed in 3.5.3); "
              "prefer Debian's etcd-server package or an official etcd release (set KUBEMU_ETCD_BINARY)")
@@ -598,7 +601,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="no TLS, no tokens, no RBAC: every caller is an administrator")
     up.add_argument("--netns", action="store_true",
                     help="run every kubelet in its own network namespace behind a bridge (root; enables "
-                         "kubemu chaos partition|delay|loss)")
+                         "kubemu chaos partition|delay|loss); pods get routed IPs 10.<octet>.N.0/24")
     up.add_argument("--no-merge-kubeconfig", action="store_true",
                     help="do not add the kubemu-<cluster> context to the default kubeconfig ($KUBECONFIG or "
                          "~/.kube/config); the cluster's own kubeconfig.yaml is written anyway")
