@@ -20,11 +20,13 @@ go to ``scheduler_schedule_attempts_total`` / ``scheduler_scheduling_attempt_dur
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from machinery import errors, meta
 from machinery.client import APIClient
@@ -47,6 +49,7 @@ from scheduler.framework import (
 )
 from scheduler.profile import DEFAULT_SCHEDULER_NAME, build_frameworks
 from scheduler.queue import SchedulingQueue
+from scheduler.snapshot import Snapshot
 from scheduler.trace_recorder import SchedulingTracer
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,7 @@ class Scheduler:
         self.nodes = Informer(client, "nodes", name="scheduler-nodes")
         self.namespaces = Informer(client, "namespaces", name="scheduler-namespaces")
         self.cache = SchedulerCache()
+        self.snapshot = Snapshot()  # the scheduling loop's own, updated from the cache before each cycle
         self.recorders: dict[str, EventRecorder] = {}
         self.frameworks = frameworks if frameworks is not None else build_frameworks(profiles or [{}],
                                                                                       self.handle_for)
@@ -85,7 +89,8 @@ class Scheduler:
         self._binder = ThreadPoolExecutor(max_workers=bind_workers, thread_name_prefix="bind")
         self._stop = threading.Event()
         self._running = threading.Event()
-        self._decisions: OrderedDict[str, dict] = OrderedDict()
+        # pod key -> (time and attempts, the CycleResult without its state, error message)
+        self._decisions: OrderedDict[str, tuple[dict, CycleResult, str]] = OrderedDict()
         self._decisions_lock = threading.Lock()
         self._nominated: dict[str, tuple[str, dict]] = {}  # pod key -> (node, pod) awaiting room there
         self._nominated_lock = threading.Lock()
@@ -225,7 +230,7 @@ class Scheduler:
             started = time.monotonic()
             try:
                 with self.tracing.cycle(key, self.pods.get(key)) as cycle:
-                    cycle.done(self.schedule_one(key), self.last_decision(key))
+                    cycle.done(self.schedule_one(key), functools.partial(self.last_decision, key))
             except Exception:
                 log.exception("scheduling %s failed unexpectedly", key)
                 self.queue.backoff(key)
@@ -246,18 +251,27 @@ class Scheduler:
     def framework_for(self, pod: dict) -> Framework | None:
         return self.frameworks.get((pod.get("spec") or {}).get("schedulerName", DEFAULT_SCHEDULER_NAME))
 
-    def snapshot_for(self, key: str, pod: dict) -> list[NodeInfo]:
-        """The cache snapshot, with pods nominated elsewhere (of at least this pod's priority) counted
-        on their nominated nodes, so preempted room is kept for the preemptor."""
-        nodes = self.cache.snapshot()
+    def snapshot_for(self, key: str, pod: dict, nodes: list[NodeInfo] | None = None) -> list[NodeInfo]:
+        """The nodes for ``pod``'s cycle: ``nodes`` (else the scheduling loop's snapshot, brought
+        up to date), with pods nominated elsewhere (of at least this pod's priority) counted on
+        their nominated nodes, so preempted room is kept for the preemptor. Those nodes are
+        copies: the snapshot itself stays as the cache made it."""
+        if nodes is None:
+            self.cache.update_snapshot(self.snapshot)
+            nodes = self.snapshot.node_list
         with self._nominated_lock:
+            if not self._nominated or (len(self._nominated) == 1 and key in self._nominated):
+                return nodes
             nominated = [(k, n, p) for k, (n, p) in self._nominated.items() if k != key]
-        if nominated:
-            by_name = {n.name: n for n in nodes}
-            for other_key, node, other in nominated:
-                if node in by_name and _priority(other) >= _priority(pod) and not self.cache.is_assumed(other_key):
-                    by_name[node].add_pod(other_key, other)
-        return nodes
+        changed: dict[str, NodeInfo] = {}
+        by_name = {n.name: n for n in nodes}
+        for other_key, node, other in nominated:
+            if node in by_name and _priority(other) >= _priority(pod) and not self.cache.is_assumed(other_key):
+                info = changed.get(node)
+                if info is None:
+                    info = changed[node] = by_name[node].clone()
+                info.add_pod(other_key, other)
+        return [changed.get(n.name, n) for n in nodes] if changed else nodes
 
     def schedule_one(self, key: str) -> CycleResult | None:
         pod = self.pods.get(key)
@@ -362,21 +376,28 @@ class Scheduler:
     # --- explanation ----------------------------------------------------------------------
 
     def _remember(self, key: str, result: CycleResult, *, error: str = "") -> None:
+        """Keep the decision; it is turned into its dict only when someone asks (explain, a trace)."""
         info = self.queue.info(key)
-        record = {"time": meta.format_time(), "dryRun": False, **result.to_dict()}
+        extra: dict = {"time": meta.format_time(), "dryRun": False}
         if info is not None:
-            record["attempts"] = info.attempts + (0 if result.selected else 1)
-        if error:
-            record["message"] = error
+            extra["attempts"] = info.attempts + (0 if result.selected else 1)
+        decision = (extra, replace(result, state=None), error)
         with self._decisions_lock:
-            self._decisions[key] = record
+            self._decisions[key] = decision
             self._decisions.move_to_end(key)
             while len(self._decisions) > MAX_REMEMBERED_DECISIONS:
                 self._decisions.popitem(last=False)
 
     def last_decision(self, key: str) -> dict | None:
         with self._decisions_lock:
-            return self._decisions.get(key)
+            decision = self._decisions.get(key)
+        if decision is None:
+            return None
+        extra, result, error = decision
+        record = {**extra, **result.to_dict()}
+        if error:
+            record["message"] = error
+        return record
 
     def explain(self, key: str, *, last_only: bool = False) -> dict | None:
         """A fresh dry-run cycle for a pending pod of ours (with the last real decision attached),
@@ -394,7 +415,7 @@ class Scheduler:
             return {"pod": key, "nodes": [], "weights": {}, "selected": "",
                     "message": f"waiting for scheduling gates: {', '.join(map(str, gates))}"}
         fw = self.framework_for(pod)
-        result = fw.run(key, pod, self.snapshot_for(key, pod))
+        result = fw.run(key, pod, self.snapshot_for(key, pod, self.cache.snapshot()), all_nodes=True)
         out = {"time": meta.format_time(), "dryRun": True, **result.to_dict()}
         if last is not None:
             out["lastDecision"] = {k: last[k] for k in ("time", "selected", "message", "attempts", "nominatedNode")

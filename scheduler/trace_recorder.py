@@ -93,11 +93,12 @@ class _Cycle:
         self.span, self.key, self.owner = span, key, owner
         self.recorded = False
 
-    def done(self, result, decision: dict | None) -> None:
+    def done(self, result, decision: dict | Callable[[], dict | None] | None) -> None:
+        """Record the cycle's ``decision`` (or a function returning it, called only when traced)."""
         if self.span is None or result is None:
             return
         self.recorded = True
-        d = decision or {}
+        d = (decision() if callable(decision) else decision) or {}
         nodes = d.get("nodes") or []
         self.span.set(profile=d.get("profile", ""), selected=d.get("selected", ""), weights=d.get("weights", {}),
                       feasible=sum(1 for n in nodes if n.get("feasible")), evaluated=len(nodes),
