@@ -14,7 +14,6 @@ from scheduler.framework import (
     NodeInfo,
     Plugin,
     Status,
-    pod_requests,
     requests_in_cycle,
 )
 
@@ -24,7 +23,7 @@ class BalancedAllocation(Plugin):
     events = frozenset({NODE_ADD, NODE_UPDATE, ASSIGNED_POD_DELETE})
 
     def pre_score(self, pod: dict, feasible: list[NodeInfo], nodes: list[NodeInfo], state=None) -> Status:
-        want = pod_requests(pod)
+        want = requests_in_cycle(pod, state)
         return Status.skip() if not want.milli_cpu and not want.memory else SUCCESS
 
     def score(self, pod: dict, node: NodeInfo, state=None) -> int:

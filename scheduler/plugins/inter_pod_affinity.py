@@ -100,15 +100,20 @@ class InterPodAffinity(Plugin):
         return SUCCESS
 
     def _filter_state(self, pod: dict, nodes: list[NodeInfo]) -> _FilterState:
+        """Counts per topology domain. A pod without required terms of its own only needs the
+        existing pods' required anti-affinity, so only those pods are walked (kube-scheduler's
+        HavePodsWithRequiredAntiAffinityList); otherwise every pod may match its terms."""
         s = _FilterState(required_terms(pod, "podAffinity"), required_terms(pod, "podAntiAffinity"),
                          self.namespace_labels(namespace_of(pod)))
+        own_terms = bool(s.affinity or s.anti_affinity)
         for info in nodes:
-            for existing in info.pods.values():
-                self.add_existing(s, pod, existing, info, 1)
+            existing = info.pod_infos if own_terms else info.pods_with_required_anti_affinity
+            for pod_info in existing.values():
+                self.add_existing(s, pod, pod_info.pod, info, 1)
         return s
 
     def add_existing(self, s: _FilterState, pod: dict, existing: dict, info: NodeInfo, delta: int) -> None:
-        """Count (delta 1) or uncount (delta −1) one existing pod on ``info``: also used by preemption."""
+        """Count (delta 1) or uncount (delta −1) one existing pod on ``info``."""
         labels = info.labels
         for term in required_terms(existing, "podAntiAffinity") if has_pod_affinity(existing) else ():
             if term.topology_key in labels and term.matches(pod, s.namespace_labels):
@@ -160,13 +165,14 @@ class InterPodAffinity(Plugin):
         preferred_anti = preferred_terms(pod, "podAntiAffinity")
         own_ns_labels = self.namespace_labels(namespace_of(pod))
         scores: Counter = Counter()
+        # Without preferred terms of its own, only existing pods with affinity terms can score
+        # (kube-scheduler's HavePodsWithAffinityList).
+        own_terms = bool(preferred or preferred_anti)
         for info in nodes:
             labels = info.labels
-            for existing in info.pods.values():
-                existing_has = has_pod_affinity(existing)
-                if not (preferred or preferred_anti or existing_has):
-                    continue
-                if preferred or preferred_anti:
+            for pod_info in (info.pod_infos if own_terms else info.pods_with_affinity).values():
+                existing, existing_has = pod_info.pod, pod_info.has_affinity
+                if own_terms:
                     ns_labels = self.namespace_labels(namespace_of(existing))
                     for term in preferred:
                         if term.topology_key in labels and term.matches(existing, ns_labels):

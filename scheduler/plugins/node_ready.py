@@ -8,7 +8,6 @@ a dead node. A pod tolerating the not-ready taint may still go there, as in Kube
 
 from __future__ import annotations
 
-from machinery.meta import condition
 from machinery.taints import tolerates
 from scheduler.framework import NODE_ADD, NODE_UPDATE, SUCCESS, NodeInfo, Plugin, Status
 
@@ -20,8 +19,7 @@ class NodeReady(Plugin):
     events = frozenset({NODE_ADD, NODE_UPDATE})
 
     def filter(self, pod: dict, node: NodeInfo, state=None) -> Status:
-        ready = condition(node.node, "Ready")
-        if ready and ready.get("status") == "True":
+        if node.ready:  # the Ready condition, read once per node version
             return SUCCESS
         if any(tolerates(t, _NOT_READY) for t in (pod.get("spec") or {}).get("tolerations") or []):
             return SUCCESS

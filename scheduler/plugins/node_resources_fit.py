@@ -20,6 +20,7 @@ from scheduler.framework import (
     NODE_ADD,
     NODE_UPDATE,
     SUCCESS,
+    CycleState,
     Handle,
     NodeInfo,
     Plugin,
@@ -57,6 +58,11 @@ class NodeResourcesFit(Plugin):
             raise ValueError("NodeResourcesFit args: scoringStrategy must be a mapping")
         shape = (strategy.get("requestedToCapacityRatio") or {}).get("shape")
         return cls(strategy.get("type") or "LeastAllocated", strategy.get("resources"), shape)
+
+    def pre_filter(self, pod: dict, nodes: list[NodeInfo], state: CycleState) -> Status:
+        """The pod's requests, summed once per cycle (kube's computePodResourceRequest)."""
+        requests_in_cycle(pod, state)
+        return SUCCESS
 
     def filter(self, pod: dict, node: NodeInfo, state=None) -> Status:
         want, alloc, used = requests_in_cycle(pod, state), node.allocatable, node.requested

@@ -14,7 +14,7 @@ class NodeUnschedulable(Plugin):
     events = frozenset({NODE_ADD, NODE_UPDATE})
 
     def filter(self, pod: dict, node: NodeInfo, state=None) -> Status:
-        if not (node.node.get("spec") or {}).get("unschedulable"):
+        if not node.unschedulable:
             return SUCCESS
         if any(tolerates(t, _TAINT) for t in (pod.get("spec") or {}).get("tolerations") or []):
             return SUCCESS

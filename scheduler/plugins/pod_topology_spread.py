@@ -43,6 +43,7 @@ from scheduler.framework import (
     Handle,
     NodeInfo,
     Plugin,
+    PodInfo,
     Status,
 )
 from scheduler.plugins.node_affinity import required_matches
@@ -88,6 +89,14 @@ class Constraint:
             return bool(owner) and owner.get("uid") == self.owner_uid
         return self.selector.matches(labels_of(pod))
 
+    def matches_info(self, info: PodInfo) -> bool:
+        """:meth:`matches` for a placed pod, from what its PodInfo already derived."""
+        if info.namespace != self.namespace or info.terminating:
+            return False
+        if self.selector is None:
+            return info.controller_uid == self.owner_uid
+        return self.selector.matches(info.labels)
+
     def node_eligible(self, pod: dict, info: NodeInfo) -> bool:
         if self.honor_node_affinity and not required_matches(pod, info.node):
             return False
@@ -105,7 +114,7 @@ def _matching(constraints: list[Constraint], info: NodeInfo) -> list[int]:
     for c in constraints:
         key = (c.selector, c.owner_uid, c.namespace)
         if key not in memo:
-            memo[key] = sum(1 for p in info.pods.values() if c.matches(p))
+            memo[key] = sum(1 for p in info.pod_infos.values() if c.matches_info(p))
         out.append(memo[key])
     return out
 
