@@ -21,8 +21,8 @@ in a cluster also runs informers, the bind calls and event recording on the same
 from __future__ import annotations
 
 import argparse
-import cProfile
 import copy
+import cProfile
 import pstats
 import sys
 import threading
@@ -79,7 +79,9 @@ def pod(i: int, kind: str, node_name: str = "") -> dict:
                                   "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}],
                   "terminationGracePeriodSeconds": 0, "priority": 0}
     meta: dict = {"name": f"p-{i:05d}", "namespace": "bench", "uid": f"uid-{i}", "resourceVersion": "1",
-                  "labels": {"app": "bench"}}
+                  "labels": {"app": "bench"},
+                  # as the apiserver stamps every object it creates while tracing is on
+                  "annotations": {"trace.kubemu.io/traceparent": f"00-{i:032x}-{i:016x}-01"}}
     if kind == "replicaset":
         meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "rs-uid",
                                     "controller": True}]
@@ -128,7 +130,7 @@ def main() -> None:
         key = sched.queue.pop(timeout_s=0.2)
         if key is None:
             continue
-        sched.schedule_one(key)
+        sched.run_cycle(key)
         cycles += 1
     if profiler:
         profiler.disable()

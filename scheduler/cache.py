@@ -3,8 +3,11 @@
 After choosing a node the scheduler assumes the pod is there at once, before the bind is
 confirmed, so the next pod's cycle already sees the resources taken (kube-scheduler's
 assume-then-bind). When the informer later reports the pod bound, the assumption becomes a
-fact; if the bind fails the assumption is forgotten; an assumption never confirmed expires
-after ``assume_ttl_s``. Thread-safe: informer threads write, the scheduling loop reads.
+fact; if the bind fails the assumption is forgotten; an assumption whose bind succeeded but
+which the informer never confirms expires ``assume_ttl_s`` after the bind returned (as in
+kube-scheduler, the clock starts at ``finish_binding``: a bind still in flight never expires, so
+a slow apiserver cannot make the scheduler hand the same room out twice). Thread-safe: informer
+threads write, the scheduling loop reads.
 
 The scheduling loop reads through a :class:`~scheduler.snapshot.Snapshot` that
 :meth:`SchedulerCache.update_snapshot` brings up to date before each cycle, copying only the
@@ -35,7 +38,8 @@ class SchedulerCache:
         self._lock = threading.Lock()
         self._nodes: dict[str, NodeInfo] = {}
         self._pod_node: dict[str, str] = {}  # pod key -> node name
-        self._assumed: dict[str, float] = {}  # pod key -> expires at
+        self._assumed: set[str] = set()  # pod keys placed by the scheduler, not yet confirmed
+        self._expiring: OrderedDict[str, float] = OrderedDict()  # assumed and bound: key -> expires at, in order
         self._assume_ttl_s = assume_ttl_s
         self._clock = clock
         self._changes: OrderedDict[str, int] = OrderedDict()  # node name -> generation of its last change
@@ -108,24 +112,37 @@ class SchedulerCache:
                 if key not in self._assumed:
                     self._forget_locked(key)
                 return
-            self._assumed.pop(key, None)
+            self._unassume(key)
             self._place(key, pod, node_name)
 
     def remove_pod(self, key: str) -> None:
         with self._lock:
-            self._assumed.pop(key, None)
+            self._unassume(key)
             self._forget_locked(key)
 
     def assume(self, key: str, pod: dict, node_name: str) -> None:
         with self._lock:
-            self._assumed[key] = self._clock() + self._assume_ttl_s
+            self._unassume(key)
+            self._assumed.add(key)
             self._place(key, pod, node_name)
+
+    def finish_binding(self, key: str) -> None:
+        """The bind of an assumed pod returned: from now on the assumption expires after the TTL
+        unless the informer confirms it."""
+        with self._lock:
+            if key in self._assumed:
+                self._expiring[key] = self._clock() + self._assume_ttl_s
+                self._expiring.move_to_end(key)
 
     def forget(self, key: str) -> None:
         with self._lock:
             if key in self._assumed:
-                del self._assumed[key]
+                self._unassume(key)
                 self._forget_locked(key)
+
+    def _unassume(self, key: str) -> None:
+        self._assumed.discard(key)
+        self._expiring.pop(key, None)
 
     def _forget_locked(self, key: str) -> None:
         node_name = self._pod_node.pop(key, None)
@@ -137,11 +154,14 @@ class SchedulerCache:
             return key in self._assumed
 
     def _expire_assumed(self) -> None:
+        """Forget the bound assumptions past their TTL (the oldest first; the TTL is the same for all)."""
         now = self._clock()
-        for key, expires in list(self._assumed.items()):
-            if expires <= now:
-                del self._assumed[key]
-                self._forget_locked(key)
+        while self._expiring:
+            key, expires = next(iter(self._expiring.items()))
+            if expires > now:
+                break
+            self._unassume(key)
+            self._forget_locked(key)
 
     def update_snapshot(self, snapshot: Snapshot) -> int:
         """Bring ``snapshot`` up to date, copying only the nodes changed since its last update.

@@ -50,6 +50,7 @@ from scheduler.framework import (
 from scheduler.profile import DEFAULT_SCHEDULER_NAME, build_frameworks
 from scheduler.queue import SchedulingQueue
 from scheduler.snapshot import Snapshot
+from scheduler.trace_recorder import MAX_NODES as MAX_TRACED_NODES
 from scheduler.trace_recorder import SchedulingTracer
 
 log = logging.getLogger(__name__)
@@ -225,18 +226,21 @@ class Scheduler:
         log.info("scheduler started (profiles %s): %s", ", ".join(self.frameworks), self.cache.stats())
         while not self._stop.is_set():
             key = self.queue.pop(timeout_s=1.0)
-            if key is None:
-                continue
-            started = time.monotonic()
-            try:
-                with self.tracing.cycle(key, self.pods.get(key)) as cycle:
-                    cycle.done(self.schedule_one(key), functools.partial(self.last_decision, key))
-            except Exception:
-                log.exception("scheduling %s failed unexpectedly", key)
-                self.queue.backoff(key)
-                pod = self.pods.get(key) or {}
-                metrics.attempt((pod.get("spec") or {}).get("schedulerName", DEFAULT_SCHEDULER_NAME), metrics.ERROR,
-                                started)
+            if key is not None:
+                self.run_cycle(key)
+
+    def run_cycle(self, key: str) -> None:
+        """One popped pod: its scheduling cycle, traced; an unexpected failure backs it off."""
+        started = time.monotonic()
+        try:
+            with self.tracing.cycle(key, self.pods.get(key)) as cycle:
+                cycle.done(self.schedule_one(key), functools.partial(self.last_decision, key, MAX_TRACED_NODES))
+        except Exception:
+            log.exception("scheduling %s failed unexpectedly", key)
+            self.queue.backoff(key)
+            pod = self.pods.get(key) or {}
+            metrics.attempt((pod.get("spec") or {}).get("schedulerName", DEFAULT_SCHEDULER_NAME), metrics.ERROR,
+                            started)
 
     def stop(self) -> None:
         self._stop.set()
@@ -350,6 +354,7 @@ class Scheduler:
                                               f"Binding rejected: {cause or status.message}")
                 self.queue.backoff(key)
             return status
+        self.cache.finish_binding(key)
         self.scheduled += 1
         self.queue.forget(key)
         fw.run_post_bind(pod, node_name, state)
@@ -388,13 +393,14 @@ class Scheduler:
             while len(self._decisions) > MAX_REMEMBERED_DECISIONS:
                 self._decisions.popitem(last=False)
 
-    def last_decision(self, key: str) -> dict | None:
+    def last_decision(self, key: str, max_nodes: int | None = None) -> dict | None:
+        """The last decision recorded for ``key`` (``max_nodes``: list only that many nodes)."""
         with self._decisions_lock:
             decision = self._decisions.get(key)
         if decision is None:
             return None
         extra, result, error = decision
-        record = {**extra, **result.to_dict()}
+        record = {**extra, **result.to_dict(max_nodes)}
         if error:
             record["message"] = error
         return record

@@ -100,11 +100,12 @@ class _Cycle:
         self.recorded = True
         d = (decision() if callable(decision) else decision) or {}
         nodes = d.get("nodes") or []
+        omitted = d.get("nodesOmitted", max(0, len(nodes) - MAX_NODES))
         self.span.set(profile=d.get("profile", ""), selected=d.get("selected", ""), weights=d.get("weights", {}),
-                      feasible=sum(1 for n in nodes if n.get("feasible")), evaluated=len(nodes),
-                      nodes=[_node(n) for n in nodes[:MAX_NODES]])
-        if len(nodes) > MAX_NODES:
-            self.span.set(nodesOmitted=len(nodes) - MAX_NODES)
+                      feasible=d.get("feasibleCount", sum(1 for n in nodes if n.get("feasible"))),
+                      evaluated=d.get("evaluatedCount", len(nodes)), nodes=[_node(n) for n in nodes[:MAX_NODES]])
+        if omitted:
+            self.span.set(nodesOmitted=omitted)
         if d.get("attempts"):
             self.span.set(attempt=d["attempts"])
         if d.get("nominatedNode"):
