@@ -235,20 +235,11 @@ class CycleResult:
             message += f" {self.post_filter_message}"
         return message
 
-    def to_dict(self, max_nodes: int | None = None) -> dict:
-        """The decision as explain-schedule shows it. With ``max_nodes`` only the first nodes (by
-        name) are listed, and ``feasibleCount`` / ``evaluatedCount`` / ``nodesOmitted`` say the rest."""
-        verdicts = sorted(self.verdicts.items())
-        shown = verdicts if max_nodes is None else verdicts[:max_nodes]
+    def to_dict(self) -> dict:
         out = {"pod": self.pod, "profile": self.profile, "selected": self.selected, "weights": dict(self.weights),
                "nodes": [{"node": v.node, "feasible": v.status.ok, "code": v.status.code,
                           "rejectedBy": v.status.plugin, "reasons": list(v.status.reasons), "scores": dict(v.scores),
-                          "total": v.total} for _, v in shown]}
-        if max_nodes is not None:
-            out["feasibleCount"] = sum(1 for _, v in verdicts if v.status.ok)
-            out["evaluatedCount"] = len(verdicts)
-            if len(verdicts) > len(shown):
-                out["nodesOmitted"] = len(verdicts) - len(shown)
+                          "total": v.total} for _, v in sorted(self.verdicts.items())]}
         if self.nodes_total > len(self.verdicts):
             out["nodesTotal"] = self.nodes_total
         if not self.selected:

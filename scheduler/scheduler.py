@@ -20,7 +20,6 @@ go to ``scheduler_schedule_attempts_total`` / ``scheduler_scheduling_attempt_dur
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
@@ -50,7 +49,6 @@ from scheduler.framework import (
 from scheduler.profile import DEFAULT_SCHEDULER_NAME, build_frameworks
 from scheduler.queue import SchedulingQueue
 from scheduler.snapshot import Snapshot
-from scheduler.trace_recorder import MAX_NODES as MAX_TRACED_NODES
 from scheduler.trace_recorder import SchedulingTracer
 
 log = logging.getLogger(__name__)
@@ -234,7 +232,8 @@ class Scheduler:
         started = time.monotonic()
         try:
             with self.tracing.cycle(key, self.pods.get(key)) as cycle:
-                cycle.done(self.schedule_one(key), functools.partial(self.last_decision, key, MAX_TRACED_NODES))
+                result = self.schedule_one(key)
+                cycle.done(result, self._attempts(key) if result is not None else None)
         except Exception:
             log.exception("scheduling %s failed unexpectedly", key)
             self.queue.backoff(key)
@@ -393,14 +392,19 @@ class Scheduler:
             while len(self._decisions) > MAX_REMEMBERED_DECISIONS:
                 self._decisions.popitem(last=False)
 
-    def last_decision(self, key: str, max_nodes: int | None = None) -> dict | None:
-        """The last decision recorded for ``key`` (``max_nodes``: list only that many nodes)."""
+    def _attempts(self, key: str) -> int | None:
+        with self._decisions_lock:
+            decision = self._decisions.get(key)
+        return decision[0].get("attempts") if decision is not None else None
+
+    def last_decision(self, key: str) -> dict | None:
+        """The last decision recorded for ``key``, as explain-schedule shows it."""
         with self._decisions_lock:
             decision = self._decisions.get(key)
         if decision is None:
             return None
         extra, result, error = decision
-        record = {**extra, **result.to_dict(max_nodes)}
+        record = {**extra, **result.to_dict()}
         if error:
             record["message"] = error
         return record
