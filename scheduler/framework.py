@@ -157,9 +157,12 @@ class Plugin:
         less(a: QueuedPodInfo, b: QueuedPodInfo) -> bool                # QueueSort
         pre_filter(pod, nodes, state) -> Status                        # PreFilter (Skip: no Filter)
         filter(pod, node_info, state=None) -> Status                    # Filter
+        filter_nodes(pod, nodes, state) -> list[Status] | None          # optional: Filter of many nodes at once
+                                                                        #   (None: every node passes)
         post_filter(pod, result, nodes, state) -> tuple[str, Status]    # PostFilter: (nominated node, status)
         pre_score(pod, feasible, nodes, state) -> Status                # PreScore (Skip: no Score)
         score(pod, node_info, state=None) -> int                        # Score
+        score_nodes(pod, nodes, state) -> list[int]                     # optional: Score of many nodes at once
         normalize_score(pod, scores: dict[str, int], state) -> None     # NormalizeScore, in place, to 0..100
         reserve(pod, node_name, state) -> Status / unreserve(pod, node_name, state)
         pre_bind / bind / post_bind(pod, node_name, state)              # bind: Skip lets the next binder try
@@ -353,18 +356,22 @@ class Framework:
         wanted = total if all_nodes else num_feasible_nodes_to_find(self.percentage_of_nodes_to_score, total)
         start = 0 if all_nodes else self.next_start_node_index % total
         filters = [p for p in self.filters if p.name not in state.skip_filter]
+        order = nodes[start:] + nodes[:start] if start else nodes
         verdicts = result.verdicts
         feasible: list[NodeInfo] = []
         processed = 0
-        for i in range(total):
-            info = nodes[(start + i) % total]
-            status = _filter_node(filters, pod, info, state)
-            verdicts[info.name] = NodeVerdict(info.name, status)
-            processed += 1
-            if status is SUCCESS or status.code == SUCCESS_CODE:
-                feasible.append(info)
-                if len(feasible) >= wanted:
-                    break
+        # Chunks of at least the nodes still wanted, each filtered plugin by plugin (the cheap
+        # way in Python); a node past the one that completed the count is not recorded, so the
+        # outcome is the same as filtering node by node and stopping there.
+        while processed < total and len(feasible) < wanted:
+            chunk = order[processed:processed + max(wanted - len(feasible), MIN_FILTER_CHUNK)]
+            for info, status in zip(chunk, _filter_nodes(filters, pod, chunk, state), strict=True):
+                verdicts[info.name] = NodeVerdict(info.name, status)
+                processed += 1
+                if status is SUCCESS:
+                    feasible.append(info)
+                    if len(feasible) >= wanted:
+                        break
         if not all_nodes:
             self.next_start_node_index = (start + processed) % total
         return feasible
@@ -380,7 +387,7 @@ class Framework:
 
     def run_filters(self, pod: dict, info: NodeInfo, state: CycleState) -> Status:
         """The first filter that rejects the node, or success."""
-        return _filter_node([p for p in self.filters if p.name not in state.skip_filter], pod, info, state)
+        return _filter_nodes([p for p in self.filters if p.name not in state.skip_filter], pod, [info], state)[0]
 
     def _score(self, pod: dict, feasible: list[NodeInfo], nodes: list[NodeInfo], state: CycleState,
                result: CycleResult) -> None:
@@ -395,8 +402,12 @@ class Framework:
         for plugin, weight in self.scorers:
             if plugin.name in state.skip_score:
                 continue
-            score = plugin.score
-            raw = {n.name: int(score(pod, n, state)) for n in feasible}
+            many = getattr(plugin, "score_nodes", None)
+            if many is not None:
+                raw = {n.name: int(v) for n, v in zip(feasible, many(pod, feasible, state), strict=True)}
+            else:
+                score = plugin.score
+                raw = {n.name: int(score(pod, n, state)) for n in feasible}
             if hasattr(plugin, "normalize_score"):
                 plugin.normalize_score(pod, raw, state)
             else:
@@ -478,17 +489,49 @@ def num_feasible_nodes_to_find(percentage: int | None, num_all_nodes: int) -> in
     return max(num_all_nodes * percentage // 100, MIN_FEASIBLE_NODES_TO_FIND)
 
 
-def _filter_node(filters: list, pod: dict, info: NodeInfo, state: CycleState) -> Status:
-    """The first of ``filters`` that rejects the node (its status naming it), or SUCCESS."""
+# Nodes filtered at once when only a few more feasible ones are wanted.
+MIN_FILTER_CHUNK = 32
+
+
+def _filter_nodes(filters: list, pod: dict, nodes: list[NodeInfo], state: CycleState) -> list[Status]:
+    """Each node's verdict: the status of the first of ``filters`` that rejects it (naming the
+    plugin), or SUCCESS. Filters run plugin by plugin over the nodes still passing; a plugin with
+    ``filter_nodes`` takes them all in one call."""
+    statuses: list[Status] = [SUCCESS] * len(nodes)
+    passing = list(range(len(nodes)))
     for plugin in filters:
+        if not passing:
+            break
+        candidates = nodes if len(passing) == len(nodes) else [nodes[i] for i in passing]
+        answers = _filter_one_plugin(plugin, pod, candidates, state)
+        if answers is None:  # every candidate passes
+            continue
+        still = []
+        for i, status in zip(passing, answers, strict=True):
+            if status is None or status is SUCCESS or status.code == SUCCESS_CODE:
+                still.append(i)
+            else:
+                statuses[i] = replace(status, plugin=plugin.name)
+        passing = still
+    return statuses
+
+
+def _filter_one_plugin(plugin, pod: dict, nodes: list[NodeInfo], state: CycleState) -> list[Status | None] | None:
+    """``plugin``'s verdict on each node (None: all pass). An exception fails the nodes it concerns."""
+    many = getattr(plugin, "filter_nodes", None)
+    if many is not None:
         try:
-            status = plugin.filter(pod, info, state)
+            return many(pod, nodes, state)
+        except Exception:  # noqa: BLE001 - fall back to one node at a time to pin the error down
+            log.exception("plugin %s.filter_nodes failed", plugin.name)
+    answers: list[Status | None] = []
+    for info in nodes:
+        try:
+            answers.append(plugin.filter(pod, info, state))
         except Exception as e:  # noqa: BLE001 - a broken plugin fails this node, not the scheduler
             log.exception("plugin %s.filter failed", plugin.name)
-            return Status(ERROR, (f"running filter plugin {plugin.name}: {e}",), plugin=plugin.name, cause=e)
-        if status is not None and status is not SUCCESS and status.code != SUCCESS_CODE:
-            return replace(status, plugin=plugin.name)
-    return SUCCESS
+            answers.append(Status(ERROR, (f"running filter plugin {plugin.name}: {e}",), cause=e))
+    return answers
 
 
 def _call_status(plugin, method: str, *args) -> Status:

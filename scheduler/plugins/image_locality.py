@@ -40,10 +40,16 @@ class ImageLocality(Plugin):
         return SUCCESS
 
     def score(self, pod: dict, node: NodeInfo, state: CycleState | None = None) -> int:
+        return self.score_nodes(pod, [node], state)[0]
+
+    def score_nodes(self, pod: dict, nodes: list[NodeInfo], state: CycleState | None = None) -> list[int]:
         data = state.get(_KEY) if state is not None else None
         wanted, spread = data if data else (pod_images(pod), None)
-        images = node.images
-        total = sum(images[i] * (spread[i] if spread else 1.0) for i in wanted if i in images)
         ceiling = MAX_CONTAINER_THRESHOLD * max(1, len(wanted))
-        total = min(max(total, MIN_THRESHOLD), ceiling)
-        return int(MAX_NODE_SCORE * (total - MIN_THRESHOLD) // (ceiling - MIN_THRESHOLD))
+        out = []
+        for node in nodes:
+            images = node.images
+            total = sum(images[i] * (spread[i] if spread else 1.0) for i in wanted if i in images)
+            total = min(max(total, MIN_THRESHOLD), ceiling)
+            out.append(int(MAX_NODE_SCORE * (total - MIN_THRESHOLD) // (ceiling - MIN_THRESHOLD)))
+        return out

@@ -24,3 +24,8 @@ class NodeReady(Plugin):
         if any(tolerates(t, _NOT_READY) for t in (pod.get("spec") or {}).get("tolerations") or []):
             return SUCCESS
         return Status.unschedulable("node(s) were not ready")
+
+    def filter_nodes(self, pod: dict, nodes: list[NodeInfo], state=None) -> list[Status] | None:
+        if all(n.ready for n in nodes):
+            return None
+        return [self.filter(pod, n, state) for n in nodes]

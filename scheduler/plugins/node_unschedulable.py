@@ -19,3 +19,8 @@ class NodeUnschedulable(Plugin):
         if any(tolerates(t, _TAINT) for t in (pod.get("spec") or {}).get("tolerations") or []):
             return SUCCESS
         return Status.unschedulable("node(s) were unschedulable", unresolvable=True)
+
+    def filter_nodes(self, pod: dict, nodes: list[NodeInfo], state=None) -> list[Status] | None:
+        if not any(n.unschedulable for n in nodes):
+            return None
+        return [self.filter(pod, n, state) for n in nodes]

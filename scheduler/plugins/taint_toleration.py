@@ -39,6 +39,11 @@ class TaintToleration(Plugin):
             return Status.unschedulable(f"node(s) had untolerated taint {format_taint(bad[0])}", unresolvable=True)
         return SUCCESS
 
+    def filter_nodes(self, pod: dict, nodes: list[NodeInfo], state=None) -> list[Status] | None:
+        if not any(n.taints for n in nodes):
+            return None
+        return [self.filter(pod, n, state) for n in nodes]
+
     def pre_score(self, pod: dict, feasible: list[NodeInfo], nodes: list[NodeInfo], state: CycleState) -> Status:
         state[_KEY] = _prefer_no_schedule_tolerations(pod)
         return SUCCESS
@@ -51,6 +56,11 @@ class TaintToleration(Plugin):
         if tolerations is None:
             tolerations = _prefer_no_schedule_tolerations(pod)
         return len(untolerated(node.taints, tolerations, ("PreferNoSchedule",)))
+
+    def score_nodes(self, pod: dict, nodes: list[NodeInfo], state: CycleState | None = None) -> list[int]:
+        if not any(n.taints for n in nodes):
+            return [0] * len(nodes)
+        return [self.score(pod, n, state) for n in nodes]
 
     def normalize_score(self, pod: dict, scores: dict[str, int], state=None) -> None:
         default_normalize(scores, reverse=True)
