@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_SCHEDULER_NAME", "MAX_REMEMBERED_DECISIONS", "Scheduler"]
 
+# Threads sending a profile's events: a Scheduled event per pod bound is one API call each.
+EVENT_WORKERS = 4
 # Decisions remembered for `explain` (bounded, oldest dropped first).
 MAX_REMEMBERED_DECISIONS = 1000
 
@@ -75,6 +77,7 @@ class Scheduler:
         self.cache = SchedulerCache()
         self.snapshot = Snapshot()  # the scheduling loop's own, updated from the cache before each cycle
         self.recorders: dict[str, EventRecorder] = {}
+        self._recorders_lock = threading.Lock()
         self.frameworks = frameworks if frameworks is not None else build_frameworks(profiles or [{}],
                                                                                       self.handle_for)
         if not self.frameworks:
@@ -105,12 +108,19 @@ class Scheduler:
 
     def handle_for(self, profile: str) -> Handle:
         """The Handle a profile's plugins get: this scheduler's client, recorder and caches."""
-        recorder = self.recorders.setdefault(profile, EventRecorder(self.client, profile, background=True))
-        return Handle(client=self.client, recorder=recorder, namespace_labels=self._namespace_labels,
+        return Handle(client=self.client, recorder=self._recorder(profile), namespace_labels=self._namespace_labels,
                       get_pod=self.pods.get, scheduler_name=profile)
 
     def _recorder(self, profile: str) -> EventRecorder:
-        return self.recorders.setdefault(profile, EventRecorder(self.client, profile, background=True))
+        """The profile's event recorder, made once (its sender threads live as long as the scheduler)."""
+        recorder = self.recorders.get(profile)
+        if recorder is None:
+            with self._recorders_lock:
+                recorder = self.recorders.get(profile)
+                if recorder is None:
+                    recorder = self.recorders[profile] = EventRecorder(self.client, profile, background=True,
+                                                                       workers=EVENT_WORKERS)
+        return recorder
 
     def _namespace_labels(self, namespace: str) -> dict | None:
         ns = self.namespaces.get(namespace)
