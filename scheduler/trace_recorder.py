@@ -11,8 +11,9 @@ Spans join the pod's trace through its ``trace.kubemu.io/traceparent`` annotatio
 - **bind**: PreBind, Bind (the ``pods/binding`` call, whose apiserver span is its child) and
   PostBind, on the binding thread pool.
 
-The cycle details are the decision the scheduler already keeps for ``explain-schedule``; nothing
-is computed twice. Node lists are cut at :data:`MAX_NODES` so a span stays small.
+The cycle details come from the cycle's :class:`~scheduler.framework.CycleResult`, the decision
+the scheduler already keeps for ``explain-schedule``. The node list is a lazy attribute, built
+only when the span is read (most never are), and cut at :data:`MAX_NODES` so a span stays small.
 """
 
 from __future__ import annotations
