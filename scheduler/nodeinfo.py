@@ -21,6 +21,7 @@ request and allocatable strings a cluster uses are parsed once each (a bounded m
 from __future__ import annotations
 
 import itertools
+import json
 from functools import lru_cache
 
 from machinery.quantity import bytes_value, cpu_millis
@@ -174,7 +175,7 @@ class PodInfo:
     """A pod and what the plugins derive from it, computed once per pod version."""
 
     __slots__ = ("pod", "requests", "non_zero_requests", "has_affinity", "has_required_anti_affinity", "ports",
-                 "namespace", "labels", "controller_uid", "terminating")
+                 "namespace", "labels", "label_key", "affinity_key", "controller_uid", "terminating")
 
     def __init__(self, pod: dict):
         self.pod = pod
@@ -189,10 +190,37 @@ class PodInfo:
         metadata = pod.get("metadata") or {}
         self.namespace = metadata.get("namespace") or "default"
         self.labels = metadata.get("labels") or {}
+        # Pods of one controller share namespace and labels: whether a selector or affinity term
+        # picks a pod is decided once per cycle for all pods with the same key.
+        try:
+            self.label_key: tuple = (self.namespace, frozenset(self.labels.items()))
+        except (AttributeError, TypeError):  # malformed labels: a key of its own, shared with no pod
+            self.label_key = (self.namespace, object())
         self.terminating = bool(metadata.get("deletionTimestamp"))
+        # Pods from one template carry the same affinity terms: what they say about the incoming pod
+        # is worked out once per cycle for all pods with the same key (the terms' default
+        # namespace and matchLabelKeys come from the pod's own namespace and labels).
+        self.affinity_key = (self.label_key, json.dumps(affinity, sort_keys=True, default=str)) \
+            if self.has_affinity else None
         refs = [r for r in metadata.get("ownerReferences") or [] if isinstance(r, dict)]
         owner = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
         self.controller_uid = (owner or {}).get("uid") or ""
+
+
+def _count(counts: dict, key, delta: int) -> int:
+    """Add ``delta`` to ``counts[key]``, dropping the key at 0; the new count."""
+    left = counts.get(key, 0) + delta
+    if left > 0:
+        counts[key] = left
+    else:
+        counts.pop(key, None)
+    return max(left, 0)
+
+
+def labels_of_key(label_key: tuple) -> dict[str, str]:
+    """The labels a :attr:`PodInfo.label_key` stands for."""
+    labels = label_key[1]
+    return dict(labels) if isinstance(labels, frozenset) else {}
 
 
 class NodeInfo:
@@ -208,7 +236,8 @@ class NodeInfo:
 
     __slots__ = ("_node", "name", "labels", "allocatable", "taints", "unschedulable", "ready", "images",
                  "pods", "pod_infos", "requested", "non_zero_requested", "pods_with_affinity",
-                 "pods_with_required_anti_affinity", "used_ports", "placeholder", "generation")
+                 "pods_with_required_anti_affinity", "used_ports", "label_counts", "live_label_counts",
+                 "owner_counts", "affinity_counts", "affinity_examples", "placeholder", "generation")
 
     def __init__(self, node: dict, pods: dict[str, dict] | None = None, *, placeholder: bool = False):
         self.pods: dict[str, dict] = {}
@@ -218,6 +247,14 @@ class NodeInfo:
         self.pods_with_affinity: dict[str, PodInfo] = {}
         self.pods_with_required_anti_affinity: dict[str, PodInfo] = {}
         self.used_ports: dict[tuple[str, str, int], int] = {}  # (hostIP, protocol, port) -> pods using it
+        # How many pods share a label key (all / not terminating), a controller (not terminating),
+        # or a set of affinity terms (with one such pod as the example to read the terms from):
+        # selectors and terms are then matched once per key, not once per pod.
+        self.label_counts: dict[tuple, int] = {}
+        self.live_label_counts: dict[tuple, int] = {}
+        self.owner_counts: dict[tuple[str, str], int] = {}  # (namespace, controller uid) -> pods
+        self.affinity_counts: dict[tuple, int] = {}
+        self.affinity_examples: dict[tuple, PodInfo] = {}
         self.placeholder = placeholder
         self.node = node
         for key, pod in (pods or {}).items():
@@ -262,6 +299,14 @@ class NodeInfo:
             self.pods_with_required_anti_affinity[key] = info
         for port in info.ports:
             self.used_ports[port] = self.used_ports.get(port, 0) + 1
+        _count(self.label_counts, info.label_key, 1)
+        if not info.terminating:
+            _count(self.live_label_counts, info.label_key, 1)
+            if info.controller_uid:
+                _count(self.owner_counts, (info.namespace, info.controller_uid), 1)
+        if info.has_affinity:
+            _count(self.affinity_counts, info.affinity_key, 1)
+            self.affinity_examples.setdefault(info.affinity_key, info)
         self.generation = next_generation()
 
     def remove_pod(self, key: str) -> None:
@@ -279,6 +324,17 @@ class NodeInfo:
                 self.used_ports[port] = left
             else:
                 self.used_ports.pop(port, None)
+        _count(self.label_counts, info.label_key, -1)
+        if not info.terminating:
+            _count(self.live_label_counts, info.label_key, -1)
+            if info.controller_uid:
+                _count(self.owner_counts, (info.namespace, info.controller_uid), -1)
+        if info.has_affinity:
+            if not _count(self.affinity_counts, info.affinity_key, -1):
+                del self.affinity_examples[info.affinity_key]
+            elif self.affinity_examples[info.affinity_key] is info:  # another pod of the key becomes the example
+                self.affinity_examples[info.affinity_key] = next(
+                    p for p in self.pods_with_affinity.values() if p.affinity_key == info.affinity_key)
         self.generation = next_generation()
 
     # --- copies ------------------------------------------------------------------------
@@ -299,6 +355,9 @@ class NodeInfo:
         self.pods_with_affinity = dict(other.pods_with_affinity)
         self.pods_with_required_anti_affinity = dict(other.pods_with_required_anti_affinity)
         self.used_ports = dict(other.used_ports)
+        self.label_counts, self.live_label_counts = dict(other.label_counts), dict(other.live_label_counts)
+        self.owner_counts, self.affinity_counts = dict(other.owner_counts), dict(other.affinity_counts)
+        self.affinity_examples = dict(other.affinity_examples)
         self.placeholder, self.generation = other.placeholder, other.generation
 
     def __repr__(self) -> str:

@@ -11,6 +11,7 @@ snapshot equals a snapshot built from scratch.
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import pytest
 
@@ -34,7 +35,7 @@ def node(name: str, cpu: str = "4", labels: dict | None = None, ready: bool = Tr
 
 
 def pod(name: str, node_name: str = "", cpu: str = "100m", *, anti_affinity: bool = False, port: int = 0,
-        phase: str = "Running") -> dict:
+        phase: str = "Running", app: str = "", owner: str = "", deleting: bool = False) -> dict:
     container: dict = {"name": "c", "image": "nginx", "resources": {"requests": {"cpu": cpu, "memory": "64Mi"}}}
     if port:
         container["ports"] = [{"containerPort": port, "hostPort": port}]
@@ -43,9 +44,13 @@ def pod(name: str, node_name: str = "", cpu: str = "100m", *, anti_affinity: boo
         spec["nodeName"] = node_name
     if anti_affinity:
         spec["affinity"] = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
-            {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": name}}}]}}
-    return {"metadata": {"name": name, "namespace": "default", "labels": {"app": name}}, "spec": spec,
-            "status": {"phase": phase}}
+            {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "web"}}}]}}
+    metadata: dict = {"name": name, "namespace": "default", "labels": {"app": app or name}}
+    if owner:
+        metadata["ownerReferences"] = [{"kind": "ReplicaSet", "name": owner, "uid": owner, "controller": True}]
+    if deleting:
+        metadata["deletionTimestamp"] = "2030-01-01T00:00:00Z"
+    return {"metadata": metadata, "spec": spec, "status": {"phase": phase}}
 
 
 def view(nodes) -> dict:
@@ -55,8 +60,31 @@ def view(nodes) -> dict:
                      "allocatable": (n.allocatable.milli_cpu, n.allocatable.memory, n.allocatable.pods),
                      "labels": dict(n.labels), "ready": n.ready, "affinityPods": sorted(n.pods_with_affinity),
                      "antiAffinityPods": sorted(n.pods_with_required_anti_affinity),
-                     "ports": dict(n.used_ports), "podObjects": [n.pods[k] for k in sorted(n.pods)]}
+                     "ports": dict(n.used_ports), "podObjects": [n.pods[k] for k in sorted(n.pods)],
+                     "groups": (dict(n.label_counts), dict(n.live_label_counts), dict(n.owner_counts),
+                                dict(n.affinity_counts)), "examples": examples(n)}
             for n in nodes}
+
+
+def recount(n) -> tuple:
+    """The node's group counts computed from scratch from its pods."""
+    infos = list(n.pod_infos.values())
+    return (dict(Counter(p.label_key for p in infos)),
+            dict(Counter(p.label_key for p in infos if not p.terminating)),
+            dict(Counter((p.namespace, p.controller_uid) for p in infos if not p.terminating and p.controller_uid)),
+            dict(Counter(p.affinity_key for p in infos if p.has_affinity)))
+
+
+def examples(n) -> dict:
+    """Each affinity group's example is one of the node's pods of that group."""
+    assert recount(n) == (n.label_counts, n.live_label_counts, n.owner_counts, n.affinity_counts)
+    out = {}
+    for key, example in n.affinity_examples.items():
+        assert n.pod_infos.get(next(k for k, p in n.pod_infos.items() if p is example)) is example
+        assert example.affinity_key == key
+        out[key] = n.affinity_counts[key]
+    assert set(out) == set(n.affinity_counts)
+    return out
 
 
 @pytest.fixture
@@ -220,7 +248,9 @@ def test_after_any_sequence_of_changes_the_snapshot_equals_a_fresh_one(seed, mon
         elif action < 0.55:
             cache.update_pod(key, pod(p, name, cpu=rng.choice(["100m", "250m", "1"]),
                                       anti_affinity=rng.random() < 0.3, port=rng.choice([0, 0, 80]),
-                                      phase=rng.choice(["Running", "Running", "Pending", "Succeeded"])))
+                                      phase=rng.choice(["Running", "Running", "Pending", "Succeeded"]),
+                                      app=rng.choice(["web", "db", ""]), owner=rng.choice(["", "rs-1", "rs-2"]),
+                                      deleting=rng.random() < 0.1))
         elif action < 0.65:
             cache.remove_pod(key)
         elif action < 0.78:
