@@ -23,7 +23,10 @@ kube-apiserver's cacher does the same as this module, in short:
   JSON encoding once made (:class:`SharedObject`), so 100 watchers cost one ``json.dumps``.
 - Bookmarks: a subscriber asking for one makes the cache request an etcd progress notification;
   the notification's revision then goes to every subscriber as a BOOKMARK (each only once it is
-  beyond what that subscriber has been sent).
+  beyond what that subscriber has been sent). etcd before 3.4.26 / 3.5.8 (Debian's is 3.4.23)
+  may send that notification to a lagging watch before changes below its revision: a change is
+  therefore dropped as a duplicate only when it is not newer than the last *change* sent, never
+  because a bookmark went further (that lost a whole burst of pod changes for every watcher).
 - A subscriber more than ``max_pending`` changes behind (a client not reading) is ended, as the
   cacher ends a slow watcher: its stream ends normally and the client watches again from its last
   resourceVersion.
@@ -85,7 +88,12 @@ class CachedWatch:
     def __init__(self, cache: ResourceCache, prefix: str, start_revision: int, max_pending: int):
         self._cache = cache
         self.prefix = prefix
-        self.sent_revision = start_revision  # nothing at or below this goes out
+        self.sent_revision = start_revision  # the newest revision sent (change or bookmark)
+        # The newest change sent: a change at or below it is one the client has. Kept apart from
+        # bookmarks because etcd before 3.4.26 / 3.5.8 may send a progress notification ahead of
+        # changes it has not delivered yet to a lagging watch; those changes must still go out.
+        self.event_revision = start_revision
+        self._warned = False
         self._max_pending = max_pending
         self._pending: deque[StorageEvent] = deque()
         self._cond = threading.Condition()
@@ -134,9 +142,19 @@ class CachedWatch:
                         raise self._error
                     return
                 event = self._pending.popleft()
-            if event.revision <= self.sent_revision:
-                continue  # a bookmark not beyond what was sent, or a change the client already has
-            self.sent_revision = event.revision
+            if event.type == "BOOKMARK":
+                if event.revision <= self.sent_revision:
+                    continue  # a bookmark not beyond what was sent
+            elif event.revision <= self.event_revision:
+                continue  # a change the client already has
+            elif event.revision <= self.sent_revision and not self._warned:
+                self._warned = True
+                log.warning("watch of %s: change at revision %d arrived after a bookmark at %d (an etcd progress "
+                            "notification ahead of its changes); sent anyway", self.prefix, event.revision,
+                            self.sent_revision)
+            if event.type != "BOOKMARK":
+                self.event_revision = event.revision
+            self.sent_revision = max(self.sent_revision, event.revision)
             yield event
 
 

@@ -12,6 +12,8 @@ are dropped with a warning, as client-go drops them), so a kubelet's pod worker 
 binder does not wait for one API round trip per event before it goes on (the kubelet records
 three to four events on a pod's way to Running). The event's timestamps are taken when
 ``event()`` is called, not when it is sent. ``flush()`` waits until the queue is empty.
+``workers`` senders share the queue's room, each event going to the sender its object and
+reason pick, so repeats stay in order (the scheduler uses several: one event per pod bound).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import queue
 import secrets
 import threading
 import time
+import zlib
 
 from machinery import errors, meta
 from machinery.client import APIClient
@@ -35,51 +38,59 @@ MAX_QUEUED = 1000
 
 class EventRecorder:
     def __init__(self, client: APIClient, component: str, host: str = "", *, aggregate_window_s: float = 600.0,
-                 background: bool = False, max_queued: int = MAX_QUEUED):
+                 background: bool = False, max_queued: int = MAX_QUEUED, workers: int = 1):
         self.client = client
         self.component = component
         self.host = host
         self.aggregate_window_s = aggregate_window_s
         self._recent: dict[tuple, tuple[str, str, float]] = {}  # key -> (namespace, name, first_seen)
         self._lock = threading.Lock()
-        self._queue: queue.Queue | None = None
+        self._queues: list[queue.Queue] = []
         self.dropped = 0
         if background:
-            self._queue = queue.Queue(maxsize=max_queued)
-            threading.Thread(target=self._send_loop, daemon=True, name=f"events-{component}").start()
+            # Several senders when one round trip at a time is too slow (the scheduler records one
+            # event per pod bound); the same event always goes to the same sender, so repeats are
+            # sent in order and aggregate.
+            for i in range(max(1, workers)):
+                q: queue.Queue = queue.Queue(maxsize=max(1, max_queued // max(1, workers)))
+                self._queues.append(q)
+                threading.Thread(target=self._send_loop, args=(q,), daemon=True,
+                                 name=f"events-{component}" + (f"-{i}" if workers > 1 else "")).start()
 
     def event(self, obj: dict, event_type: str, reason: str, message: str) -> None:
         now, micro = meta.format_time(), meta.format_micro_time()
-        if self._queue is None:
+        if not self._queues:
             self._send(obj, event_type, reason, message, now, micro)
             return
+        q = self._queues[0]
+        if len(self._queues) > 1:
+            uid = (obj.get("metadata") or {}).get("uid", "")
+            q = self._queues[zlib.crc32(f"{uid}/{event_type}/{reason}/{message}".encode()) % len(self._queues)]
         try:
-            self._queue.put_nowait((obj, event_type, reason, message, now, micro))
+            q.put_nowait((obj, event_type, reason, message, now, micro))
         except queue.Full:
             self.dropped += 1
-            log.warning("event queue full (%d): dropping event %s %s for %s", self._queue.maxsize, event_type,
-                        reason, meta.key_of(obj))
+            log.warning("event queue full (%d): dropping event %s %s for %s", q.maxsize * len(self._queues),
+                        event_type, reason, meta.key_of(obj))
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Wait until every queued event was sent (or given up); True when the queue drained in time."""
-        if self._queue is None:
-            return True
         deadline = time.monotonic() + timeout_s
-        while self._queue.unfinished_tasks:
+        while any(q.unfinished_tasks for q in self._queues):
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.01)
         return True
 
-    def _send_loop(self) -> None:
+    def _send_loop(self, q: queue.Queue) -> None:
         while True:
-            item = self._queue.get()
+            item = q.get()
             try:
                 self._send(*item)
             except Exception:  # noqa: BLE001 - the sender thread must outlive any bad event
                 log.exception("recording event %s %s failed", item[1], item[2])
             finally:
-                self._queue.task_done()
+                q.task_done()
 
     def _send(self, obj: dict, event_type: str, reason: str, message: str, now: str, micro: str) -> None:
         try:

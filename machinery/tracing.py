@@ -109,7 +109,11 @@ def object_key(obj: dict | None) -> tuple[str, str]:
 
 
 def _cap(value):
-    """Attribute values stay JSON and small: long strings are cut, odd types become strings."""
+    """Attribute values stay JSON and small: long strings are cut, odd types become strings. A
+    callable is called first: an attribute that is costly to build (the scheduler's per-node
+    verdicts) is built only if the span is ever read."""
+    if callable(value):
+        value = value()
     if isinstance(value, str):
         return value if len(value) <= MAX_ATTRIBUTE_CHARS else value[:MAX_ATTRIBUTE_CHARS] + "…"
     if value is None or isinstance(value, bool | int | float):

@@ -29,16 +29,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from machinery.quantity import bytes_value, cpu_millis
+from scheduler.nodeinfo import (  # noqa: F401 - re-exported: plugins and tests take them from here
+    DEFAULT_MEMORY_REQUEST,
+    DEFAULT_MILLI_CPU_REQUEST,
+    NodeInfo,
+    PodInfo,
+    Resources,
+    node_allocatable,
+    pod_requests,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_NODE_SCORE = 100
-# What scorers assume a container requests when it names no cpu / memory request
-# (kube-scheduler's DefaultMilliCPURequest and DefaultMemoryRequest), so that best-effort
-# pods still spread instead of all landing on the node that sorts first.
-DEFAULT_MILLI_CPU_REQUEST = 100
-DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
 
 # Status codes (kube-scheduler's framework.Code).
 SUCCESS_CODE = "Success"
@@ -59,7 +62,7 @@ ALL_EVENTS = frozenset({NODE_ADD, NODE_UPDATE, NODE_DELETE, ASSIGNED_POD_ADD, AS
                         ASSIGNED_POD_DELETE})
 
 
-@dataclass
+@dataclass(slots=True)
 class Status:
     """A plugin's verdict: success, or why not (one or more reasons), and which plugin said so."""
 
@@ -101,141 +104,18 @@ class Status:
 SUCCESS = Status()
 
 
-@dataclass
-class Resources:
-    """Requested or allocatable amounts in integer units: millicores, bytes, pod count."""
-
-    milli_cpu: int = 0
-    memory: int = 0
-    pods: int = 0
-
-    def add(self, other: Resources) -> None:
-        self.milli_cpu += other.milli_cpu
-        self.memory += other.memory
-        self.pods += other.pods
-
-    def sub(self, other: Resources) -> None:
-        self.milli_cpu -= other.milli_cpu
-        self.memory -= other.memory
-        self.pods -= other.pods
-
-    def copy(self) -> Resources:
-        return Resources(self.milli_cpu, self.memory, self.pods)
-
-
-def _quantity(parse, value, default: int = 0) -> int:
-    try:
-        return parse(value)
-    except (ValueError, TypeError, ArithmeticError):
-        return default
-
-
-def pod_requests(pod: dict, *, non_zero: bool = False) -> Resources:
-    """What a pod asks for: the sum over app containers, or the largest init container, whichever
-    is bigger (Kubernetes' effective request), plus ``spec.overhead``, plus one pod slot.
-
-    With ``non_zero`` a container that names no cpu (memory) request counts as asking for
-    100m (200Mi): what the scorers use, as kube-scheduler's NonZeroRequested does.
-    """
-    spec = pod.get("spec") or {}
-
-    def container_sum(containers) -> Resources:
-        total = Resources()
-        for c in containers or []:
-            req = ((c or {}).get("resources") or {}).get("requests") or {}
-            cpu = _quantity(cpu_millis, req["cpu"]) if "cpu" in req else (DEFAULT_MILLI_CPU_REQUEST if non_zero else 0)
-            mem = _quantity(bytes_value, req["memory"]) if "memory" in req else (
-                DEFAULT_MEMORY_REQUEST if non_zero else 0)
-            total.milli_cpu += cpu
-            total.memory += mem
-        return total
-
-    app = container_sum(spec.get("containers"))
-    for init in spec.get("initContainers") or []:
-        one = container_sum([init])
-        app.milli_cpu = max(app.milli_cpu, one.milli_cpu)
-        app.memory = max(app.memory, one.memory)
-    overhead = spec.get("overhead") or {}
-    if isinstance(overhead, dict):
-        app.milli_cpu += _quantity(cpu_millis, overhead.get("cpu", 0))
-        app.memory += _quantity(bytes_value, overhead.get("memory", 0))
-    app.pods = 1
-    return app
-
-
 def requests_in_cycle(pod: dict, state: CycleState | None, *, non_zero: bool = False) -> Resources:
     """:func:`pod_requests` of the pod being scheduled, computed once per cycle (not per node)."""
     if state is None:
         return pod_requests(pod, non_zero=non_zero)
-    key = ("requests/non-zero" if non_zero else "requests", id(pod))
+    key = _NON_ZERO_REQUESTS if non_zero else _REQUESTS
     cached = state.get(key)
     if cached is None or cached[0] is not pod:
         cached = state[key] = (pod, pod_requests(pod, non_zero=non_zero))
     return cached[1]
 
 
-def node_allocatable(node: dict) -> Resources:
-    alloc = (node.get("status") or {}).get("allocatable") or {}
-    return Resources(_quantity(cpu_millis, alloc.get("cpu", 0)), _quantity(bytes_value, alloc.get("memory", 0)),
-                     _quantity(lambda v: int(v), alloc.get("pods", 110), 110))
-
-
-@dataclass
-class NodeInfo:
-    """A node and the pods the scheduler believes run on it (bound or assumed).
-
-    ``requested`` sums the pods' real requests (what the Fit filter checks); ``non_zero_requested``
-    counts request-less containers at the default 100m / 200Mi (what the scorers use).
-    ``placeholder`` marks a node the cache knows only through its pods (not registered, or deleted
-    while pods are still bound to it): it is never offered to the filters.
-    """
-
-    node: dict
-    pods: dict[str, dict] = field(default_factory=dict)  # key -> pod
-    requested: Resources = field(default_factory=Resources)
-    non_zero_requested: Resources = field(default_factory=Resources)
-    placeholder: bool = False
-    # The node object allocatable was last parsed from, and the result (parsing is the hot spot).
-    _allocatable: tuple[dict, Resources] | None = field(default=None, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.pods and not self.requested.pods:
-            for pod in self.pods.values():
-                self.requested.add(pod_requests(pod))
-                self.non_zero_requested.add(pod_requests(pod, non_zero=True))
-
-    @property
-    def name(self) -> str:
-        return self.node["metadata"]["name"]
-
-    @property
-    def labels(self) -> dict[str, str]:
-        return (self.node.get("metadata") or {}).get("labels") or {}
-
-    @property
-    def allocatable(self) -> Resources:
-        cached = self._allocatable
-        if cached is None or cached[0] is not self.node:
-            cached = self._allocatable = (self.node, node_allocatable(self.node))
-        return cached[1]
-
-    def add_pod(self, key: str, pod: dict) -> None:
-        if key in self.pods:
-            self.remove_pod(key)
-        self.pods[key] = pod
-        self.requested.add(pod_requests(pod))
-        self.non_zero_requested.add(pod_requests(pod, non_zero=True))
-
-    def remove_pod(self, key: str) -> None:
-        pod = self.pods.pop(key, None)
-        if pod is not None:
-            self.requested.sub(pod_requests(pod))
-            self.non_zero_requested.sub(pod_requests(pod, non_zero=True))
-
-    def clone(self) -> NodeInfo:
-        """A copy whose pod set and sums may change without touching this one (pods are shared)."""
-        return NodeInfo(self.node, dict(self.pods), self.requested.copy(), self.non_zero_requested.copy(),
-                        self.placeholder, self._allocatable)
+_REQUESTS, _NON_ZERO_REQUESTS = "requests", "requests/non-zero"
 
 
 class CycleState(dict):
@@ -277,9 +157,12 @@ class Plugin:
         less(a: QueuedPodInfo, b: QueuedPodInfo) -> bool                # QueueSort
         pre_filter(pod, nodes, state) -> Status                        # PreFilter (Skip: no Filter)
         filter(pod, node_info, state=None) -> Status                    # Filter
+        filter_nodes(pod, nodes, state) -> list[Status] | None          # optional: Filter of many nodes at once
+                                                                        #   (None: every node passes)
         post_filter(pod, result, nodes, state) -> tuple[str, Status]    # PostFilter: (nominated node, status)
         pre_score(pod, feasible, nodes, state) -> Status                # PreScore (Skip: no Score)
         score(pod, node_info, state=None) -> int                        # Score
+        score_nodes(pod, nodes, state) -> list[int]                     # optional: Score of many nodes at once
         normalize_score(pod, scores: dict[str, int], state) -> None     # NormalizeScore, in place, to 0..100
         reserve(pod, node_name, state) -> Status / unreserve(pod, node_name, state)
         pre_bind / bind / post_bind(pod, node_name, state)              # bind: Skip lets the next binder try
@@ -295,7 +178,7 @@ class Plugin:
         return cls()
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeVerdict:
     node: str
     status: Status
@@ -317,6 +200,9 @@ class CycleResult:
     # post_filter_message: what PostFilter (preemption) said when no node fitted.
     post_filter_message: str = ""
     nominated_node: str = ""
+    # nodes_total: the nodes the cycle could choose from; fewer have a verdict when filtering
+    # stopped early (percentageOfNodesToScore).
+    nodes_total: int = 0
     state: CycleState = field(default_factory=CycleState, repr=False, compare=False)
 
     @property
@@ -353,10 +239,12 @@ class CycleResult:
         return message
 
     def to_dict(self) -> dict:
-        out = {"pod": self.pod, "profile": self.profile, "selected": self.selected, "weights": self.weights,
+        out = {"pod": self.pod, "profile": self.profile, "selected": self.selected, "weights": dict(self.weights),
                "nodes": [{"node": v.node, "feasible": v.status.ok, "code": v.status.code,
-                          "rejectedBy": v.status.plugin, "reasons": list(v.status.reasons), "scores": v.scores,
-                          "total": v.total} for v in self.verdicts.values()]}
+                          "rejectedBy": v.status.plugin, "reasons": list(v.status.reasons), "scores": dict(v.scores),
+                          "total": v.total} for _, v in sorted(self.verdicts.items())]}
+        if self.nodes_total > len(self.verdicts):
+            out["nodesTotal"] = self.nodes_total
         if not self.selected:
             out["message"] = self.failure_message()
         if self.nominated_node:
@@ -383,7 +271,7 @@ class Framework:
     def __init__(self, filters: list, scorers: list[tuple[Any, int]], *, name: str = "default-scheduler",
                  queue_sort=None, pre_filters: list | None = None, post_filters: list = (),
                  pre_scores: list | None = None, reserves: list = (), pre_binds: list = (), binders: list = (),
-                 post_binds: list = ()):
+                 post_binds: list = (), percentage_of_nodes_to_score: int | None = None):
         self.name = name
         self.queue_sort = queue_sort
         self.filters = list(filters)
@@ -397,6 +285,13 @@ class Framework:
         self.pre_binds = list(pre_binds)
         self.binders = list(binders)
         self.post_binds = list(post_binds)
+        # None or 0: Kubernetes' adaptive default (see num_feasible_nodes_to_find).
+        self.percentage_of_nodes_to_score = percentage_of_nodes_to_score
+        # Where the next cycle starts filtering (kube's nextStartNodeIndex): successive pods start
+        # where the last one stopped, so with a partial search every node gets its turn.
+        self.next_start_node_index = 0
+        self.weights = {p.name: w for p, w in self.scorers}
+        self._plugins_for_event: dict[str, set[str]] = {}
 
     @property
     def plugins(self) -> list:
@@ -405,7 +300,10 @@ class Framework:
                         *self.pre_binds, *self.binders, *self.post_binds])
 
     def plugins_for_event(self, event: str) -> set[str]:
-        return {p.name for p in self.plugins if event in getattr(p, "events", ())}
+        names = self._plugins_for_event.get(event)
+        if names is None:
+            names = self._plugins_for_event[event] = {p.name for p in self.plugins if event in getattr(p, "events", ())}
+        return names
 
     def describe(self) -> dict:
         """Which plugins run where (for Describe and the docs)."""
@@ -418,27 +316,65 @@ class Framework:
 
     # --- the scheduling cycle (no side effects: also serves dry runs) ----------------------
 
-    def run(self, pod_key: str, pod: dict, nodes: list[NodeInfo]) -> CycleResult:
+    def run(self, pod_key: str, pod: dict, nodes: list[NodeInfo], *, all_nodes: bool = False) -> CycleResult:
+        """One scheduling cycle for ``pod`` over ``nodes`` (read only). Filtering stops once
+        :func:`num_feasible_nodes_to_find` nodes fit, starting where the previous cycle stopped;
+        ``all_nodes`` filters and scores every node (dry runs, so an explanation is complete)."""
         nodes = [n for n in nodes if not n.placeholder]
         state = CycleState(nodes)
-        result = CycleResult(pod_key, profile=self.name, weights={p.name: w for p, w in self.scorers}, state=state)
+        result = CycleResult(pod_key, profile=self.name, weights=self.weights, state=state)
+        result.nodes_total = len(nodes)
         status = self.run_pre_filters(pod, nodes, state)
         if not status.ok:
             result.pre_filter_status = status
             for info in nodes:
                 result.verdicts[info.name] = NodeVerdict(info.name, status)
             return result
-        for info in nodes:
-            result.verdicts[info.name] = NodeVerdict(info.name, self.run_filters(pod, info, state))
-        feasible = [n for n in nodes if result.verdicts[n.name].status.ok]
+        feasible = self._find_feasible(pod, nodes, state, result, all_nodes)
         if not feasible:
             return result
         self._score(pod, feasible, nodes, state, result)
         # Highest total wins; ties go to the node with fewer pods, then by name, for stable spreading
         # (kube-scheduler breaks ties at random; a fixed rule keeps explanations reproducible).
-        best = max(feasible, key=lambda n: (result.verdicts[n.name].total, -len(n.pods), _neg(n.name)))
+        verdicts = result.verdicts
+        best = feasible[0]
+        best_total = verdicts[best.name].total
+        for info in feasible[1:]:
+            total = verdicts[info.name].total
+            if total > best_total or (total == best_total
+                                      and (len(info.pods), info.name) < (len(best.pods), best.name)):
+                best, best_total = info, total
         result.selected = best.name
         return result
+
+    def _find_feasible(self, pod: dict, nodes: list[NodeInfo], state: CycleState, result: CycleResult,
+                       all_nodes: bool) -> list[NodeInfo]:
+        """Filter nodes from ``next_start_node_index`` on, until enough fit (kube's findNodesThatPassFilters)."""
+        total = len(nodes)
+        if not total:
+            return []
+        wanted = total if all_nodes else num_feasible_nodes_to_find(self.percentage_of_nodes_to_score, total)
+        start = 0 if all_nodes else self.next_start_node_index % total
+        filters = [p for p in self.filters if p.name not in state.skip_filter]
+        order = nodes[start:] + nodes[:start] if start else nodes
+        verdicts = result.verdicts
+        feasible: list[NodeInfo] = []
+        processed = 0
+        # Chunks of at least the nodes still wanted, each filtered plugin by plugin (the cheap
+        # way in Python); a node past the one that completed the count is not recorded, so the
+        # outcome is the same as filtering node by node and stopping there.
+        while processed < total and len(feasible) < wanted:
+            chunk = order[processed:processed + max(wanted - len(feasible), MIN_FILTER_CHUNK)]
+            for info, status in zip(chunk, _filter_nodes(filters, pod, chunk, state), strict=True):
+                verdicts[info.name] = NodeVerdict(info.name, status)
+                processed += 1
+                if status is SUCCESS:
+                    feasible.append(info)
+                    if len(feasible) >= wanted:
+                        break
+        if not all_nodes:
+            self.next_start_node_index = (start + processed) % total
+        return feasible
 
     def run_pre_filters(self, pod: dict, nodes: list[NodeInfo], state: CycleState) -> Status:
         for plugin in self.pre_filters:
@@ -451,13 +387,7 @@ class Framework:
 
     def run_filters(self, pod: dict, info: NodeInfo, state: CycleState) -> Status:
         """The first filter that rejects the node, or success."""
-        for plugin in self.filters:
-            if plugin.name in state.skip_filter:
-                continue
-            status = _call_status(plugin, "filter", pod, info, state)
-            if not status.ok:
-                return replace(status, plugin=plugin.name)
-        return SUCCESS
+        return _filter_nodes([p for p in self.filters if p.name not in state.skip_filter], pod, [info], state)[0]
 
     def _score(self, pod: dict, feasible: list[NodeInfo], nodes: list[NodeInfo], state: CycleState,
                result: CycleResult) -> None:
@@ -468,18 +398,25 @@ class Framework:
             elif not status.ok:
                 log.warning("pre-score plugin %s failed for %s: %s", plugin.name, result.pod, status.message)
                 state.skip_score.add(plugin.name)
+        verdicts = [result.verdicts[n.name] for n in feasible]
         for plugin, weight in self.scorers:
             if plugin.name in state.skip_score:
                 continue
-            raw = {n.name: int(plugin.score(pod, n, state)) for n in feasible}
+            many = getattr(plugin, "score_nodes", None)
+            if many is not None:
+                raw = {n.name: int(v) for n, v in zip(feasible, many(pod, feasible, state), strict=True)}
+            else:
+                score = plugin.score
+                raw = {n.name: int(score(pod, n, state)) for n in feasible}
             if hasattr(plugin, "normalize_score"):
                 plugin.normalize_score(pod, raw, state)
             else:
                 raw = _normalize(raw)
-            for name, value in raw.items():
-                value = max(0, min(MAX_NODE_SCORE, int(value)))
-                verdict = result.verdicts[name]
-                verdict.scores[plugin.name] = value
+            name = plugin.name
+            for verdict in verdicts:
+                value = raw[verdict.node]
+                value = 0 if value < 0 else MAX_NODE_SCORE if value > MAX_NODE_SCORE else int(value)
+                verdict.scores[name] = value
                 verdict.total += value * weight
 
     # --- after the cycle: post-filter, reserve, bind (side effects, run by the scheduler) ----
@@ -534,6 +471,69 @@ class Framework:
                 log.exception("post-bind plugin %s failed", plugin.name)
 
 
+# kube-scheduler's minFeasibleNodesToFind and minFeasibleNodesPercentageToFind.
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
+
+
+def num_feasible_nodes_to_find(percentage: int | None, num_all_nodes: int) -> int:
+    """How many feasible nodes are enough (kube-scheduler's numFeasibleNodesToFind): all of them
+    below 100 nodes; else ``percentage`` % of the nodes (0 or None: 50 % minus 1 % per 125 nodes,
+    at least 5 %), but never fewer than 100."""
+    if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND:
+        return num_all_nodes
+    if not percentage:
+        percentage = max(50 - num_all_nodes // 125, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND)
+    if percentage >= 100:
+        return num_all_nodes
+    return max(num_all_nodes * percentage // 100, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+# Nodes filtered at once when only a few more feasible ones are wanted.
+MIN_FILTER_CHUNK = 32
+
+
+def _filter_nodes(filters: list, pod: dict, nodes: list[NodeInfo], state: CycleState) -> list[Status]:
+    """Each node's verdict: the status of the first of ``filters`` that rejects it (naming the
+    plugin), or SUCCESS. Filters run plugin by plugin over the nodes still passing; a plugin with
+    ``filter_nodes`` takes them all in one call."""
+    statuses: list[Status] = [SUCCESS] * len(nodes)
+    passing = list(range(len(nodes)))
+    for plugin in filters:
+        if not passing:
+            break
+        candidates = nodes if len(passing) == len(nodes) else [nodes[i] for i in passing]
+        answers = _filter_one_plugin(plugin, pod, candidates, state)
+        if answers is None:  # every candidate passes
+            continue
+        still = []
+        for i, status in zip(passing, answers, strict=True):
+            if status is None or status is SUCCESS or status.code == SUCCESS_CODE:
+                still.append(i)
+            else:
+                statuses[i] = replace(status, plugin=plugin.name)
+        passing = still
+    return statuses
+
+
+def _filter_one_plugin(plugin, pod: dict, nodes: list[NodeInfo], state: CycleState) -> list[Status | None] | None:
+    """``plugin``'s verdict on each node (None: all pass). An exception fails the nodes it concerns."""
+    many = getattr(plugin, "filter_nodes", None)
+    if many is not None:
+        try:
+            return many(pod, nodes, state)
+        except Exception:  # noqa: BLE001 - fall back to one node at a time to pin the error down
+            log.exception("plugin %s.filter_nodes failed", plugin.name)
+    answers: list[Status | None] = []
+    for info in nodes:
+        try:
+            answers.append(plugin.filter(pod, info, state))
+        except Exception as e:  # noqa: BLE001 - a broken plugin fails this node, not the scheduler
+            log.exception("plugin %s.filter failed", plugin.name)
+            answers.append(Status(ERROR, (f"running filter plugin {plugin.name}: {e}",), cause=e))
+    return answers
+
+
 def _call_status(plugin, method: str, *args) -> Status:
     """Call a plugin method returning a Status (None means success); an exception is an Error."""
     try:
@@ -543,10 +543,6 @@ def _call_status(plugin, method: str, *args) -> Status:
             log.exception("plugin %s.%s failed", plugin.name, method)
         return Status(ERROR, (f"running {method} plugin {plugin.name}: {e}",), cause=e)
     return SUCCESS if status is None else status
-
-
-def _neg(name: str) -> tuple:
-    return tuple(-ord(c) for c in name)
 
 
 def _normalize(raw: dict[str, int]) -> dict[str, int]:

@@ -32,6 +32,10 @@ A plugin listed under ``multiPoint`` runs at every point it implements; under a 
 one already there. Mistakes — an unknown plugin, a plugin at a point it does not implement, an
 unknown key, bad args — are errors naming the profile and the field. Every profile must use the
 same queue-sort plugin, since all share one queue.
+
+``percentageOfNodesToScore`` (0..100, top level or per profile, the profile's winning) bounds how
+many feasible nodes a cycle looks for before scoring, as in kube-scheduler; 0 or absent is the
+adaptive default (:func:`scheduler.framework.num_feasible_nodes_to_find`).
 """
 
 from __future__ import annotations
@@ -59,9 +63,9 @@ POINTS = {"queueSort": "less", "preFilter": "pre_filter", "filter": "filter", "p
           "bind": "bind", "postBind": "post_bind"}
 UNSUPPORTED_POINTS = ("preEnqueue", "permit")
 # Top-level fields kube-scheduler knows that kubemu takes from flags instead.
-IGNORED_TOP_LEVEL = ("leaderElection", "clientConnection", "parallelism", "percentageOfNodesToScore",
-                     "podInitialBackoffSeconds", "podMaxBackoffSeconds", "extenders", "healthzBindAddress",
-                     "metricsBindAddress", "enableProfiling", "enableContentionProfiling", "delayCacheUntilActive")
+IGNORED_TOP_LEVEL = ("leaderElection", "clientConnection", "parallelism", "podInitialBackoffSeconds",
+                     "podMaxBackoffSeconds", "extenders", "healthzBindAddress", "metricsBindAddress",
+                     "enableProfiling", "enableContentionProfiling", "delayCacheUntilActive")
 MAX_WEIGHT = 100
 
 
@@ -86,7 +90,7 @@ def parse_config(data: dict, *, source: str = "scheduler config") -> list[dict]:
         raise ConfigError(f"{source}: kind must be KubeSchedulerConfiguration, not {data.get('kind')!r}")
     if data.get("apiVersion", API_VERSIONS[0]) not in API_VERSIONS:
         raise ConfigError(f"{source}: apiVersion must be one of {', '.join(API_VERSIONS)}")
-    unknown = set(data) - {"apiVersion", "kind", "profiles", *IGNORED_TOP_LEVEL}
+    unknown = set(data) - {"apiVersion", "kind", "profiles", "percentageOfNodesToScore", *IGNORED_TOP_LEVEL}
     if unknown:
         raise ConfigError(f"{source}: unknown fields: {', '.join(sorted(unknown))}")
     for key in IGNORED_TOP_LEVEL:
@@ -99,7 +103,16 @@ def parse_config(data: dict, *, source: str = "scheduler config") -> list[dict]:
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError(f"{source}: duplicate schedulerName: {', '.join(duplicates)}")
+    if "percentageOfNodesToScore" in data:  # the global value; a profile's own one wins
+        percentage = _percentage(data["percentageOfNodesToScore"], f"{source}: percentageOfNodesToScore")
+        profiles = [{"percentageOfNodesToScore": percentage, **p} for p in profiles]
     return profiles
+
+
+def _percentage(value, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+        raise ConfigError(f"{where}: must be an integer in 0..100 (0: the adaptive default), got {value!r}")
+    return value
 
 
 def _entries(cfg, where: str) -> tuple[list[tuple[str, int | None]], list[str]]:
@@ -149,7 +162,7 @@ def build_framework(spec: dict, handle: Handle | None = None) -> Framework:
     """One profile (a ``profiles[]`` item) as a ready Framework; plugins get ``handle``."""
     name = spec.get("schedulerName") or DEFAULT_SCHEDULER_NAME
     where = f"profiles[{name}]"
-    unknown = set(spec) - {"schedulerName", "plugins", "pluginConfig"}
+    unknown = set(spec) - {"schedulerName", "plugins", "pluginConfig", "percentageOfNodesToScore"}
     if unknown:
         raise ConfigError(f"{where}: unknown fields: {', '.join(sorted(unknown))}")
     plugins_cfg = spec.get("plugins") or {}
@@ -161,6 +174,9 @@ def build_framework(spec: dict, handle: Handle | None = None) -> Framework:
         if point != "multiPoint" and point not in POINTS:
             raise ConfigError(f"{where}.plugins: unknown extension point {point!r}")
     args = _plugin_args(spec.get("pluginConfig"), where)
+    percentage = spec.get("percentageOfNodesToScore")
+    if percentage is not None:
+        percentage = _percentage(percentage, f"{where}.percentageOfNodesToScore")
 
     multi = _apply(list(DEFAULT_PLUGINS), plugins_cfg.get("multiPoint"), f"{where}.plugins.multiPoint", None)
     points: dict[str, list[tuple[str, int]]] = {}
@@ -188,7 +204,8 @@ def build_framework(spec: dict, handle: Handle | None = None) -> Framework:
     framework = Framework(plain("filter"), [(get(n), w or 1) for n, w in points["score"]], name=name,
                           queue_sort=get(points["queueSort"][0][0]), pre_filters=plain("preFilter"),
                           post_filters=plain("postFilter"), pre_scores=plain("preScore"), reserves=plain("reserve"),
-                          pre_binds=plain("preBind"), binders=plain("bind"), post_binds=plain("postBind"))
+                          pre_binds=plain("preBind"), binders=plain("bind"), post_binds=plain("postBind"),
+                          percentage_of_nodes_to_score=percentage)
     handle.framework = framework
     return framework
 

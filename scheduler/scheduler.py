@@ -25,6 +25,7 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from machinery import errors, meta
 from machinery.client import APIClient
@@ -47,12 +48,15 @@ from scheduler.framework import (
 )
 from scheduler.profile import DEFAULT_SCHEDULER_NAME, build_frameworks
 from scheduler.queue import SchedulingQueue
+from scheduler.snapshot import Snapshot
 from scheduler.trace_recorder import SchedulingTracer
 
 log = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_SCHEDULER_NAME", "MAX_REMEMBERED_DECISIONS", "Scheduler"]
 
+# Threads sending a profile's events: a Scheduled event per pod bound is one API call each.
+EVENT_WORKERS = 4
 # Decisions remembered for `explain` (bounded, oldest dropped first).
 MAX_REMEMBERED_DECISIONS = 1000
 
@@ -71,7 +75,9 @@ class Scheduler:
         self.nodes = Informer(client, "nodes", name="scheduler-nodes")
         self.namespaces = Informer(client, "namespaces", name="scheduler-namespaces")
         self.cache = SchedulerCache()
+        self.snapshot = Snapshot()  # the scheduling loop's own, updated from the cache before each cycle
         self.recorders: dict[str, EventRecorder] = {}
+        self._recorders_lock = threading.Lock()
         self.frameworks = frameworks if frameworks is not None else build_frameworks(profiles or [{}],
                                                                                       self.handle_for)
         if not self.frameworks:
@@ -85,7 +91,8 @@ class Scheduler:
         self._binder = ThreadPoolExecutor(max_workers=bind_workers, thread_name_prefix="bind")
         self._stop = threading.Event()
         self._running = threading.Event()
-        self._decisions: OrderedDict[str, dict] = OrderedDict()
+        # pod key -> (time and attempts, the CycleResult without its state, error message)
+        self._decisions: OrderedDict[str, tuple[dict, CycleResult, str]] = OrderedDict()
         self._decisions_lock = threading.Lock()
         self._nominated: dict[str, tuple[str, dict]] = {}  # pod key -> (node, pod) awaiting room there
         self._nominated_lock = threading.Lock()
@@ -101,12 +108,19 @@ class Scheduler:
 
     def handle_for(self, profile: str) -> Handle:
         """The Handle a profile's plugins get: this scheduler's client, recorder and caches."""
-        recorder = self.recorders.setdefault(profile, EventRecorder(self.client, profile, background=True))
-        return Handle(client=self.client, recorder=recorder, namespace_labels=self._namespace_labels,
+        return Handle(client=self.client, recorder=self._recorder(profile), namespace_labels=self._namespace_labels,
                       get_pod=self.pods.get, scheduler_name=profile)
 
     def _recorder(self, profile: str) -> EventRecorder:
-        return self.recorders.setdefault(profile, EventRecorder(self.client, profile, background=True))
+        """The profile's event recorder, made once (its sender threads live as long as the scheduler)."""
+        recorder = self.recorders.get(profile)
+        if recorder is None:
+            with self._recorders_lock:
+                recorder = self.recorders.get(profile)
+                if recorder is None:
+                    recorder = self.recorders[profile] = EventRecorder(self.client, profile, background=True,
+                                                                       workers=EVENT_WORKERS)
+        return recorder
 
     def _namespace_labels(self, namespace: str) -> dict | None:
         ns = self.namespaces.get(namespace)
@@ -220,18 +234,22 @@ class Scheduler:
         log.info("scheduler started (profiles %s): %s", ", ".join(self.frameworks), self.cache.stats())
         while not self._stop.is_set():
             key = self.queue.pop(timeout_s=1.0)
-            if key is None:
-                continue
-            started = time.monotonic()
-            try:
-                with self.tracing.cycle(key, self.pods.get(key)) as cycle:
-                    cycle.done(self.schedule_one(key), self.last_decision(key))
-            except Exception:
-                log.exception("scheduling %s failed unexpectedly", key)
-                self.queue.backoff(key)
-                pod = self.pods.get(key) or {}
-                metrics.attempt((pod.get("spec") or {}).get("schedulerName", DEFAULT_SCHEDULER_NAME), metrics.ERROR,
-                                started)
+            if key is not None:
+                self.run_cycle(key)
+
+    def run_cycle(self, key: str) -> None:
+        """One popped pod: its scheduling cycle, traced; an unexpected failure backs it off."""
+        started = time.monotonic()
+        try:
+            with self.tracing.cycle(key, self.pods.get(key)) as cycle:
+                result = self.schedule_one(key)
+                cycle.done(result, self._attempts(key) if result is not None else None)
+        except Exception:
+            log.exception("scheduling %s failed unexpectedly", key)
+            self.queue.backoff(key)
+            pod = self.pods.get(key) or {}
+            metrics.attempt((pod.get("spec") or {}).get("schedulerName", DEFAULT_SCHEDULER_NAME), metrics.ERROR,
+                            started)
 
     def stop(self) -> None:
         self._stop.set()
@@ -246,18 +264,27 @@ class Scheduler:
     def framework_for(self, pod: dict) -> Framework | None:
         return self.frameworks.get((pod.get("spec") or {}).get("schedulerName", DEFAULT_SCHEDULER_NAME))
 
-    def snapshot_for(self, key: str, pod: dict) -> list[NodeInfo]:
-        """The cache snapshot, with pods nominated elsewhere (of at least this pod's priority) counted
-        on their nominated nodes, so preempted room is kept for the preemptor."""
-        nodes = self.cache.snapshot()
+    def snapshot_for(self, key: str, pod: dict, nodes: list[NodeInfo] | None = None) -> list[NodeInfo]:
+        """The nodes for ``pod``'s cycle: ``nodes`` (else the scheduling loop's snapshot, brought
+        up to date), with pods nominated elsewhere (of at least this pod's priority) counted on
+        their nominated nodes, so preempted room is kept for the preemptor. Those nodes are
+        copies: the snapshot itself stays as the cache made it."""
+        if nodes is None:
+            self.cache.update_snapshot(self.snapshot)
+            nodes = self.snapshot.node_list
         with self._nominated_lock:
+            if not self._nominated or (len(self._nominated) == 1 and key in self._nominated):
+                return nodes
             nominated = [(k, n, p) for k, (n, p) in self._nominated.items() if k != key]
-        if nominated:
-            by_name = {n.name: n for n in nodes}
-            for other_key, node, other in nominated:
-                if node in by_name and _priority(other) >= _priority(pod) and not self.cache.is_assumed(other_key):
-                    by_name[node].add_pod(other_key, other)
-        return nodes
+        changed: dict[str, NodeInfo] = {}
+        by_name = {n.name: n for n in nodes}
+        for other_key, node, other in nominated:
+            if node in by_name and _priority(other) >= _priority(pod) and not self.cache.is_assumed(other_key):
+                info = changed.get(node)
+                if info is None:
+                    info = changed[node] = by_name[node].clone()
+                info.add_pod(other_key, other)
+        return [changed.get(n.name, n) for n in nodes] if changed else nodes
 
     def schedule_one(self, key: str) -> CycleResult | None:
         pod = self.pods.get(key)
@@ -336,6 +363,7 @@ class Scheduler:
                                               f"Binding rejected: {cause or status.message}")
                 self.queue.backoff(key)
             return status
+        self.cache.finish_binding(key)
         self.scheduled += 1
         self.queue.forget(key)
         fw.run_post_bind(pod, node_name, state)
@@ -362,21 +390,34 @@ class Scheduler:
     # --- explanation ----------------------------------------------------------------------
 
     def _remember(self, key: str, result: CycleResult, *, error: str = "") -> None:
+        """Keep the decision; it is turned into its dict only when someone asks (explain, a trace)."""
         info = self.queue.info(key)
-        record = {"time": meta.format_time(), "dryRun": False, **result.to_dict()}
+        extra: dict = {"time": meta.format_time(), "dryRun": False}
         if info is not None:
-            record["attempts"] = info.attempts + (0 if result.selected else 1)
-        if error:
-            record["message"] = error
+            extra["attempts"] = info.attempts + (0 if result.selected else 1)
+        decision = (extra, replace(result, state=None), error)
         with self._decisions_lock:
-            self._decisions[key] = record
+            self._decisions[key] = decision
             self._decisions.move_to_end(key)
             while len(self._decisions) > MAX_REMEMBERED_DECISIONS:
                 self._decisions.popitem(last=False)
 
-    def last_decision(self, key: str) -> dict | None:
+    def _attempts(self, key: str) -> int | None:
         with self._decisions_lock:
-            return self._decisions.get(key)
+            decision = self._decisions.get(key)
+        return decision[0].get("attempts") if decision is not None else None
+
+    def last_decision(self, key: str) -> dict | None:
+        """The last decision recorded for ``key``, as explain-schedule shows it."""
+        with self._decisions_lock:
+            decision = self._decisions.get(key)
+        if decision is None:
+            return None
+        extra, result, error = decision
+        record = {**extra, **result.to_dict()}
+        if error:
+            record["message"] = error
+        return record
 
     def explain(self, key: str, *, last_only: bool = False) -> dict | None:
         """A fresh dry-run cycle for a pending pod of ours (with the last real decision attached),
@@ -394,7 +435,7 @@ class Scheduler:
             return {"pod": key, "nodes": [], "weights": {}, "selected": "",
                     "message": f"waiting for scheduling gates: {', '.join(map(str, gates))}"}
         fw = self.framework_for(pod)
-        result = fw.run(key, pod, self.snapshot_for(key, pod))
+        result = fw.run(key, pod, self.snapshot_for(key, pod, self.cache.snapshot()), all_nodes=True)
         out = {"time": meta.format_time(), "dryRun": True, **result.to_dict()}
         if last is not None:
             out["lastDecision"] = {k: last[k] for k in ("time", "selected", "message", "attempts", "nominatedNode")

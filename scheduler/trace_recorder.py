@@ -11,8 +11,9 @@ Spans join the pod's trace through its ``trace.kubemu.io/traceparent`` annotatio
 - **bind**: PreBind, Bind (the ``pods/binding`` call, whose apiserver span is its child) and
   PostBind, on the binding thread pool.
 
-The cycle details are the decision the scheduler already keeps for ``explain-schedule``; nothing
-is computed twice. Node lists are cut at :data:`MAX_NODES` so a span stays small.
+The cycle details come from the cycle's :class:`~scheduler.framework.CycleResult`, the decision
+the scheduler already keeps for ``explain-schedule``. The node list is a lazy attribute, built
+only when the span is read (most never are), and cut at :data:`MAX_NODES` so a span stays small.
 """
 
 from __future__ import annotations
@@ -93,30 +94,32 @@ class _Cycle:
         self.span, self.key, self.owner = span, key, owner
         self.recorded = False
 
-    def done(self, result, decision: dict | None) -> None:
+    def done(self, result, attempts: int | None = None) -> None:
+        """Record the cycle's :class:`~scheduler.framework.CycleResult`. The per-node list is built
+        only if the span is read (a lazy attribute), so a cycle pays for its trace very little."""
         if self.span is None or result is None:
             return
         self.recorded = True
-        d = decision or {}
-        nodes = d.get("nodes") or []
-        self.span.set(profile=d.get("profile", ""), selected=d.get("selected", ""), weights=d.get("weights", {}),
-                      feasible=sum(1 for n in nodes if n.get("feasible")), evaluated=len(nodes),
-                      nodes=[_node(n) for n in nodes[:MAX_NODES]])
-        if len(nodes) > MAX_NODES:
-            self.span.set(nodesOmitted=len(nodes) - MAX_NODES)
-        if d.get("attempts"):
-            self.span.set(attempt=d["attempts"])
-        if d.get("nominatedNode"):
-            self.span.set(nominatedNode=d["nominatedNode"])
-        if not d.get("selected"):
-            self.span.fail(d.get("message") or "no node fits")
+        verdicts = result.verdicts
+        self.span.set(profile=result.profile, selected=result.selected, weights=result.weights,
+                      feasible=sum(1 for v in verdicts.values() if v.status.ok), evaluated=len(verdicts),
+                      nodes=lambda: [_node(v) for _, v in sorted(verdicts.items())[:MAX_NODES]])
+        if len(verdicts) > MAX_NODES:
+            self.span.set(nodesOmitted=len(verdicts) - MAX_NODES)
+        if attempts:
+            self.span.set(attempt=attempts)
+        if result.nominated_node:
+            self.span.set(nominatedNode=result.nominated_node)
+        if not result.selected:
+            self.span.fail(result.failure_message() or "no node fits")
             self.owner._requeued(self.key)
 
 
-def _node(n: dict) -> dict:
-    out = {"node": n.get("node", ""), "feasible": bool(n.get("feasible"))}
-    if n.get("feasible"):
-        out.update(scores=n.get("scores") or {}, total=n.get("total", 0))
+def _node(v) -> dict:
+    """One node's verdict (a :class:`~scheduler.framework.NodeVerdict`) as the span lists it."""
+    out = {"node": v.node, "feasible": v.status.ok}
+    if v.status.ok:
+        out.update(scores=dict(v.scores), total=v.total)
     else:
-        out.update(rejectedBy=n.get("rejectedBy", ""), reasons=n.get("reasons") or [])
+        out.update(rejectedBy=v.status.plugin, reasons=list(v.status.reasons))
     return out

@@ -9,6 +9,7 @@ wall clock so the test controls them.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 
@@ -150,3 +151,39 @@ def test_a_background_recorder_drops_events_past_its_queue_instead_of_blocking(w
         assert recorder.dropped >= 7  # one may be in flight, two queued
     finally:
         dead.close()
+
+
+def test_a_recorder_with_several_senders_sends_events_concurrently_and_keeps_repeats_aggregated(
+        client, namespace, wall):
+    """The scheduler records one event per pod bound: several senders, so a slow apiserver round
+    trip does not cap how many events per second get through; a repeat still bumps its Event."""
+    pods = [make_pod(client, namespace, f"many-{i}") for i in range(8)]
+    arrived, lock, together, met = [], threading.Lock(), threading.Event(), []
+    real_create = client.create
+
+    def create(*args, **kwargs):
+        with lock:
+            arrived.append(1)
+            first_two = len(arrived) <= 2
+            if len(arrived) == 2:
+                together.set()
+        if first_two:  # the first two creates wait for each other: one sender alone would time out
+            met.append(together.wait(timeout=10))
+        return real_create(*args, **kwargs)
+
+    client.create = create
+    try:
+        recorder = EventRecorder(client, "default-scheduler", background=True, workers=4)
+        for _ in range(3):
+            for p in pods:
+                recorder.event(p, "Normal", "Scheduled", f"Successfully assigned {namespace}/{p['metadata']['name']}")
+        assert recorder.flush(timeout_s=30)
+    finally:
+        client.create = real_create
+    counts = sorted((e["involvedObject"]["name"], e["count"]) for e in events_about_all(client, namespace))
+    assert counts == [(f"many-{i}", 3) for i in range(8)]
+    assert met == [True, True]
+
+
+def events_about_all(client: APIClient, namespace: str) -> list[dict]:
+    return [e for e in client.list("events", namespace).items if e["involvedObject"]["name"].startswith("many-")]

@@ -165,3 +165,59 @@ def test_every_watcher_shares_one_object_and_one_encoding(storage, resource):
     for s in subs:
         s.cancel()
     cache.stop()
+
+
+class ScriptedWatch:
+    """A storage watch whose events the test hands over one by one."""
+
+    def __init__(self):
+        import queue
+
+        self.events: queue.Queue = queue.Queue()
+
+    def __iter__(self):
+        while (event := self.events.get()) is not None:
+            yield event
+
+    def cancel(self) -> None:
+        self.events.put(None)
+
+    def request_progress(self) -> None:
+        pass
+
+
+class ScriptedStorage:
+    def __init__(self, revision: int):
+        self.revision, self.watches = revision, []
+
+    def current_revision(self) -> int:
+        return self.revision
+
+    def watch(self, prefix: str, start_revision: int) -> ScriptedWatch:
+        self.watches.append(ScriptedWatch())
+        return self.watches[-1]
+
+
+def test_a_change_etcd_delivers_after_a_progress_notification_beyond_it_still_reaches_the_watcher():
+    """etcd before 3.4.26 / 3.5.8 may answer a progress request of a lagging watch with a revision
+    ahead of changes it has not sent yet; those changes must not be dropped as already sent (that
+    lost every change of a burst for every kubelet watching through the cache)."""
+    from apiserver.storage import StorageEvent
+    from apiserver.watch_cache import ResourceCache
+
+    storage = ScriptedStorage(revision=10)
+    cache = ResourceCache(storage, "/registry/pods/")
+    sub = cache.subscribe("/registry/pods/", 10)
+    seen: list = []
+    t = collect(sub, seen, stop_after=4)
+    feed = storage.watches[0].events
+    pod = {"metadata": {"name": "p", "namespace": "a"}}
+    feed.put(StorageEvent("ADDED", 11, pod, None, "/registry/pods/a/p"))
+    feed.put(StorageEvent("BOOKMARK", 14))  # etcd says "nothing up to 14" but 12 and 13 are still coming
+    feed.put(StorageEvent("MODIFIED", 12, pod, pod, "/registry/pods/a/p"))
+    feed.put(StorageEvent("MODIFIED", 13, pod, pod, "/registry/pods/a/p"))
+    t.join(5)
+    assert [(e.type, e.revision) for e in seen] == [("ADDED", 11), ("BOOKMARK", 14), ("MODIFIED", 12),
+                                                    ("MODIFIED", 13)]
+    sub.cancel()
+    cache.stop()

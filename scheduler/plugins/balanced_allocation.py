@@ -14,7 +14,6 @@ from scheduler.framework import (
     NodeInfo,
     Plugin,
     Status,
-    pod_requests,
     requests_in_cycle,
 )
 
@@ -24,13 +23,22 @@ class BalancedAllocation(Plugin):
     events = frozenset({NODE_ADD, NODE_UPDATE, ASSIGNED_POD_DELETE})
 
     def pre_score(self, pod: dict, feasible: list[NodeInfo], nodes: list[NodeInfo], state=None) -> Status:
-        want = pod_requests(pod)
+        want = requests_in_cycle(pod, state)
         return Status.skip() if not want.milli_cpu and not want.memory else SUCCESS
 
     def score(self, pod: dict, node: NodeInfo, state=None) -> int:
-        want, alloc, used = requests_in_cycle(pod, state), node.allocatable, node.requested
-        if alloc.milli_cpu <= 0 or alloc.memory <= 0:
-            return 0
-        cpu = min((used.milli_cpu + want.milli_cpu) / alloc.milli_cpu, 1.0)
-        mem = min((used.memory + want.memory) / alloc.memory, 1.0)
-        return int(MAX_NODE_SCORE * (1 - abs(cpu - mem) / 2))
+        return self.score_nodes(pod, [node], state)[0]
+
+    def score_nodes(self, pod: dict, nodes: list[NodeInfo], state=None) -> list[int]:
+        want = requests_in_cycle(pod, state)
+        want_cpu, want_memory = want.milli_cpu, want.memory
+        out = []
+        for node in nodes:
+            alloc, used = node.allocatable, node.requested
+            if alloc.milli_cpu <= 0 or alloc.memory <= 0:
+                out.append(0)
+                continue
+            cpu = min((used.milli_cpu + want_cpu) / alloc.milli_cpu, 1.0)
+            mem = min((used.memory + want_memory) / alloc.memory, 1.0)
+            out.append(int(MAX_NODE_SCORE * (1 - abs(cpu - mem) / 2)))
+        return out

@@ -40,10 +40,10 @@ from scheduler.framework import (
     Plugin,
     Status,
 )
+from scheduler.nodeinfo import labels_of_key
 from scheduler.plugins.podutil import (
     AffinityTerm,
     NamespaceLabels,
-    has_pod_affinity,
     namespace_of,
     preferred_terms,
     required_terms,
@@ -100,29 +100,49 @@ class InterPodAffinity(Plugin):
         return SUCCESS
 
     def _filter_state(self, pod: dict, nodes: list[NodeInfo]) -> _FilterState:
+        """Counts per topology domain, from each node's pods grouped by their affinity terms and by
+        their namespace and labels. Only nodes with pods having required anti-affinity matter
+        unless the incoming pod has required terms of its own (kube-scheduler's
+        HavePodsWithRequiredAntiAffinityList); what a group's terms say about the incoming pod,
+        and whether its terms pick a group, is worked out once per group and cycle."""
         s = _FilterState(required_terms(pod, "podAffinity"), required_terms(pod, "podAntiAffinity"),
                          self.namespace_labels(namespace_of(pod)))
+        own_terms = bool(s.affinity or s.anti_affinity)
+        picking: dict[tuple, list[str]] = {}  # affinity key -> topology keys of its required anti terms picking the pod
+        picked: dict[tuple, tuple[bool, list[AffinityTerm]]] = {}  # label key -> (all affinity terms, anti terms)
         for info in nodes:
-            for existing in info.pods.values():
-                self.add_existing(s, pod, existing, info, 1)
+            labels = info.labels
+            if info.pods_with_required_anti_affinity:
+                for affinity_key, count in info.affinity_counts.items():
+                    keys = picking.get(affinity_key)
+                    if keys is None:
+                        example = info.affinity_examples[affinity_key]
+                        keys = picking[affinity_key] = [
+                            t.topology_key for t in required_terms(example.pod, "podAntiAffinity")
+                            if t.matches(pod, s.namespace_labels)] if example.has_required_anti_affinity else []
+                    for topology_key in keys:
+                        if topology_key in labels:
+                            s.existing_anti[(topology_key, labels[topology_key])] += count
+            if not own_terms:
+                continue
+            for label_key, count in info.label_counts.items():
+                verdict = picked.get(label_key)
+                if verdict is None:
+                    namespace, their_labels = label_key[0], labels_of_key(label_key)
+                    ns_labels = self.namespace_labels(namespace)
+                    verdict = picked[label_key] = (
+                        bool(s.affinity) and all(t.matches_labels(namespace, their_labels, ns_labels)
+                                                 for t in s.affinity),
+                        [t for t in s.anti_affinity if t.matches_labels(namespace, their_labels, ns_labels)])
+                affinity_matches, anti_matches = verdict
+                if affinity_matches:
+                    for term in s.affinity:
+                        if term.topology_key in labels:
+                            s.affinity_counts[(term.topology_key, labels[term.topology_key])] += count
+                for term in anti_matches:
+                    if term.topology_key in labels:
+                        s.anti_counts[(term.topology_key, labels[term.topology_key])] += count
         return s
-
-    def add_existing(self, s: _FilterState, pod: dict, existing: dict, info: NodeInfo, delta: int) -> None:
-        """Count (delta 1) or uncount (delta −1) one existing pod on ``info``: also used by preemption."""
-        labels = info.labels
-        for term in required_terms(existing, "podAntiAffinity") if has_pod_affinity(existing) else ():
-            if term.topology_key in labels and term.matches(pod, s.namespace_labels):
-                s.existing_anti[(term.topology_key, labels[term.topology_key])] += delta
-        if not (s.affinity or s.anti_affinity):
-            return
-        existing_ns_labels = self.namespace_labels(namespace_of(existing))
-        if s.affinity and all(t.matches(existing, existing_ns_labels) for t in s.affinity):
-            for term in s.affinity:
-                if term.topology_key in labels:
-                    s.affinity_counts[(term.topology_key, labels[term.topology_key])] += delta
-        for term in s.anti_affinity:
-            if term.topology_key in labels and term.matches(existing, existing_ns_labels):
-                s.anti_counts[(term.topology_key, labels[term.topology_key])] += delta
 
     def filter(self, pod: dict, node: NodeInfo, state: CycleState | None = None) -> Status:
         s = state.get(_FILTER_KEY) if state is not None else None
@@ -160,35 +180,50 @@ class InterPodAffinity(Plugin):
         preferred_anti = preferred_terms(pod, "podAntiAffinity")
         own_ns_labels = self.namespace_labels(namespace_of(pod))
         scores: Counter = Counter()
+        # Without preferred terms of its own, only existing pods with affinity terms can score
+        # (kube-scheduler's HavePodsWithAffinityList).
+        own_terms = bool(preferred or preferred_anti)
+        picked: dict[tuple, list[tuple[str, int]]] = {}  # label key -> (topology key, ±weight) of own terms
+        picking: dict[tuple, list[tuple[str, int]]] = {}  # affinity key -> what its terms add
         for info in nodes:
             labels = info.labels
-            for existing in info.pods.values():
-                existing_has = has_pod_affinity(existing)
-                if not (preferred or preferred_anti or existing_has):
-                    continue
-                if preferred or preferred_anti:
-                    ns_labels = self.namespace_labels(namespace_of(existing))
-                    for term in preferred:
-                        if term.topology_key in labels and term.matches(existing, ns_labels):
-                            scores[(term.topology_key, labels[term.topology_key])] += term.weight
-                    for term in preferred_anti:
-                        if term.topology_key in labels and term.matches(existing, ns_labels):
-                            scores[(term.topology_key, labels[term.topology_key])] -= term.weight
-                if not existing_has:
-                    continue
-                weighted: list[tuple[AffinityTerm, int]] = []
-                if self.hard_weight:
-                    weighted += [(t, self.hard_weight) for t in required_terms(existing, "podAffinity")]
-                if not self.ignore_existing_preferred:
-                    weighted += [(t, t.weight) for t in preferred_terms(existing, "podAffinity")]
-                    weighted += [(t, -t.weight) for t in preferred_terms(existing, "podAntiAffinity")]
-                for term, weight in weighted:
-                    if term.topology_key in labels and term.matches(pod, own_ns_labels):
-                        scores[(term.topology_key, labels[term.topology_key])] += weight
+            if own_terms:
+                for label_key, count in info.label_counts.items():
+                    matched = picked.get(label_key)
+                    if matched is None:
+                        namespace, their_labels = label_key[0], labels_of_key(label_key)
+                        ns_labels = self.namespace_labels(namespace)
+                        matched = picked[label_key] = (
+                            [(t.topology_key, t.weight) for t in preferred
+                             if t.matches_labels(namespace, their_labels, ns_labels)]
+                            + [(t.topology_key, -t.weight) for t in preferred_anti
+                               if t.matches_labels(namespace, their_labels, ns_labels)])
+                    for topology_key, weight in matched:
+                        if topology_key in labels:
+                            scores[(topology_key, labels[topology_key])] += weight * count
+            for affinity_key, count in info.affinity_counts.items():
+                picks = picking.get(affinity_key)
+                if picks is None:  # (topology key, weight) of the group's terms that pick the incoming pod
+                    picks = picking[affinity_key] = [
+                        (t.topology_key, w) for t, w in self._weighted_terms(info.affinity_examples[affinity_key].pod)
+                        if t.matches(pod, own_ns_labels)]
+                for topology_key, weight in picks:
+                    if topology_key in labels:
+                        scores[(topology_key, labels[topology_key])] += weight * count
         if not any(scores.values()):
             return Status.skip()
         state[_SCORE_KEY] = scores
         return SUCCESS
+
+    def _weighted_terms(self, existing: dict) -> list[tuple[AffinityTerm, int]]:
+        """An existing pod's terms that score the incoming pod, with their weights."""
+        weighted: list[tuple[AffinityTerm, int]] = []
+        if self.hard_weight:
+            weighted += [(t, self.hard_weight) for t in required_terms(existing, "podAffinity")]
+        if not self.ignore_existing_preferred:
+            weighted += [(t, t.weight) for t in preferred_terms(existing, "podAffinity")]
+            weighted += [(t, -t.weight) for t in preferred_terms(existing, "podAntiAffinity")]
+        return weighted
 
     def score(self, pod: dict, node: NodeInfo, state: CycleState | None = None) -> int:
         scores = state.get(_SCORE_KEY) if state is not None else None

@@ -15,3 +15,8 @@ class NodeName(Plugin):
         if wanted and wanted != node.name:
             return Status.unschedulable("node(s) didn't match the requested node name", unresolvable=True)
         return SUCCESS
+
+    def filter_nodes(self, pod: dict, nodes: list[NodeInfo], state=None) -> list[Status] | None:
+        if not (pod.get("spec") or {}).get("nodeName"):
+            return None
+        return [self.filter(pod, n, state) for n in nodes]

@@ -8,7 +8,6 @@ a dead node. A pod tolerating the not-ready taint may still go there, as in Kube
 
 from __future__ import annotations
 
-from machinery.meta import condition
 from machinery.taints import tolerates
 from scheduler.framework import NODE_ADD, NODE_UPDATE, SUCCESS, NodeInfo, Plugin, Status
 
@@ -20,9 +19,13 @@ class NodeReady(Plugin):
     events = frozenset({NODE_ADD, NODE_UPDATE})
 
     def filter(self, pod: dict, node: NodeInfo, state=None) -> Status:
-        ready = condition(node.node, "Ready")
-        if ready and ready.get("status") == "True":
+        if node.ready:  # the Ready condition, read once per node version
             return SUCCESS
         if any(tolerates(t, _NOT_READY) for t in (pod.get("spec") or {}).get("tolerations") or []):
             return SUCCESS
         return Status.unschedulable("node(s) were not ready")
+
+    def filter_nodes(self, pod: dict, nodes: list[NodeInfo], state=None) -> list[Status] | None:
+        if all(n.ready for n in nodes):
+            return None
+        return [self.filter(pod, n, state) for n in nodes]

@@ -20,6 +20,7 @@ from scheduler.framework import (
     NODE_ADD,
     NODE_UPDATE,
     SUCCESS,
+    CycleState,
     Handle,
     NodeInfo,
     Plugin,
@@ -43,6 +44,9 @@ class NodeResourcesFit(Plugin):
                              f"(one of {', '.join(STRATEGIES)})")
         self.strategy = scoring_strategy
         self.resources = _resource_weights(resources)
+        # The weighted mean over resources: a resource listed twice counts with both weights.
+        self.cpu_weight = sum(w for r, w in self.resources if r == "cpu")
+        self.memory_weight = sum(w for r, w in self.resources if r == "memory")
         self.shape = _shape(shape) if scoring_strategy == "RequestedToCapacityRatio" else []
 
     @classmethod
@@ -58,6 +62,11 @@ class NodeResourcesFit(Plugin):
         shape = (strategy.get("requestedToCapacityRatio") or {}).get("shape")
         return cls(strategy.get("type") or "LeastAllocated", strategy.get("resources"), shape)
 
+    def pre_filter(self, pod: dict, nodes: list[NodeInfo], state: CycleState) -> Status:
+        """The pod's requests, summed once per cycle (kube's computePodResourceRequest)."""
+        requests_in_cycle(pod, state)
+        return SUCCESS
+
     def filter(self, pod: dict, node: NodeInfo, state=None) -> Status:
         want, alloc, used = requests_in_cycle(pod, state), node.allocatable, node.requested
         reasons = []
@@ -69,18 +78,47 @@ class NodeResourcesFit(Plugin):
             reasons.append("Insufficient memory")
         return Status.unschedulable(*reasons) if reasons else SUCCESS
 
+    def filter_nodes(self, pod: dict, nodes: list[NodeInfo], state=None) -> list[Status]:
+        """:meth:`filter` for many nodes: the nodes with room answer at once."""
+        want = requests_in_cycle(pod, state)
+        cpu, memory = want.milli_cpu, want.memory
+        return [SUCCESS if (len(n.pods) < n.allocatable.pods
+                            and (not cpu or n.requested.milli_cpu + cpu <= n.allocatable.milli_cpu)
+                            and (not memory or n.requested.memory + memory <= n.allocatable.memory))
+                else self.filter(pod, n, state) for n in nodes]
+
     def score(self, pod: dict, node: NodeInfo, state=None) -> int:
-        want, alloc, used = requests_in_cycle(pod, state, non_zero=True), node.allocatable, node.non_zero_requested
-        amounts = {"cpu": (used.milli_cpu + want.milli_cpu, alloc.milli_cpu),
-                   "memory": (used.memory + want.memory, alloc.memory)}
-        total = weights = 0
-        for resource, weight in self.resources:
-            requested, capacity = amounts[resource]
-            if capacity <= 0:
-                continue
-            total += self._resource_score(requested, capacity) * weight
-            weights += weight
-        return total // weights if weights else 0
+        return self.score_nodes(pod, [node], state)[0]
+
+    def score_nodes(self, pod: dict, nodes: list[NodeInfo], state=None) -> list[int]:
+        want = requests_in_cycle(pod, state, non_zero=True)
+        want_cpu, want_memory = want.milli_cpu, want.memory
+        cpu_weight, memory_weight = self.cpu_weight, self.memory_weight
+        least, resource_score = self.strategy == "LeastAllocated", self._resource_score
+        out = []
+        for node in nodes:
+            alloc, used = node.allocatable, node.non_zero_requested
+            total = weights = 0
+            capacity = alloc.milli_cpu
+            if cpu_weight and capacity > 0:
+                requested = used.milli_cpu + want_cpu
+                if least:
+                    score = 0 if requested > capacity else (capacity - requested) * MAX_NODE_SCORE // capacity
+                else:
+                    score = resource_score(requested, capacity)
+                total += score * cpu_weight
+                weights += cpu_weight
+            capacity = alloc.memory
+            if memory_weight and capacity > 0:
+                requested = used.memory + want_memory
+                if least:
+                    score = 0 if requested > capacity else (capacity - requested) * MAX_NODE_SCORE // capacity
+                else:
+                    score = resource_score(requested, capacity)
+                total += score * memory_weight
+                weights += memory_weight
+            out.append(total // weights if weights else 0)
+        return out
 
     def _resource_score(self, requested: int, capacity: int) -> int:
         if self.strategy == "LeastAllocated":

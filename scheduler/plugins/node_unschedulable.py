@@ -14,8 +14,13 @@ class NodeUnschedulable(Plugin):
     events = frozenset({NODE_ADD, NODE_UPDATE})
 
     def filter(self, pod: dict, node: NodeInfo, state=None) -> Status:
-        if not (node.node.get("spec") or {}).get("unschedulable"):
+        if not node.unschedulable:
             return SUCCESS
         if any(tolerates(t, _TAINT) for t in (pod.get("spec") or {}).get("tolerations") or []):
             return SUCCESS
         return Status.unschedulable("node(s) were unschedulable", unresolvable=True)
+
+    def filter_nodes(self, pod: dict, nodes: list[NodeInfo], state=None) -> list[Status] | None:
+        if not any(n.unschedulable for n in nodes):
+            return None
+        return [self.filter(pod, n, state) for n in nodes]

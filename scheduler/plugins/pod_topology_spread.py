@@ -45,6 +45,7 @@ from scheduler.framework import (
     Plugin,
     Status,
 )
+from scheduler.nodeinfo import labels_of_key
 from scheduler.plugins.node_affinity import required_matches
 from scheduler.plugins.podutil import (
     SPREAD_OWNER_KINDS,
@@ -98,15 +99,32 @@ class Constraint:
         return True
 
 
-def _matching(constraints: list[Constraint], info: NodeInfo) -> list[int]:
-    """How many of the node's pods each constraint selects (constraints with one selector share the count)."""
-    memo: dict[tuple, int] = {}
+def _matching(constraints: list[Constraint], info: NodeInfo, memo: dict | None = None) -> list[int]:
+    """How many of the node's (not terminating) pods each constraint selects, from the node's
+    counts per controller and per namespace and label set; ``memo`` (one per cycle) keeps each
+    selector's verdict per label set, so a selector is matched once per distinct set of labels."""
+    counted: dict[tuple, int] = {}
+    memo = {} if memo is None else memo
     out = []
     for c in constraints:
         key = (c.selector, c.owner_uid, c.namespace)
-        if key not in memo:
-            memo[key] = sum(1 for p in info.pods.values() if c.matches(p))
-        out.append(memo[key])
+        if key not in counted:
+            if c.selector is None:
+                counted[key] = info.owner_counts.get((c.namespace, c.owner_uid), 0)
+            else:
+                verdicts = memo.get(key)
+                if verdicts is None:
+                    verdicts = memo[key] = {}
+                n = 0
+                for label_key, count in info.live_label_counts.items():
+                    verdict = verdicts.get(label_key)
+                    if verdict is None:
+                        verdict = verdicts[label_key] = (label_key[0] == c.namespace
+                                                         and c.selector.matches(labels_of_key(label_key)))
+                    if verdict:
+                        n += count
+                counted[key] = n
+        out.append(counted[key])
     return out
 
 
@@ -168,11 +186,12 @@ class PodTopologySpread(Plugin):
         if not constraints:
             return Status.skip()
         counts: list[Counter] = [Counter() for _ in constraints]
+        memo: dict = {}
         for info in nodes:
             labels = info.labels
             if any(c.topology_key not in labels for c in constraints):
                 continue
-            matching = _matching(constraints, info)
+            matching = _matching(constraints, info, memo)
             for i, c in enumerate(constraints):
                 if c.node_eligible(pod, info):
                     counts[i][labels[c.topology_key]] += matching[i]
@@ -217,13 +236,14 @@ class PodTopologySpread(Plugin):
                     domains[i].add(info.labels[c.topology_key])
         counts: list[Counter] = [Counter() for _ in constraints]
         per_node: dict[str, list[int]] = {}  # node -> matching pods per constraint
+        memo: dict = {}
         for info in nodes:
             labels = info.labels
             if require_all and any(c.topology_key not in labels for c in constraints):
                 continue
             if not required_matches(pod, info.node):
                 continue
-            matching = per_node[info.name] = _matching(constraints, info)
+            matching = per_node[info.name] = _matching(constraints, info, memo)
             for i, c in enumerate(constraints):
                 value = labels.get(c.topology_key)
                 if c.topology_key != HOSTNAME and value in domains[i]:

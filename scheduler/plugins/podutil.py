@@ -64,10 +64,13 @@ class AffinityTerm:
     weight: int = 0
 
     def matches(self, pod: dict, namespace_labels: dict | None) -> bool:
-        ns = namespace_of(pod)
-        in_scope = ns in self.namespaces or (self.namespace_selector is not None
-                                             and self.namespace_selector.matches(namespace_labels or {}))
-        return in_scope and self.selector.matches(labels_of(pod))
+        return self.matches_labels(namespace_of(pod), labels_of(pod), namespace_labels)
+
+    def matches_labels(self, namespace: str, labels: dict, namespace_labels: dict | None) -> bool:
+        """:meth:`matches` for a pod in ``namespace`` with ``labels``."""
+        in_scope = namespace in self.namespaces or (self.namespace_selector is not None
+                                                    and self.namespace_selector.matches(namespace_labels or {}))
+        return in_scope and self.selector.matches(labels)
 
 
 def affinity_term(owner: dict, term: dict, weight: int = 0) -> AffinityTerm | None:

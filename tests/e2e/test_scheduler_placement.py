@@ -376,7 +376,8 @@ def test_explain_shows_the_scores_behind_a_placement(plane, api, ns):
     assert explanation["selected"] == node and explanation["dryRun"] is False
     by_node = {n["node"]: n for n in explanation["nodes"]}
     assert by_node[node]["total"] == max(n["total"] for n in by_node.values())
-    assert set(by_node[node]["scores"]) >= {"NodeResourcesFit", "TaintToleration", "NodeAffinity"}
+    assert set(by_node[node]["scores"]) >= {"NodeResourcesFit", "TaintToleration"}
+    assert "NodeAffinity" not in by_node[node]["scores"]  # no preferred terms: its PreScore said Skip
     text = kubectl_scheduling.render(explanation)
     assert f"{by_node[node]['total']} *" in text
 

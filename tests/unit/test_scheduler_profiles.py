@@ -38,7 +38,10 @@ def test_the_default_profile_matches_kube_schedulers_defaults():
     assert d["queueSort"] == "PrioritySort"
     assert d["filter"] == ["NodeReady", "NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity",
                            "NodePorts", "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity"]
-    assert d["preFilter"] == ["NodePorts", "PodTopologySpread", "InterPodAffinity"]
+    assert d["preFilter"] == ["NodeAffinity", "NodePorts", "NodeResourcesFit", "PodTopologySpread",
+                              "InterPodAffinity"]
+    assert d["preScore"] == ["TaintToleration", "NodeAffinity", "PodTopologySpread", "InterPodAffinity",
+                             "NodeResourcesBalancedAllocation", "ImageLocality"]
     assert d["postFilter"] == ["DefaultPreemption"]
     assert d["score"] == {"TaintToleration": 3, "NodeAffinity": 2, "NodeResourcesFit": 1, "PodTopologySpread": 2,
                           "InterPodAffinity": 2, "NodeResourcesBalancedAllocation": 1, "ImageLocality": 1}
