@@ -598,7 +598,7 @@ class API:
             if bound:
                 raise errors.Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is '
                                       f'already assigned to node "{bound}"', kind="pods", name=name)
-            new = copy.deepcopy(pod)
+            new = pod  # decoded from etcd for this call alone: changed in place, no copy
             new.setdefault("spec", {})["nodeName"] = node_name
             meta.set_condition(new.setdefault("status", {}), "PodScheduled", "True")
             try:
