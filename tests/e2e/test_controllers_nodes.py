@@ -113,8 +113,10 @@ def test_dead_kubelet_node_goes_unknown_pods_evicted_and_recovers(cluster, api, 
         return live if len(live) == 4 and all(p["spec"]["nodeName"] != victim_node for p in live) else None
 
     wait_for(replaced, timeout_s=60, message="replacements running elsewhere")
-    events = api.list("events", ns, field_selector="reason=TaintManagerEviction").items
-    assert {e["involvedObject"]["name"] for e in events} == victims
+    # Events are recorded in the background: poll until every eviction has one.
+    wait_for(lambda: {e["involvedObject"]["name"]
+                      for e in api.list("events", ns, field_selector="reason=TaintManagerEviction").items} == victims,
+             timeout_s=15, message="a TaintManagerEviction event per evicted pod")
 
     # The kubelet comes back: Ready again, taints gone, the evicted pods are finally removed.
     cluster.procs[victim_node] = Proc(cluster.kubelet_args(int(victim_node.split("-")[1])),

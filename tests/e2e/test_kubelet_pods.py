@@ -119,6 +119,13 @@ def events(api, name: str, ns: str, reason: str = "") -> list[dict]:
     return api.list("events", ns, field_selector=selector).items
 
 
+def wait_for_events(api, name: str, ns: str, ok, what: str, reason: str = "", timeout_s: float = 15) -> list[dict]:
+    """Events about ``name`` once ``ok(events)`` holds: the kubelet records events in the
+    background, so they land a moment after the status change they describe."""
+    return wait_for(lambda: (found := events(api, name, ns, reason)) and ok(found) and found,
+                    timeout_s=timeout_s, message=what)
+
+
 def logs(api, name: str, ns: str, *argv: str) -> str:
     """``kubemu kubectl logs`` through the CLI module."""
     import argparse
@@ -312,7 +319,7 @@ def test_crash_loop_backoff_delays_grow(api, ns, node):
     print("restart gaps (s):", [round(g, 2) for g in gaps])
     assert gaps[0] < gaps[1] < gaps[2], gaps
     assert 0.7 <= gaps[0] <= 2.5 and 3.2 <= gaps[2] <= 6.5, gaps
-    assert events(api, "crash", ns, "BackOff")
+    wait_for_events(api, "crash", ns, bool, "a BackOff event", reason="BackOff")
 
 
 # -- 5. probes ----------------------------------------------------------------------------------------
@@ -335,9 +342,13 @@ def test_liveness_failure_restarts_and_readiness_drives_ready(api, ns, node, tmp
         return container(status, "dies")["restartCount"] >= 1 and status
 
     wait_for(restarted, timeout_s=30, message="liveness failure restarts the container")
-    reasons = [(e["reason"], e["message"]) for e in events(api, "probed", ns)]
-    assert any(r == "Unhealthy" and m.startswith("Liveness probe failed: dial tcp") for r, m in reasons)
-    assert ("Killing", "Container dies failed liveness probe, will be restarted") in reasons
+
+    def liveness_events(found):
+        reasons = [(e["reason"], e["message"]) for e in found]
+        return (any(r == "Unhealthy" and m.startswith("Liveness probe failed: dial tcp") for r, m in reasons)
+                and ("Killing", "Container dies failed liveness probe, will be restarted") in reasons)
+
+    wait_for_events(api, "probed", ns, liveness_events, "Unhealthy and Killing events for the liveness failure")
     ready_file.write_text("ok")
     status = wait_for(lambda: (s := status_of(api, "probed", ns)) and container(s, "web")["ready"] and s,
                       timeout_s=20, message="readiness passes")
@@ -389,7 +400,7 @@ def test_kubelet_admission_rejects_what_does_not_fit(api, ns, node):
     status = wait_for(lambda: phase(api, "big", ns, "Failed"), timeout_s=20, message="rejected")
     assert status["reason"] == "OutOfcpu"
     assert status["message"].startswith("Pod was rejected: Node didn't have enough resource: cpu, requested: 3000")
-    assert events(api, "big", ns, "OutOfcpu")
+    wait_for_events(api, "big", ns, bool, "an OutOfcpu event", reason="OutOfcpu")
 
 
 # -- 7. graceful termination --------------------------------------------------------------------------
@@ -460,8 +471,8 @@ def test_image_pull_backoff(api, ns, node):
         return waiting.get("reason") == "ImagePullBackOff"
 
     wait_for(backoff, timeout_s=30, message="ImagePullBackOff")
-    reasons = {e["reason"] for e in events(api, "nopull", ns)}
-    assert {"Pulling", "Failed", "BackOff"} <= reasons
+    wait_for_events(api, "nopull", ns, lambda found: {"Pulling", "Failed", "BackOff"} <= {e["reason"] for e in found},
+                    "Pulling, Failed and BackOff events")
 
 
 def test_container_processes_are_real(api, ns, node):

@@ -62,8 +62,10 @@ def test_pod_runs_with_ip_processes_and_etcd_record(cluster, api, ns):
     assert "Welcome to nginx!" in body
     stored = json.loads(etcd_value(cluster, f"/registry/pods/{ns}/web"))
     assert stored["spec"]["nodeName"] == node and stored["status"]["podIP"] == ip
-    reasons = [e["reason"] for e in api.list("events", ns, field_selector="involvedObject.name=web").items]
-    assert {"Scheduled", "Pulling", "Pulled", "Created", "Started"} <= set(reasons)
+    # Components record events in the background: they land a moment after the status they describe.
+    wait_for(lambda: {"Scheduled", "Pulling", "Pulled", "Created", "Started"}
+             <= {e["reason"] for e in api.list("events", ns, field_selector="involvedObject.name=web").items},
+             timeout_s=15, message="Scheduled, Pulling, Pulled, Created and Started events")
     # The node now reports the pulled image in status.images (what ImageLocality scores).
     images = wait_for(lambda: [i for i in api.get("nodes", node)["status"].get("images") or []
                                if "docker.io/library/nginx:latest" in i["names"]], timeout_s=30,

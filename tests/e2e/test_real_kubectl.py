@@ -180,9 +180,10 @@ def test_run_get_describe_logs_exec_delete(k, ns):
     screen = exec_in_terminal(k, ns, "web", b"echo hello-tty\r", b"exit 5\r", expect_code=5)
     assert "# echo hello-tty\r\nhello-tty\r\n# " in screen  # typed, echoed, run, prompted again
 
-    events = k("1.33", "get", "events", "-n", ns).stdout
+    events = wait_for(lambda: (out := k("1.33", "get", "events", "-n", ns).stdout)
+                      and re.search(r"Normal\s+Scheduled\s+pod/web\s+Successfully assigned", out) and out,
+                      timeout_s=15, message="the Scheduled event in kubectl get events")
     assert header(events) == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
-    assert re.search(r"Normal\s+Scheduled\s+pod/web\s+Successfully assigned", events)
 
     assert k("1.33", "delete", "pod", "web", "-n", ns).stdout == 'pod "web" deleted\n'
     gone = k("1.27", "get", "pod", "web", "-n", ns, check=False)

@@ -336,7 +336,9 @@ def test_a_high_priority_pod_preempts_a_low_priority_one(api, ns):
     placed = bound_nodes(api, ns, ["urgent"], timeout_s=30)
     left = {p["metadata"]["name"] for p in api.list("pods", ns).items}
     assert len(left & set(victims)) == 2, "exactly one victim was evicted"
-    preempted = api.list("events", ns, field_selector="reason=Preempted").items
+    # The scheduler records events in the background: wait for it, then check there is only one.
+    preempted = wait_for(lambda: api.list("events", ns, field_selector="reason=Preempted").items, timeout_s=15,
+                         message="a Preempted event")
     assert len(preempted) == 1 and preempted[0]["message"].endswith(f"on node {placed['urgent']}")
 
 
