@@ -501,9 +501,9 @@ class Kubelet:
         record.pulled.add(image)
         self.pull_backoff.reset((record.uid, name))
         record.pull_failed_at.pop(name, None)
-        ms = int(result.duration_s * 1000)
+        took = go_duration_ms(result.duration_s)
         self.recorder.event(pod, "Normal", "Pulled",
-                            f'Successfully pulled image "{image}" in {ms}ms ({ms}ms including waiting). '
+                            f'Successfully pulled image "{image}" in {took} ({took} including waiting). '
                             f"Image size: {result.size_bytes} bytes.")
         return True
 
@@ -787,6 +787,22 @@ def _image_id(container: dict) -> str:
         return ""
     digest = hashlib.sha256(ref.canonical.encode()).hexdigest()
     return f"{ref.registry}/{ref.repository}@sha256:{digest}"
+
+
+def go_duration_ms(seconds: float) -> str:
+    """A duration as Go prints ``d.Truncate(time.Millisecond)`` (the kubelet's Pulled event):
+    ``0s``, ``750ms``, ``1.5s``, ``2m3.004s``, ``1h0m0s``."""
+    ms = max(0, int(seconds * 1000))
+    if ms == 0:
+        return "0s"
+    if ms < 1000:
+        return f"{ms}ms"
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs = f"{rest // 1000}.{rest % 1000:03d}".rstrip("0").rstrip(".") + "s"
+    if hours:
+        return f"{hours}h{minutes}m{secs}"
+    return f"{minutes}m{secs}" if minutes else secs
 
 
 def _human(seconds: float) -> str:

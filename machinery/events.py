@@ -14,13 +14,17 @@ three to four events on a pod's way to Running). The event's timestamps are take
 ``event()`` is called, not when it is sent. ``flush()`` waits until the queue is empty.
 ``workers`` senders share the queue's room, each event going to the sender its object and
 reason pick, so repeats stay in order (the scheduler uses several: one event per pod bound).
+
+An Event is named like client-go names it, ``<object name>.<hex of the Unix time in ns>`` taken
+when ``event()`` is called, so listing a namespace's Events (key order) gives them in the order
+they happened: ``kubectl get events`` prints them so, and ``kubectl describe``, which sorts by
+``lastTimestamp`` (whole seconds) and keeps the list's order among equals, too.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import secrets
 import threading
 import time
 import zlib
@@ -34,6 +38,20 @@ log = logging.getLogger(__name__)
 MAX_CACHED = 4096
 # Events waiting to be sent by a background recorder (client-go's broadcaster queues 1000).
 MAX_QUEUED = 1000
+
+
+_last_name_ns = 0
+_name_lock = threading.Lock()
+
+
+def event_name(obj: dict) -> str:
+    """``<name>.<hex ns>`` (client-go's form): names sort in the order this process made them —
+    the clock's nanoseconds, made strictly increasing here so that two events in one tick differ."""
+    global _last_name_ns
+    with _name_lock:
+        _last_name_ns = max(time.time_ns(), _last_name_ns + 1)
+        ns = _last_name_ns
+    return f"{(obj.get('metadata') or {}).get('name') or 'unknown'}.{ns:x}"
 
 
 class EventRecorder:
@@ -58,16 +76,16 @@ class EventRecorder:
                                  name=f"events-{component}" + (f"-{i}" if workers > 1 else "")).start()
 
     def event(self, obj: dict, event_type: str, reason: str, message: str) -> None:
-        now, micro = meta.format_time(), meta.format_micro_time()
+        now, micro, name = meta.format_time(), meta.format_micro_time(), event_name(obj)
         if not self._queues:
-            self._send(obj, event_type, reason, message, now, micro)
+            self._send(obj, event_type, reason, message, now, micro, name)
             return
         q = self._queues[0]
         if len(self._queues) > 1:
             uid = (obj.get("metadata") or {}).get("uid", "")
             q = self._queues[zlib.crc32(f"{uid}/{event_type}/{reason}/{message}".encode()) % len(self._queues)]
         try:
-            q.put_nowait((obj, event_type, reason, message, now, micro))
+            q.put_nowait((obj, event_type, reason, message, now, micro, name))
         except queue.Full:
             self.dropped += 1
             log.warning("event queue full (%d): dropping event %s %s for %s", q.maxsize * len(self._queues),
@@ -92,13 +110,15 @@ class EventRecorder:
             finally:
                 q.task_done()
 
-    def _send(self, obj: dict, event_type: str, reason: str, message: str, now: str, micro: str) -> None:
+    def _send(self, obj: dict, event_type: str, reason: str, message: str, now: str, micro: str,
+              name: str) -> None:
         try:
-            self._record(obj, event_type, reason, message, now, micro)
+            self._record(obj, event_type, reason, message, now, micro, name)
         except errors.APIError as e:
             log.warning("could not record event %s %s for %s: %s", event_type, reason, meta.key_of(obj), e)
 
-    def _record(self, obj: dict, event_type: str, reason: str, message: str, now: str, micro: str) -> None:
+    def _record(self, obj: dict, event_type: str, reason: str, message: str, now: str, micro: str,
+                name: str) -> None:
         m = obj.get("metadata") or {}
         namespace = m.get("namespace") or "default"
         involved = {"kind": obj.get("kind", ""), "namespace": m.get("namespace", ""), "name": m.get("name", ""),
@@ -116,7 +136,7 @@ class EventRecorder:
                 return
         event = {
             "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{m.get('name', 'unknown')}.{secrets.token_hex(8)}", "namespace": namespace},
+            "metadata": {"name": name, "namespace": namespace},
             "involvedObject": involved, "reason": reason, "message": message, "type": event_type,
             "source": {"component": self.component, **({"host": self.host} if self.host else {})},
             "firstTimestamp": now, "lastTimestamp": now, "eventTime": micro, "count": 1,

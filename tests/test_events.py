@@ -9,6 +9,7 @@ wall clock so the test controls them.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 
 import pytest
@@ -187,3 +188,17 @@ def test_a_recorder_with_several_senders_sends_events_concurrently_and_keeps_rep
 
 def events_about_all(client: APIClient, namespace: str) -> list[dict]:
     return [e for e in client.list("events", namespace).items if e["involvedObject"]["name"].startswith("many-")]
+
+
+def test_events_are_named_by_time_so_a_list_gives_them_in_the_order_they_happened(client, namespace, wall):
+    """client-go names an Event ``<object>.<hex ns>``: the list (etcd key order) is chronological, which
+    is the order ``kubectl get events`` prints and ``kubectl describe`` keeps among equal seconds."""
+    pod = make_pod(client, namespace, "ordered")
+    recorder = EventRecorder(client, "kubelet", "node-1", background=True, workers=3)
+    reasons = ["Scheduled", "Pulling", "Pulled", "Created", "Started", "Killing", "BackOff", "Unhealthy"]
+    for reason in reasons:
+        recorder.event(pod, "Normal", reason, f"{reason} ordered")
+    assert recorder.flush(timeout_s=30)
+    listed = client.list("events", namespace, field_selector="involvedObject.name=ordered").items
+    assert [e["reason"] for e in listed] == reasons
+    assert all(re.fullmatch(r"ordered\.[0-9a-f]{16}", e["metadata"]["name"]) for e in listed)

@@ -181,9 +181,24 @@ def test_run_get_describe_logs_exec_delete(k, ns):
     assert "# echo hello-tty\r\nhello-tty\r\n# " in screen  # typed, echoed, run, prompted again
 
     events = wait_for(lambda: (out := k("1.33", "get", "events", "-n", ns).stdout)
-                      and re.search(r"Normal\s+Scheduled\s+pod/web\s+Successfully assigned", out) and out,
-                      timeout_s=15, message="the Scheduled event in kubectl get events")
+                      and re.search(r"Normal\s+Scheduled\s+pod/web\s+Successfully assigned", out)
+                      and "Started container web" in out and out,
+                      timeout_s=15, message="the Scheduled and Started events in kubectl get events")
     assert header(events) == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    # As against Kubernetes: the kubelet's events in the order they happened, in its wording.
+    rows = [re.split(r"\s{2,}", line.strip(), maxsplit=4) for line in events.splitlines()[1:]]
+    kubelet = [(reason, message) for _, _, reason, obj, message in rows if obj == "pod/web" and
+               reason != "Scheduled"]
+    assert kubelet[0] == ("Pulling", 'Pulling image "nginx"'), events
+    assert [r for r, _ in kubelet] == ["Pulling", "Pulled", "Created", "Started"], events
+    assert re.fullmatch(r'Successfully pulled image "nginx" in [\d.]+m?s \([\d.]+m?s including waiting\)\. '
+                        r"Image size: \d+ bytes\.", kubelet[1][1]), events
+    assert kubelet[2:] == [("Created", "Created container: web"), ("Started", "Started container web")], events
+    described = k("1.33", "describe", "pod", "web", "-n", ns).stdout
+    table = described[described.index("Events:"):].splitlines()
+    assert re.split(r"\s{2,}", table[1].strip()) == ["Type", "Reason", "Age", "From", "Message"]
+    assert [line.split()[1] for line in table[3:] if "kubelet" in line] == ["Pulling", "Pulled", "Created",
+                                                                             "Started"], described
 
     assert k("1.33", "delete", "pod", "web", "-n", ns).stdout == 'pod "web" deleted\n'
     gone = k("1.27", "get", "pod", "web", "-n", ns, check=False)

@@ -195,3 +195,12 @@ def test_deletion_stops_confirms_and_frees_everything(kubelet, tmp_path):
     assert kubelet.client.deleted == [("ns", "gone")]
     assert not volume.exists() and kubelet.runtime.list_sandboxes() == [] and "uid-gone" not in kubelet._records
     assert kubelet._ipam_for().allocated() == {}
+
+
+@pytest.mark.parametrize("seconds, printed", [(0.0004, "0s"), (0.75, "750ms"), (1.0, "1s"), (1.5, "1.5s"),
+                                              (123.0049, "2m3.004s"), (3600, "1h0m0s")])
+def test_pull_durations_are_printed_as_the_kubelet_prints_them(seconds, printed):
+    """``Successfully pulled image "nginx" in 1.5s``: Go's Duration, truncated to milliseconds."""
+    from kubelet.kubelet import go_duration_ms
+
+    assert go_duration_ms(seconds) == printed
