@@ -127,7 +127,8 @@ class API:
         try:
             return self.storage.get(self._key(info, namespace, name))
         except KeyNotFound:
-            raise errors.NotFound(f'{info.name} "{name}" not found', kind=info.name, name=name) from None
+            raise errors.NotFound(f'{info.qualified_name} "{name}" not found', kind=info.name, name=name,
+                                  group=info.group) from None
 
     def get_namespace(self, name: str) -> dict | None:
         try:
@@ -137,17 +138,17 @@ class API:
 
     @staticmethod
     def _conflict(info: ResourceInfo, name: str) -> errors.Conflict:
-        return errors.Conflict(f'Operation cannot be fulfilled on {info.name} "{name}": the object has been '
-                               f"modified; please apply your changes to the latest version and try again",
-                               kind=info.name, name=name)
+        return errors.Conflict(f'Operation cannot be fulfilled on {info.qualified_name} "{name}": the object has '
+                               f"been modified; please apply your changes to the latest version and try again",
+                               kind=info.name, name=name, group=info.group)
 
     @staticmethod
     def _invalid(info: ResourceInfo, name: str, causes: list) -> errors.Invalid:
         summary = ", ".join(str(c) for c in causes[:10])
         if len(causes) > 10:
             summary += f", and {len(causes) - 10} more"
-        return errors.Invalid(f'{info.kind} "{name}" is invalid: {summary}', causes=causes, kind=info.kind,
-                              name=name)
+        return errors.Invalid(f'{info.qualified_kind} "{name}" is invalid: {summary}', causes=causes,
+                              kind=info.kind, name=name, group=info.group)
 
     def _check_body(self, info: ResourceInfo, obj: dict, namespace: str) -> None:
         """The envelope rules: kind and apiVersion match the resource, the namespace the request."""
@@ -196,15 +197,15 @@ class API:
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
         attrs = spec.get("resourceAttributes")
         if not isinstance(attrs, dict) or not attrs.get("verb") or not attrs.get("resource"):
-            raise errors.Invalid(f'{info.kind} is invalid: spec.resourceAttributes: Required value',
+            raise errors.Invalid(f'{info.qualified_kind} "" is invalid: spec.resourceAttributes: Required value',
                                  causes=[errors.Cause("spec.resourceAttributes", "Required value",
-                                                      "FieldValueRequired")], kind=info.kind)
+                                                      "FieldValueRequired")], kind=info.kind, group=info.group)
         subject = user
         if info.name == "subjectaccessreviews":
             if not spec.get("user") and not spec.get("groups"):
-                raise errors.Invalid(f"{info.kind} is invalid: spec.user: Required value",
+                raise errors.Invalid(f'{info.qualified_kind} "" is invalid: spec.user: Required value',
                                      causes=[errors.Cause("spec.user", "Required value", "FieldValueRequired")],
-                                     kind=info.kind)
+                                     kind=info.kind, group=info.group)
             subject = UserInfo(str(spec.get("user", "")), str(spec.get("uid", "")),
                                tuple(str(g) for g in spec.get("groups") or ()) + ("system:authenticated",))
         request = Request(subject, str(attrs["verb"]), str(attrs["resource"]), str(attrs.get("group", "")),
@@ -262,7 +263,8 @@ class API:
         except KeyExists:
             if finish:
                 finish(False)
-            raise errors.AlreadyExists(f'{info.name} "{metadata["name"]}" already exists', kind=info.name,
+            raise errors.AlreadyExists(f'{info.qualified_name} "{metadata["name"]}" already exists',
+                                       group=info.group, kind=info.name,
                                        name=metadata["name"]) from None
         except BaseException:
             if finish:
@@ -433,7 +435,8 @@ class API:
             return None
         except KeyNotFound:
             finish(False)
-            raise errors.NotFound(f'{info.name} "{name}" not found', kind=info.name, name=name) from None
+            raise errors.NotFound(f'{info.qualified_name} "{name}" not found', kind=info.name, name=name,
+                                  group=info.group) from None
         except BaseException:
             finish(False)
             raise
@@ -564,7 +567,8 @@ class API:
         except RevisionMismatch:
             raise self._conflict(info, name) from None
         except KeyNotFound:
-            raise errors.NotFound(f'{info.name} "{name}" not found', kind=info.name, name=name) from None
+            raise errors.NotFound(f'{info.qualified_name} "{name}" not found', kind=info.name, name=name,
+                                  group=info.group) from None
         hooks = self.hooks.get(info.name)
         if hooks:
             hooks.after_delete(removed)

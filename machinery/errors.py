@@ -53,17 +53,21 @@ class APIError(Exception):
     reason = "InternalError"
     http_code = 500
 
-    def __init__(self, message: str, *, causes: Iterable[Cause] = (), kind: str = "", name: str = ""):
+    def __init__(self, message: str, *, causes: Iterable[Cause] = (), kind: str = "", name: str = "",
+                 group: str = ""):
         super().__init__(message)
         self.message = message
         self.causes = tuple(causes)
         self.kind = kind
         self.name = name
+        self.group = group
 
     def to_status(self) -> dict:
         details: dict = {}
         if self.name:
             details["name"] = self.name
+        if self.group:
+            details["group"] = self.group
         if self.kind:
             details["kind"] = self.kind
         if self.causes:
@@ -175,7 +179,7 @@ def from_status(status: dict) -> APIError:
               for c in details.get("causes") or []]
     cls = ERROR_BY_REASON.get(status.get("reason", ""), InternalError)
     return cls(status.get("message", ""), causes=causes, kind=details.get("kind", ""),
-               name=details.get("name", ""))
+               name=details.get("name", ""), group=details.get("group", ""))
 
 
 def from_rpc_error(error: grpc.RpcError) -> APIError:

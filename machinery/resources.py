@@ -34,6 +34,21 @@ class ResourceInfo:
     def singular(self) -> str:
         return self.kind.lower()
 
+    @property
+    def qualified_name(self) -> str:
+        """The resource as Kubernetes names it in messages: ``pods``, ``deployments.apps``."""
+        return qualified(self.name, self.group)
+
+    @property
+    def qualified_kind(self) -> str:
+        """The kind as Kubernetes names it in messages: ``Pod``, ``Deployment.apps``."""
+        return qualified(self.kind, self.group)
+
+
+def qualified(name: str, group: str) -> str:
+    """``name.group`` (a GroupResource or GroupKind's String()), ``name`` alone for the core group."""
+    return f"{name}.{group}" if group else name
+
 
 _META_FIELDS = frozenset({"metadata.name", "metadata.namespace"})
 

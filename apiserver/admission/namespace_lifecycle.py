@@ -8,6 +8,7 @@ from collections.abc import Callable
 from apiserver.admission.chain import Attributes
 from apiserver.registry.namespaces import DEFAULT_NAMESPACES
 from machinery import errors
+from machinery.resources import RESOURCES
 
 # Objects that must still be writable in a terminating namespace: the namespace controller
 # and kubelets record events while it empties, and leases keep nodes alive.
@@ -37,6 +38,9 @@ class NamespaceLifecycle:
         terminating = (ns.get("status") or {}).get("phase") == "Terminating" or \
             (ns.get("metadata") or {}).get("deletionTimestamp")
         if terminating and attrs.resource not in _ALLOWED_WHILE_TERMINATING:
+            info = RESOURCES.get(attrs.resource)
+            what = info.qualified_name if info else attrs.resource
             raise errors.Forbidden(
-                f'{attrs.resource} "{attrs.name}" is forbidden: unable to create new content in namespace '
-                f"{attrs.namespace} because it is being terminated", kind=attrs.resource, name=attrs.name)
+                f'{what} "{attrs.name}" is forbidden: unable to create new content in namespace '
+                f"{attrs.namespace} because it is being terminated", kind=attrs.resource, name=attrs.name,
+                group=info.group if info else "")

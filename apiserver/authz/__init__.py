@@ -14,6 +14,7 @@ from typing import Protocol
 
 from apiserver.admission import UserInfo
 from machinery import errors
+from machinery.resources import qualified
 
 SUPERUSER_GROUP = "system:masters"
 
@@ -57,14 +58,16 @@ class AuthorizerChain:
     def check(self, request: Request) -> None:
         ok, _ = self.allowed(request)
         if not ok:
-            raise errors.Forbidden(forbidden_message(request), kind=request.resource, name=request.name)
+            raise errors.Forbidden(forbidden_message(request), kind=request.resource, name=request.name,
+                                   group=request.api_group)
 
 
 def forbidden_message(r: Request) -> str:
     if r.path:
         return f'forbidden: User "{r.user.name}" cannot {r.verb} path "{r.path}"'
     resource = f"{r.resource}/{r.subresource}" if r.subresource else r.resource
-    what = f'{resource} "{r.name}"' if r.name else resource
+    group_resource = qualified(r.resource, r.api_group)  # as NewForbidden names it: no subresource
+    what = f'{group_resource} "{r.name}"' if r.name else group_resource
     scope = f' in the namespace "{r.namespace}"' if r.namespace else " at the cluster scope"
     return (f'{what} is forbidden: User "{r.user.name}" cannot {r.verb} resource "{resource}" in API group '
             f'"{r.api_group}"{scope}')

@@ -433,6 +433,21 @@ def test_bad_input_gets_kubectls_usual_messages(k, cluster_dir, tmp_path):
     missing = k("1.27", "run", "x", "--image=nginx", "-n", "no-such-ns", check=False)
     assert missing.stderr == 'Error from server (NotFound): namespaces "no-such-ns" not found\n'
     assert k("1.32", "get", "pods", "-n", "no-such-ns").stderr == "No resources found in no-such-ns namespace.\n"
+    # Resources and kinds of a named group are qualified by it, as Kubernetes' messages name them.
+    bad_deploy = k("1.32", "create", "deployment", "Bad", "--image=nginx", check=False)
+    assert bad_deploy.stderr.startswith('error: failed to create deployment: Deployment.apps "Bad" is invalid: '
+                                        'metadata.name: Invalid value: "Bad": a lowercase RFC 1123 subdomain')
+    ghost = k("1.27", "delete", "deployment", "ghost", check=False)
+    assert ghost.stderr == 'Error from server (NotFound): deployments.apps "ghost" not found\n'
+    assert k("1.33", "scale", "deployment", "ghost", "--replicas=1", check=False).stderr == \
+        'error: no objects passed to scale deployments.apps "ghost" not found\n'
+    k("1.33", "create", "job", "once", "--image=busybox", "--", "true")
+    twice = k("1.33", "create", "job", "once", "--image=busybox", "--", "true", check=False)
+    assert twice.stderr == 'error: failed to create job: jobs.batch "once" already exists\n'
+    k("1.33", "delete", "job", "once")
+    denied = k("1.32", "get", "deployments", "-n", "default", "--as", "jane", check=False)
+    assert denied.stderr == ('Error from server (Forbidden): deployments.apps is forbidden: User "jane" cannot list '
+                             'resource "deployments" in API group "apps" in the namespace "default"\n')
     unknown_type = k("1.33", "get", "frobnicators", check=False)
     assert unknown_type.stderr == 'error: the server doesn\'t have a resource type "frobnicators"\n'
     doc = yaml.safe_load(open(cluster_dir.kubeconfig_path))
