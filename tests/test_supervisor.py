@@ -170,8 +170,10 @@ def test_down_stops_everything_and_is_idempotent(tmp_path):
         assert set(cluster.components()) == {"etcd", "apiserver"}
         pids = cluster_pids(cluster.dir)
         assert len(alive(pids)) == 3  # supervisor, etcd, apiserver
+        merged_into_default_kubeconfig_and_removed_by_down(cluster, before_down=True)
         result = cluster.run("down")
         assert (result.returncode, result.stdout.splitlines()[-1]) == (0, "cluster stopped")
+        merged_into_default_kubeconfig_and_removed_by_down(cluster, before_down=False)
         wait_for(lambda: not alive(pids), timeout_s=15, message="every cluster process to exit")
         assert not os.path.exists(cluster.dir.supervisor_pid_path)
         assert cluster.run("status").returncode == 1
@@ -179,6 +181,36 @@ def test_down_stops_everything_and_is_idempotent(tmp_path):
         assert again.returncode == 0 and "no cluster is running" in again.stdout
     finally:
         cluster.teardown()
+
+
+def merged_into_default_kubeconfig_and_removed_by_down(cluster: Cluster, *, before_down: bool) -> None:
+    """Like kind, ``kubemu up`` adds a current ``kubemu-<cluster>`` context to the default kubeconfig
+    (``$KUBECONFIG``: a file of the test session's own, see conftest.py), so the ``kubectl`` on PATH —
+    the dispatcher that runs the real kubectl matching the server's ``/version`` — works with no
+    flags; ``kubemu down`` takes the context out again."""
+    import shutil
+
+    import yaml
+
+    path = os.environ["KUBECONFIG"]
+    context = f"kubemu-{cluster.dir.name}"
+    with open(path) as f:
+        doc = yaml.safe_load(f) or {}
+    if not before_down:
+        assert context not in [c["name"] for c in doc.get("contexts") or []]
+        assert doc.get("current-context") != context
+        return
+    assert doc["current-context"] == context
+    if shutil.which("kubectl") is None:
+        return  # machines without kubectl still check the merge and the removal
+    env = {k: v for k, v in os.environ.items() if k not in ("KUBEMU_SERVER", "KUBEMU_TOKEN")}
+    got = subprocess.run(["kubectl", "get", "namespaces", "-o", "name"], capture_output=True, text=True,
+                         timeout=60, env=env)
+    assert got.returncode == 0, got.stderr
+    assert "namespace/kube-system" in got.stdout.splitlines()
+    version = subprocess.run(["kubectl", "version", "-o", "json"], capture_output=True, text=True, timeout=60,
+                             env=env)
+    assert json.loads(version.stdout)["serverVersion"]["gitVersion"] == "v1.32.0", version.stderr
 
 
 def test_node_pods_restarts_and_clean_shutdown(tmp_path):
