@@ -170,3 +170,23 @@ def test_status_shows_the_metrics_of_every_component(cluster):
     assert rows["scheduler"][2] == "yes" and rows["node-1"][2] == "-"
     assert "kubelet-pods=" in " ".join(rows["node-1"]) and "requests=" in " ".join(rows["apiserver"])
     assert "over 0.5s" in result.stdout
+
+
+def test_a_pod_that_fits_nowhere_moves_the_pending_pods_gauge(cluster):
+    """``scheduler_pending_pods{queue="unschedulable"}`` counts a pod no node can take, and drops
+    back when it is deleted; its failed attempts count as ``result="unschedulable"``."""
+    m = Metrics(cluster)
+    before = m.value("scheduler", "scheduler_schedule_attempts_total", result="unschedulable")
+    huge = pod("too-big")
+    huge["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "500"}}
+    client = cluster.dir.api_client(retry_timeout_s=10.0)
+    try:
+        client.create("pods", huge, namespace="default")
+        wait_for(lambda: m.value("scheduler", "scheduler_pending_pods", queue="unschedulable") == 1, timeout_s=30,
+                 message='scheduler_pending_pods{queue="unschedulable"} to reach 1')
+        assert m.value("scheduler", "scheduler_schedule_attempts_total", result="unschedulable") >= before + 1
+        client.delete("pods", "too-big", "default")
+    finally:
+        client.close()
+    wait_for(lambda: m.value("scheduler", "scheduler_pending_pods", queue="unschedulable") == 0, timeout_s=30,
+             message="the deleted pod to leave the unschedulable queue")
