@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -38,6 +39,8 @@ spec:
   template:
     metadata: {labels: {app: web}}
     spec:
+      initContainers:
+      - {name: setup, image: busybox, command: ["true"]}
       containers:
       - name: nginx
         image: nginx
@@ -148,6 +151,7 @@ def test_a_deployment_pod_trace_tells_every_step_in_causal_order(cluster, web_po
     assert a["user"] == "system:kube-controller-manager" and a["authentication"] in ("bearer token",
                                                                                     "client certificate")
     assert a["authorization"].startswith('RBAC: allowed by ClusterRoleBinding "system:kube-controller-manager"')
+    assert re.search(r"\(rule: verbs=\[.+\] .*resources=\[.+\]\)$", a["authorization"]), "the rule that matched"
     plugins = [(p["phase"], p["plugin"]) for p in a["admission"]]
     assert plugins.index(("mutating", "ServiceAccount")) < plugins.index(("validating", "NamespaceLifecycle"))
     service_account = next(p for p in a["admission"] if p["plugin"] == "ServiceAccount")
@@ -168,8 +172,13 @@ def test_a_deployment_pod_trace_tells_every_step_in_causal_order(cluster, web_po
     assert delivered["identity"] == chosen and delivered["readRevision"] >= positions["bind pods/binding"][
         "writeRevision"]
     assert positions["create sandbox"]["attributes"]["podIP"] == web_pod["status"]["podIP"]
-    assert positions["pull image"]["attributes"]["image"] == "nginx"
-    assert positions["start container"]["attributes"]["pid"] > 0
+    # Each container, init first, created and started with its pid; then the app container's image.
+    init = positions["start container"]["attributes"]
+    assert (init["container"], init["kind"]) == ("setup", "init") and init["pid"] > 0
+    app_at = first(steps, "kubelet", "start container", steps.index(positions["start container"]) + 1,
+                   container="nginx")
+    assert steps[app_at]["attributes"]["kind"] == "app" and steps[app_at]["attributes"]["pid"] > 0
+    assert first(steps, "kubelet", "pull image", image="nginx") < app_at
     assert positions["container ready"]["attributes"]["readinessProbe"].startswith("httpGet")
     assert running["writeRevision"] > 0
     status_write = next(s for s in steps if s["parentSpanId"] == running["spanId"])
@@ -186,6 +195,8 @@ def test_the_terminal_timeline_is_indented_by_component(cluster, web_pod):
     assert column["controller-manager"] < column["apiserver"] < column["scheduler"] < column["kubelet"]
     assert "node-1: rejected by NodeUnschedulable: node(s) were unschedulable" in result.stdout
     assert "<- chosen" in result.stdout and "authorized: RBAC: allowed by ClusterRoleBinding" in result.stdout
+    delivered = next(line for line in lines if ": watch delivered pod" in line)
+    assert re.search(r"read rev \d+, [\d.]+ m?s after (bind pods/binding|update pods)", delivered), delivered
 
 
 def test_apply_trace_adds_the_clients_steps(cluster):
