@@ -143,6 +143,8 @@ def test_run_get_describe_logs_exec_delete(k, ns):
     wide = k("1.32", "get", "pods", "-n", ns, "-o", "wide").stdout
     assert header(wide) == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE",
                             "READINESS GATES"]
+    row = wide.splitlines()[1].split()
+    assert row[5].startswith("127.") and row[6] in ("node-1", "node-2") and row[7:] == ["<none>", "<none>"], wide
     everywhere = k("1.33", "get", "pods", "-A").stdout
     assert header(everywhere)[:2] == ["NAMESPACE", "NAME"]
     assert any(line.split()[:2] == [ns, "web"] for line in everywhere.splitlines())
