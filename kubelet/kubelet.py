@@ -12,8 +12,9 @@ runtime towards the pod:
    already admitted, else it is Failed with OutOfcpu/OutOfmemory) → **sandbox** with a pod IP
    (host-local IPAM or a CNI plugin) → **volumes** → **init containers** one at a time, each to
    completion → **app containers**: pull the image (Pulling/Pulled, ErrImagePull →
-   ImagePullBackOff), resolve env (CreateContainerConfigError), create and start
-   (Created/Started, postStart hook), restart exited ones per ``restartPolicy`` with
+   ImagePullBackOff), resolve env (CreateContainerConfigError), create (Created;
+   CreateContainerError) — removing dead instances older than the previous one (container_gc.py)
+   — and start (Started; StartError), postStart hook, restart exited ones per ``restartPolicy`` with
    CrashLoopBackOff backoff, kill those whose liveness/startup probe failed → write the status.
 
 A relist loop (the PLEG) polls the runtime every ``pleg_period_s`` and enqueues pods whose
@@ -32,7 +33,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from kubelet import envvars, handlers, metrics, trace_recorder
+from kubelet import container_gc, envvars, handlers, metrics, trace_recorder
 from kubelet.backoff import Backoff
 from kubelet.envvars import ConfigError
 from kubelet.ipam import HostLocalIPAM, IPAMError
@@ -529,20 +530,33 @@ class Kubelet:
             pod_labels=dict(m.get("labels") or {}), pod_annotations=dict(m.get("annotations") or {}))
 
     def _start(self, pod: dict, record: PodRecord, container: dict, spec: ContainerSpec) -> None:
+        """Create, then start the container, like the kubelet's startContainer: a create that fails is a
+        CreateContainerError; a process that cannot start ends as StartError; then the postStart hook."""
         name = container["name"]
-        started = trace_recorder.now_ns()
+        began = trace_recorder.now_ns()
         try:
-            state = self.runtime.start_container(record.sandbox, spec)
+            created = self.runtime.create_container(record.sandbox, spec)
         except ContainerRuntimeError as e:
+            self.tracing.container_created(pod, name, None, began, error=str(e))
             record.waiting[name] = Waiting("CreateContainerError", str(e))
             self.recorder.event(pod, "Warning", "Failed", f"Error: {e}")
             return
-        self.tracing.container_started(pod, name, state, started)
+        self.tracing.container_created(pod, name, created, began)
+        self.recorder.event(pod, "Normal", "Created", f"Created container: {name}")
+        container_gc.collect(self.runtime, record.sandbox, name, created.restart_count)
+        began = trace_recorder.now_ns()
+        try:
+            state = self.runtime.start_container(record.sandbox, name)
+        except ContainerRuntimeError as e:
+            self.tracing.container_started(pod, name, None, began, error=str(e))
+            record.waiting[name] = Waiting("RunContainerError", str(e))
+            self.recorder.event(pod, "Warning", "Failed", f"Error: {e}")
+            return
+        self.tracing.container_started(pod, name, state, began)
         record.waiting.pop(name, None)
         if state.state == "terminated" and state.reason == "StartError":
             self.recorder.event(pod, "Warning", "Failed", f"Error: {state.message or 'failed to start container'}")
             return
-        self.recorder.event(pod, "Normal", "Created", f"Created container: {name}")
         self.recorder.event(pod, "Normal", "Started", f"Started container {name}")
         hook = ((container.get("lifecycle") or {}).get("postStart"))
         if isinstance(hook, dict):

@@ -8,7 +8,9 @@ node. Recorded steps:
 - **create sandbox**: the pod IP (host-local IPAM from the node's pod CIDR, a CNI plugin, or the
   node's IP with hostNetwork);
 - **pull image** (or **image present**): image, pull policy, size and duration, or the error;
-- **start container**: init or app container, its pid;
+- **create container**: init or app container, its attempt (the restart count), or why the runtime
+  refused (CreateContainerError);
+- **start container**: init or app container, its pid, or why it did not start (StartError);
 - **container ready**: a container's readiness turned true (the readiness probe passed, or it has
   none);
 - **write status**: every status the kubelet stored — phase, conditions, the revision written;
@@ -91,13 +93,20 @@ class PodTracer:
             span.fail(error)
         span.end()
 
-    def container_started(self, pod: dict, name: str, state, started_ns: int) -> None:
-        spec = pod.get("spec") or {}
-        init = any(isinstance(c, dict) and c.get("name") == name for c in spec.get("initContainers") or [])
-        span = self.begin(pod, "start container", start_ns=started_ns, container=name,
-                          kind="init" if init else "app", pid=getattr(state, "pid", None))
+    def container_created(self, pod: dict, name: str, state, started_ns: int, *, error: str = "") -> None:
+        span = self.begin(pod, "create container", start_ns=started_ns, container=name, kind=_kind(pod, name),
+                          attempt=getattr(state, "restart_count", None))
+        if error:
+            span.fail(error)
+        span.end()
+
+    def container_started(self, pod: dict, name: str, state, started_ns: int, *, error: str = "") -> None:
+        span = self.begin(pod, "start container", start_ns=started_ns, container=name, kind=_kind(pod, name),
+                          pid=getattr(state, "pid", None))
         if getattr(state, "state", "") == "terminated" and getattr(state, "reason", "") == "StartError":
-            span.fail(getattr(state, "message", "") or "failed to start container")
+            error = error or getattr(state, "message", "") or "failed to start container"
+        if error:
+            span.fail(error)
         span.end()
 
     def readiness(self, pod: dict, status: dict) -> None:
@@ -138,6 +147,12 @@ class PodTracer:
 
 def now_ns() -> int:
     return time.time_ns()
+
+
+def _kind(pod: dict, name: str) -> str:
+    spec = pod.get("spec") or {}
+    init = any(isinstance(c, dict) and c.get("name") == name for c in spec.get("initContainers") or [])
+    return "init" if init else "app"
 
 
 def _state(c: dict) -> str:

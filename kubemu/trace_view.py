@@ -232,8 +232,12 @@ def headline(span: dict) -> str:
         parts.append(f"pod IP {a['podIP']}")
     elif name in ("pull image", "image present"):
         parts.append(str(a.get("image", "")))
+    elif name == "create container":
+        attempt = f" (attempt {a['attempt']})" if a.get("attempt") is not None else ""
+        parts.append(f"{a.get('kind', '')} container {a.get('container', '')}{attempt}")
     elif name == "start container":
-        parts.append(f"{a.get('kind', '')} container {a.get('container', '')} (pid {a.get('pid')})")
+        pid = f" (pid {a['pid']})" if a.get("pid") is not None else ""
+        parts.append(f"{a.get('kind', '')} container {a.get('container', '')}{pid}")
     elif name == "container ready":
         parts.append(f"{a.get('container', '')}: readiness {a.get('readinessProbe', '')}")
     elif name == "write status":

@@ -1,18 +1,27 @@
 """The container runtime interface the kubelet drives, in the shape of the CRI, minus gRPC.
 
 As in Kubernetes, a pod is first given a *sandbox* (its IP and a directory holding its state and
-logs), then the kubelet pulls each image and starts each container inside the sandbox (with its
-environment resolved and its volumes as ``Mount``s), polls the containers' states, runs commands in
-them (``exec_sync``: exec probes, hooks, ``kubectl exec``), samples their usage (``stats``: memory
-limits, CPU), and finally stops the containers (SIGTERM, a grace period, SIGKILL) and removes the
-sandbox. The kubelet only ever talks to ``ContainerRuntime``; ``ProcessRuntime`` (process.py) runs
-every container as a real OS process, ``SimulatedRuntime`` (simulated.py) runs none and follows
-behaviours given as data. docs/kubelet.md has the table of calls and their contracts.
+logs), then the kubelet pulls each image, *creates* each container inside the sandbox (with its
+environment resolved and its volumes as ``Mount``s: everything is prepared, nothing runs) and
+*starts* it, polls the containers' states, runs commands in them (``exec_sync``: exec probes, hooks,
+``kubectl exec``), samples their usage (``stats``: memory limits, CPU), stops them (SIGTERM, a grace
+period, SIGKILL), *removes* dead ones it no longer needs (container garbage collection), and finally
+removes the sandbox. The kubelet only ever talks to ``ContainerRuntime``; ``ProcessRuntime``
+(process.py) runs every container as a real OS process, ``SimulatedRuntime`` (simulated.py) runs
+none and follows behaviours given as data. docs/kubelet.md has the table of calls and their
+contracts, and how they map to the CRI.
 
-States follow the CRI/Kubernetes conventions: ``waiting`` (never started), ``running`` and
-``terminated`` with an exit code (128+signal when killed: 143 for SIGTERM, 137 for SIGKILL) and a
-reason (``Completed`` for 0, ``Error`` otherwise, ``StartError`` when the process could not be
-started, ``ContainerStatusUnknown`` when it vanished while nobody could observe its exit code).
+A container is one name in a pod; each create makes a new *instance* of it, numbered by its
+``attempt`` (CRI's ContainerMetadata.attempt), which is also its ``restart_count``: 0 for the first,
+the previous instance's attempt + 1 after. Creating again replaces the current instance only if
+that one was created and never started. The previous instance's end is kept in the new one's
+``last`` (the API's lastState) and its log stays readable (``logs --previous``) until it is removed.
+
+States follow the CRI/Kubernetes conventions: ``waiting`` (created but not started: reason
+``ContainerCreating``; or not created at all), ``running`` and ``terminated`` with an exit code
+(128+signal when killed: 143 for SIGTERM, 137 for SIGKILL) and a reason (``Completed`` for 0,
+``Error`` otherwise, ``StartError`` when the process could not be started,
+``ContainerStatusUnknown`` when it vanished while nobody could observe its exit code).
 Times are RFC 3339 UTC strings with a ``Z`` suffix, as in the API.
 """
 
@@ -187,8 +196,23 @@ class ContainerRuntime(ABC):
     # -- containers ------------------------------------------------------------------------------
 
     @abstractmethod
-    def start_container(self, sandbox: PodSandbox, spec: ContainerSpec) -> ContainerState:
-        """Start ``spec`` in the sandbox; starting a name again is a restart (restart_count + 1)."""
+    def create_container(self, sandbox: PodSandbox, spec: ContainerSpec) -> ContainerState:
+        """Prepare a new instance of ``spec`` in the sandbox without running it (CRI CreateContainer):
+        validate, resolve the image, make its directory, log path and record. Returns its ``waiting``
+        (``ContainerCreating``) state with its attempt as ``restart_count`` and the previous run as
+        ``last``. Raises ImagePullError for an image that cannot exist and ContainerRuntimeError if the
+        container is running or cannot be prepared (the kubelet reports CreateContainerError)."""
+
+    @abstractmethod
+    def start_container(self, sandbox: PodSandbox, name: str) -> ContainerState:
+        """Launch the created instance of container ``name`` (CRI StartContainer). A process that cannot
+        be started gives a ``terminated`` state with reason ``StartError``; a container that is not in
+        the created state (never created, running, or already run) raises ContainerRuntimeError."""
+
+    def run_container(self, sandbox: PodSandbox, spec: ContainerSpec) -> ContainerState:
+        """Create then start ``spec``: a convenience for callers that need no step in between."""
+        self.create_container(sandbox, spec)
+        return self.start_container(sandbox, spec.name)
 
     @abstractmethod
     def stop_container(self, sandbox: PodSandbox, name: str, grace_period_s: float,
@@ -197,12 +221,23 @@ class ContainerRuntime(ABC):
         A ``reason`` (``OOMKilled``) replaces the one its exit code would give."""
 
     @abstractmethod
+    def remove_container(self, sandbox: PodSandbox, name: str, attempt: int | None = None) -> None:
+        """Remove a dead instance (CRI RemoveContainer): ``attempt`` an earlier one (its log goes), or
+        ``None`` the container itself (its record and the logs of all its instances). Refuses a running
+        container (ContainerRuntimeError); removing what is not there is not an error."""
+
+    @abstractmethod
+    def list_attempts(self, sandbox: PodSandbox, name: str) -> list[int]:
+        """The attempts of container ``name`` the runtime still holds, oldest first: the current one and
+        the dead earlier ones not removed yet (for container garbage collection)."""
+
+    @abstractmethod
     def container_status(self, sandbox: PodSandbox, name: str) -> ContainerState:
-        """The container's current state (``waiting`` if it was never started)."""
+        """The current instance's state (``waiting`` if it is only created, or was never created)."""
 
     @abstractmethod
     def list_containers(self, sandbox: PodSandbox) -> list[ContainerState]:
-        """The current state of every container ever started in the sandbox."""
+        """The current state of every container created in the sandbox."""
 
     @abstractmethod
     def container_log_path(self, sandbox: PodSandbox, name: str, previous: bool = False) -> str | None:

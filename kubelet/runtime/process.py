@@ -4,11 +4,18 @@ Layout under ``root_dir`` (the node's state dir)::
 
     images.json                                   pulled images (the node's image cache)
     pods/<uid>/sandbox.json                       uid, namespace, name, ip, ready
-    pods/<uid>/containers/<name>/container.json   pid, create_time, restart count, argv, exit state
-    pods/<uid>/containers/<name>/<restart>.log    stdout+stderr of each run (the last few are kept)
-    pods/<uid>/containers/<name>/<restart>.idx    (log size, time) observations of that run's log
+    pods/<uid>/containers/<name>/container.json   the current instance: attempt, argv, env, pid, exit state
+    pods/<uid>/containers/<name>/<attempt>.log    stdout+stderr of each instance (until it is removed)
+    pods/<uid>/containers/<name>/<attempt>.idx    (log size, time) observations of that instance's log
     pods/<uid>/containers/<name>/rootfs/          the container's mounts as symlinks
     pods/<uid>/shm/                               the pod's /dev/shm, shared by its containers (IPC)
+
+``create_container`` resolves everything a run needs (argv, environment, working directory, rewrites,
+the ``rootfs`` links) and writes it to a new ``container.json`` with no pid: the instance is *created*
+(``waiting``, ``ContainerCreating``); the previous instance's end moves into its ``last`` and the
+previous log stays. ``start_container`` launches the created instance's process. ``remove_container``
+deletes an earlier instance's log and index, or the whole container directory; the kubelet's
+container garbage collection (kubelet/container_gc.py) calls it to keep only the previous instance.
 
 What a container runs comes from the image catalog (kubelet/images): ``http-server`` images run
 ``python -m kubelet.images.http_server`` on the pod IP, ``shell`` images run the container's command
@@ -49,8 +56,8 @@ write their logs directly, ``container_status`` also appends ``(size, time)`` to
 log grew, which gives log lines their times (``kubectl logs --since/--timestamps``).
 
 Everything is bounded: logs are truncated to their last half past ``max_log_bytes`` (checked when the
-status is polled; the file is opened ``O_APPEND`` so the writer follows the truncation), only the last
-``max_log_files`` runs' logs are kept, JSON files are read up to a size limit, waits have deadlines.
+status is polled; the file is opened ``O_APPEND`` so the writer follows the truncation), older
+instances are removed by the kubelet's garbage collection, JSON files are read up to a size limit, waits have deadlines.
 """
 
 from __future__ import annotations
@@ -121,7 +128,6 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_FALLBACK_PORT = 8080
 KILL_WAIT_S = 5.0
 MAX_LOG_BYTES = 10 * 1024 * 1024
-MAX_LOG_FILES = 5
 MAX_JSON_BYTES = 1_000_000
 MAX_GRACE_PERIOD_S = 24 * 3600.0
 MAX_KNOWN_GROUPS = 4096
@@ -139,7 +145,8 @@ _Key = tuple[str, str]
 
 @dataclass
 class _Record:
-    """One container's ``container.json``: identity of its current run and, once over, how it ended."""
+    """One container's ``container.json``: its current instance (``restart_count`` is its attempt), what it
+    runs, the identity of its process once started and, once over, how it ended."""
 
     name: str
     image: str
@@ -164,7 +171,15 @@ class _Record:
     def running(self) -> bool:
         return self.pid is not None and self.exit_code is None
 
+    @property
+    def created(self) -> bool:
+        """Created and not started yet."""
+        return self.pid is None and self.exit_code is None
+
     def state(self) -> ContainerState:
+        if self.created:
+            return ContainerState(name=self.name, state="waiting", reason=REASON_CREATING,
+                                  restart_count=self.restart_count, last=self._last_state())
         return ContainerState(name=self.name, state="running" if self.running else "terminated",
                               reason="" if self.running else self.reason, exit_code=self.exit_code,
                               pid=self.pid if self.running else None, started_at=self.started_at,
@@ -195,13 +210,11 @@ class ProcessRuntime(ContainerRuntime):
     """Runs containers as process groups under ``root_dir`` (see the module docstring)."""
 
     def __init__(self, root_dir: str, catalog: ImageCatalog, python: str = sys.executable,
-                 max_log_bytes: int = MAX_LOG_BYTES, max_log_files: int = MAX_LOG_FILES,
-                 subreaper: bool = False):
+                 max_log_bytes: int = MAX_LOG_BYTES, subreaper: bool = False):
         self.root_dir = os.path.abspath(root_dir)
         self.catalog = catalog
         self.python = python
         self.max_log_bytes = max(4096, max_log_bytes)
-        self.max_log_files = max(2, max_log_files)
         self._pods_dir = os.path.join(self.root_dir, "pods")
         self._lock = threading.RLock()
         self._procs: dict[_Key, subprocess.Popen[bytes]] = {}
@@ -278,26 +291,45 @@ class ProcessRuntime(ContainerRuntime):
 
     # -- containers ------------------------------------------------------------------------------
 
-    def start_container(self, sandbox: PodSandbox, spec: ContainerSpec) -> ContainerState:
-        _check_id("container name", spec.name)
+    def create_container(self, sandbox: PodSandbox, spec: ContainerSpec) -> ContainerState:
         entry = self.catalog.lookup(spec.image)
         if entry.kind == "fail-pull":
             raise ImagePullError(_pull_error(spec.image, parse_image(spec.image).canonical))
+        pod = f"{sandbox.namespace}/{sandbox.name}"
         with self._lock:
-            previous = self._load_record(sandbox, spec.name)
-            if previous is not None and self._refresh(sandbox, previous).running:
-                pod = f"{sandbox.namespace}/{sandbox.name}"
-                raise ContainerRuntimeError(f"container {spec.name} of pod {pod} is already running "
-                                            f"(pid {previous.pid})")
-            restart_count = previous.restart_count + 1 if previous is not None else 0
-            cdir = self._container_dir(sandbox, spec.name)
-            os.makedirs(cdir, exist_ok=True)
-            rec = _Record(name=spec.name, image=spec.image, restart_count=restart_count,
-                          log_path=os.path.join(cdir, f"{restart_count}.log"),
-                          last=previous.summary() if previous is not None else None)
-            self._launch(sandbox, spec, entry, rec)
+            try:
+                _check_id("container name", spec.name)
+                current = self._load_record(sandbox, spec.name)
+                if current is not None and self._refresh(sandbox, current).running:
+                    raise ContainerRuntimeError(f"container {spec.name} of pod {pod} is already running "
+                                                f"(pid {current.pid})")
+                if current is not None and current.created:  # never started: this one replaces it
+                    attempt, last = current.restart_count, current.last
+                else:
+                    attempt = current.restart_count + 1 if current is not None else 0
+                    last = current.summary() if current is not None else None
+                cdir = self._container_dir(sandbox, spec.name)
+                os.makedirs(cdir, exist_ok=True)
+                rec = _Record(name=spec.name, image=spec.image, restart_count=attempt,
+                              log_path=os.path.join(cdir, f"{attempt}.log"), last=last)
+                self._prepare(sandbox, spec, entry, rec)
+                self._save_record(sandbox, rec)
+            except (OSError, ValueError) as e:
+                raise ContainerRuntimeError(f"failed to create container {spec.name} of pod {pod}: {e}") from e
+        return rec.state()
+
+    def start_container(self, sandbox: PodSandbox, name: str) -> ContainerState:
+        pod = f"{sandbox.namespace}/{sandbox.name}"
+        with self._lock:
+            rec = self._load_record(sandbox, name)
+            if rec is None:
+                raise ContainerRuntimeError(f"container {name} of pod {pod} was not created")
+            if not rec.created:
+                now = f"running (pid {rec.pid})" if rec.running else f"exited ({rec.reason or rec.exit_code})"
+                raise ContainerRuntimeError(f"container {name} of pod {pod} is not in the created state: its "
+                                            f"attempt {rec.restart_count} is {now}; create it again to restart it")
+            self._launch(sandbox, rec)
             self._save_record(sandbox, rec)
-        self._prune_logs(cdir, restart_count)
         return rec.state()
 
     def stop_container(self, sandbox: PodSandbox, name: str, grace_period_s: float,
@@ -316,6 +348,8 @@ class ProcessRuntime(ContainerRuntime):
         if rec is None:
             return ContainerState(name=name, state="waiting", reason=REASON_CREATING)
         rec = self._refresh(sandbox, rec)
+        if rec.created:
+            return rec.state()
         if self._bound_log(rec.log_path):
             self._reset_index(sandbox, rec)
         self._index_log(sandbox, rec)
@@ -323,6 +357,39 @@ class ProcessRuntime(ContainerRuntime):
 
     def list_containers(self, sandbox: PodSandbox) -> list[ContainerState]:
         return [self.container_status(sandbox, rec.name) for rec in self._records(sandbox)]
+
+    def remove_container(self, sandbox: PodSandbox, name: str, attempt: int | None = None) -> None:
+        cdir = self._container_dir(sandbox, name)
+        key = (sandbox.uid, name)
+        with self._lock:
+            rec = self._load_record(sandbox, name)
+            if rec is not None and attempt is not None and attempt < rec.restart_count:
+                for ext in ("log", "idx"):  # an earlier instance: all that is left of it is its log
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(cdir, f"{attempt}.{ext}"))
+                return
+            if rec is not None and attempt is not None and attempt > rec.restart_count:
+                return
+            if rec is not None and self._refresh(sandbox, rec).running:
+                raise ContainerRuntimeError(f"container {name} of pod {sandbox.namespace}/{sandbox.name} is "
+                                            f"running (pid {rec.pid}): stop it before removing it")
+            shutil.rmtree(cdir, ignore_errors=True)
+            popen = self._procs.pop(key, None)
+            if popen is not None:
+                popen.poll()
+            for memo in (self._signalled, self._reasons, self._indexed):
+                memo.pop(key, None)
+
+    def list_attempts(self, sandbox: PodSandbox, name: str) -> list[int]:
+        rec = self._load_record(sandbox, name)
+        if rec is None:
+            return []
+        try:
+            names = os.listdir(self._container_dir(sandbox, name))
+        except FileNotFoundError:
+            return []
+        logs = {int(m.group(1)) for m in map(_LOG_NAME.match, names) if m}
+        return sorted(a for a in logs | {rec.restart_count} if a <= rec.restart_count)
 
     def container_log_path(self, sandbox: PodSandbox, name: str, previous: bool = False) -> str | None:
         rec = self._load_record(sandbox, name)
@@ -488,21 +555,24 @@ class ProcessRuntime(ContainerRuntime):
 
     # -- launching -------------------------------------------------------------------------------
 
-    def _launch(self, sandbox: PodSandbox, spec: ContainerSpec, entry: ImageEntry, rec: _Record) -> None:
-        """Start the process of ``rec`` (or record a StartError in it and in its log)."""
-        key = (sandbox.uid, spec.name)
+    def _prepare(self, sandbox: PodSandbox, spec: ContainerSpec, entry: ImageEntry, rec: _Record) -> None:
+        """Resolve what ``rec`` will run and in which context (argv, env, working dir, rewrites, rootfs)."""
+        rewrites = self._rewrites(sandbox, spec)
+        spec = rewritten(spec, rewrites)
+        rec.argv = self._argv(sandbox, spec, entry)
+        rec.env = self._env(sandbox, spec, entry)
+        rec.cwd = self._workdir(sandbox, spec)
+        rec.rewrites = [list(r) for r in rewrites]
+
+    def _launch(self, sandbox: PodSandbox, rec: _Record) -> None:
+        """Start the process of the created ``rec`` (or record a StartError in it and in its log)."""
+        key = (sandbox.uid, rec.name)
         try:
-            rewrites = self._rewrites(sandbox, spec)
-            spec = rewritten(spec, rewrites)
-            rec.argv = self._argv(sandbox, spec, entry)
-            env = self._env(sandbox, spec, entry)
-            cwd = self._workdir(sandbox, spec)
-            rec.env, rec.cwd, rec.rewrites = env, cwd, [list(r) for r in rewrites]
             with open(rec.log_path, "ab") as logf:
                 popen = uts.start_with_hostname(sandbox.hostname or sandbox.name, lambda: subprocess.Popen(
-                    rec.argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, cwd=cwd, env=env,
-                    start_new_session=True, close_fds=True))
-        except (OSError, ValueError) as e:
+                    rec.argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, cwd=rec.cwd,
+                    env=rec.env, start_new_session=True, close_fds=True))
+        except OSError as e:
             now = rfc3339()
             rec.started_at, rec.finished_at = now, now
             rec.exit_code, rec.reason = EXIT_START_ERROR, REASON_START_ERROR
@@ -791,14 +861,6 @@ class ProcessRuntime(ContainerRuntime):
         except OSError as e:
             log.warning("could not bound log %s: %s", path, e)
             return False
-
-    def _prune_logs(self, cdir: str, restart_count: int) -> None:
-        """Delete the logs of runs older than the last ``max_log_files``."""
-        for name in os.listdir(cdir):
-            m = _LOG_NAME.match(name)
-            if m and int(m.group(1)) <= restart_count - self.max_log_files:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(cdir, name))
 
 
 # -- small helpers -------------------------------------------------------------------------------

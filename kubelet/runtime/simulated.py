@@ -5,7 +5,9 @@ Every container is a small record whose state is a function of the clock and its
 overrides — behaviour as data, like kwok's stages). A container started at ``t`` runs until
 ``t + runSeconds`` (forever when null) and then reports ``exitCode``; stopping it takes
 ``stopDelaySeconds`` (longer than the grace period → 137); pulls and starts take their delays
-(the call blocks for them, as CRI's PullImage and StartContainer do). It reports
+(the call blocks for them, as CRI's PullImage and StartContainer do). Create makes the record
+(``waiting``, ``ContainerCreating``; a new instance keeps the previous one's end as ``last``), start
+starts its clock, remove forgets it; earlier instances leave nothing behind to remove. It reports
 ``memoryBytes``/``cpuMillis`` as usage, so the kubelet's memory-limit enforcement and admission
 work unchanged; probes answer ``ready``/``live`` without touching the network; exec returns
 ``execExitCode`` with no output; there are no log files.
@@ -169,8 +171,8 @@ class _Container:
     name: str
     behaviour: dict[str, Any]
     restart_count: int
-    started_mono: float
-    started_at: str
+    started_mono: float | None = None  # None: created, not started
+    started_at: str | None = None
     exit_code: int | None = None
     reason: str = ""
     finished_at: str | None = None
@@ -248,22 +250,42 @@ class SimulatedRuntime(ContainerRuntime):
 
     # -- containers ------------------------------------------------------------------------------
 
-    def start_container(self, sandbox: PodSandbox, spec: ContainerSpec) -> ContainerState:
-        behaviour = self.behaviours.for_container(spec)
+    def create_container(self, sandbox: PodSandbox, spec: ContainerSpec) -> ContainerState:
+        pod = f"{sandbox.namespace}/{sandbox.name}"
+        try:
+            behaviour = self.behaviours.for_container(spec)
+        except BehaviourError as e:
+            raise ContainerRuntimeError(f"failed to create container {spec.name} of pod {pod}: {e}") from e
         key = (sandbox.uid, spec.name)
         with self._lock:
-            previous = self._containers.get(key)
-            if previous is not None and self._state(previous).state == "running":
-                raise ContainerRuntimeError(f"container {spec.name} of pod {sandbox.namespace}/{sandbox.name} "
-                                            "is already running")
-        self._sleep(float(behaviour.get("startDelaySeconds") or 0.0))
+            current = self._containers.get(key)
+            if current is not None and self._state(current).state == "running":
+                raise ContainerRuntimeError(f"container {spec.name} of pod {pod} is already running")
+            if current is not None and current.started_mono is None:  # never started: replaced
+                attempt, last = current.restart_count, current.last
+            else:
+                attempt = current.restart_count + 1 if current is not None else 0
+                last = self._state(current) if current is not None else None
+                if last is not None:
+                    last.last = None
+            c = self._containers[key] = _Container(spec.name, behaviour, attempt, last=last)
+            return self._state(c)
+
+    def start_container(self, sandbox: PodSandbox, name: str) -> ContainerState:
+        key = (sandbox.uid, name)
+        pod = f"{sandbox.namespace}/{sandbox.name}"
         with self._lock:
-            last = self._state(previous) if previous is not None else None
-            if last is not None:
-                last.last = None
-            c = _Container(spec.name, behaviour, previous.restart_count + 1 if previous else 0, self._clock(),
-                           rfc3339(self._wall()), last=last)
-            self._containers[key] = c
+            c = self._containers.get(key)
+            if c is None:
+                raise ContainerRuntimeError(f"container {name} of pod {pod} was not created")
+            if c.started_mono is not None:
+                raise ContainerRuntimeError(f"container {name} of pod {pod} is not in the created state: its "
+                                            f"attempt {c.restart_count} was started already")
+        self._sleep(float(c.behaviour.get("startDelaySeconds") or 0.0))
+        with self._lock:
+            if self._containers.get(key) is not c:
+                raise ContainerRuntimeError(f"container {name} of pod {pod} was removed while starting")
+            c.started_mono, c.started_at = self._clock(), rfc3339(self._wall())
             return self._state(c)
 
     def stop_container(self, sandbox: PodSandbox, name: str, grace_period_s: float,
@@ -283,6 +305,22 @@ class SimulatedRuntime(ContainerRuntime):
                 c.reason = reason or exit_reason(c.exit_code)
                 c.finished_mono, c.finished_at = self._clock(), rfc3339(self._wall())
             return self._state(c)
+
+    def remove_container(self, sandbox: PodSandbox, name: str, attempt: int | None = None) -> None:
+        key = (sandbox.uid, name)
+        with self._lock:
+            c = self._containers.get(key)
+            if c is None or (attempt is not None and attempt != c.restart_count):
+                return
+            if self._state(c).state == "running":
+                raise ContainerRuntimeError(f"container {name} of pod {sandbox.namespace}/{sandbox.name} is "
+                                            "running: stop it before removing it")
+            del self._containers[key]
+
+    def list_attempts(self, sandbox: PodSandbox, name: str) -> list[int]:
+        with self._lock:
+            c = self._containers.get((sandbox.uid, name))
+            return [c.restart_count] if c is not None else []
 
     def container_status(self, sandbox: PodSandbox, name: str) -> ContainerState:
         with self._lock:
@@ -343,6 +381,9 @@ class SimulatedRuntime(ContainerRuntime):
 
     def _state(self, c: _Container) -> ContainerState:
         """The container's state now: it exits by itself once runSeconds have passed."""
+        if c.started_mono is None:
+            return ContainerState(c.name, "waiting", reason=REASON_CREATING, restart_count=c.restart_count,
+                                  last=c.last)
         run_s = c.behaviour.get("runSeconds")
         if c.exit_code is None and run_s is not None and self._clock() >= c.started_mono + float(run_s):
             c.exit_code = int(c.behaviour.get("exitCode") or 0)

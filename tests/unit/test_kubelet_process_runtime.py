@@ -55,7 +55,7 @@ def test_mounts_localhost_and_env_as_the_container_sees_them(rt, tmp_path):
     sb = rt.run_sandbox("uid-m", "ns", "m-0", ip)
     script = ("echo hi > /data/out; echo $TARGET; echo $KUBEMU_MOUNT_SHARED_DATA $KUBEMU_LOCALHOST; "
               "ls $KUBEMU_ROOTFS/data; pwd")
-    rt.start_container(sb, ContainerSpec("c", "busybox", command=["sh", "-c", script], working_dir="/data",
+    rt.run_container(sb, ContainerSpec("c", "busybox", command=["sh", "-c", script], working_dir="/data",
                                          env={"TARGET": "http://localhost:8080/data"},
                                          mounts=[Mount("shared-data", str(volume), "/data")]))
     assert wait_for(lambda: done(rt, sb, "c"), timeout_s=10).exit_code == 0
@@ -66,18 +66,18 @@ def test_mounts_localhost_and_env_as_the_container_sees_them(rt, tmp_path):
 
 def test_containers_of_a_pod_share_dev_shm_and_other_pods_do_not(rt, tmp_path):
     one = rt.run_sandbox("uid-ipc1", "ns", "ipc-1", pod_ip())
-    rt.start_container(one, ContainerSpec("writer", "busybox", command=["sh", "-c", "echo hello > /dev/shm/msg"]))
+    rt.run_container(one, ContainerSpec("writer", "busybox", command=["sh", "-c", "echo hello > /dev/shm/msg"]))
     assert wait_for(lambda: done(rt, one, "writer"), timeout_s=10).exit_code == 0
-    rt.start_container(one, ContainerSpec("reader", "busybox", command=["cat", "/dev/shm/msg"]))
+    rt.run_container(one, ContainerSpec("reader", "busybox", command=["cat", "/dev/shm/msg"]))
     assert wait_for(lambda: done(rt, one, "reader"), timeout_s=10).exit_code == 0
     assert read(rt.container_log_path(one, "reader")) == "hello\n"
     other = rt.run_sandbox("uid-ipc2", "ns", "ipc-2", pod_ip())
-    rt.start_container(other, ContainerSpec("reader", "busybox", command=["sh", "-c", "ls /dev/shm | wc -l"]))
+    rt.run_container(other, ContainerSpec("reader", "busybox", command=["sh", "-c", "ls /dev/shm | wc -l"]))
     assert wait_for(lambda: done(rt, other, "reader"), timeout_s=10).exit_code == 0
     assert read(rt.container_log_path(other, "reader")).strip() == "0"  # another pod: its own, empty /dev/shm
     volume = tmp_path / "mem"
     volume.mkdir()
-    rt.start_container(other, ContainerSpec("mounted", "busybox", command=["sh", "-c", "echo v > /dev/shm/f"],
+    rt.run_container(other, ContainerSpec("mounted", "busybox", command=["sh", "-c", "echo v > /dev/shm/f"],
                                             mounts=[Mount("dshm", str(volume), "/dev/shm")]))
     assert wait_for(lambda: done(rt, other, "mounted"), timeout_s=10).exit_code == 0
     assert read(volume / "f") == "v\n"  # a volume mounted on /dev/shm (emptyDir medium Memory) wins
@@ -88,7 +88,7 @@ def test_containers_of_a_pod_share_dev_shm_and_other_pods_do_not(rt, tmp_path):
 def test_exec_runs_in_the_container_context(rt):
     ip = pod_ip()
     sb = rt.run_sandbox("uid-e", "ns", "e-0", ip)
-    rt.start_container(sb, ContainerSpec("c", "busybox", command=["sleep", "3600"], env={"COLOR": "blue"}))
+    rt.run_container(sb, ContainerSpec("c", "busybox", command=["sleep", "3600"], env={"COLOR": "blue"}))
     result = rt.exec_sync(sb, "c", ["sh", "-c", "echo $COLOR $KUBEMU_POD_IP; cat; echo err >&2; exit 3"],
                           stdin=b"from stdin\n")
     assert (result.exit_code, result.stdout, result.stderr) == (3, f"blue {ip}\nfrom stdin\n".encode(), b"err\n")
@@ -105,14 +105,14 @@ def test_exec_runs_in_the_container_context(rt):
 def test_stats_forced_reason_and_last_state(rt):
     sb = rt.run_sandbox("uid-s", "ns", "s-0", pod_ip())
     hog = "x = b'a' * (40 * 1024 * 1024)\nimport time\nprint('ready', flush=True)\ntime.sleep(3600)\n"
-    rt.start_container(sb, ContainerSpec("hog", "python", command=["python", "-c", hog]))
+    rt.run_container(sb, ContainerSpec("hog", "python", command=["python", "-c", hog]))
     wait_for(lambda: "ready" in read(rt.container_log_path(sb, "hog")), timeout_s=10)
     stats = rt.stats([sb])[("uid-s", "hog")]
     assert stats.memory_bytes > 40 * 1024 * 1024 and stats.processes == 1 and stats.cpu_seconds > 0
     killed = rt.stop_container(sb, "hog", 0, reason="OOMKilled")
     assert (killed.exit_code, killed.reason) == (137, "OOMKilled")
     assert rt.stats([sb]) == {}
-    again = rt.start_container(sb, ContainerSpec("hog", "busybox", command=["sh", "-c", "echo one; exit 0"]))
+    again = rt.run_container(sb, ContainerSpec("hog", "busybox", command=["sh", "-c", "echo one; exit 0"]))
     assert again.last.reason == "OOMKilled" and again.last.exit_code == 137
     wait_for(lambda: done(rt, sb, "hog"), timeout_s=10)
     index = rt.log_index(sb, "hog")
@@ -126,7 +126,7 @@ def test_nginx_serves_a_volume_at_its_doc_root(rt, tmp_path):
     (html / "index.html").write_text("<p>from a volume</p>")
     ip = pod_ip()
     sb = rt.run_sandbox("uid-n", "ns", "n-0", ip)
-    rt.start_container(sb, ContainerSpec("web", "nginx", ports=[8081],
+    rt.run_container(sb, ContainerSpec("web", "nginx", ports=[8081],
                                          mounts=[Mount("html", str(html), "/usr/share/nginx/html")]))
     body = wait_for(lambda: urllib.request.urlopen(f"http://{ip}:8081/", timeout=2).read().decode(), timeout_s=10)
     assert body == "<p>from a volume</p>"
@@ -140,7 +140,7 @@ def test_containers_and_exec_see_the_pods_hostname(rt):
 
     host = socket.gethostname()
     sb = rt.run_sandbox("uid-h", "ns", "h-0", pod_ip(), hostname="db-0")
-    rt.start_container(sb, ContainerSpec("c", "busybox", command=["sh", "-c", "hostname; echo $HOSTNAME; sleep 3600"]))
+    rt.run_container(sb, ContainerSpec("c", "busybox", command=["sh", "-c", "hostname; echo $HOSTNAME; sleep 3600"]))
     wait_for(lambda: len(read(rt.container_log_path(sb, "c")).splitlines()) == 2, timeout_s=10)
     execed = rt.exec_sync(sb, "c", ["sh", "-c", "hostname; echo $HOSTNAME"])
     assert rt.get_sandbox("uid-h").hostname == "db-0"  # kept in sandbox.json for a restarted kubelet
@@ -174,6 +174,6 @@ def test_without_permission_for_a_namespace_the_container_still_starts(rt, monke
     monkeypatch.setattr(uts, "_may_try", lambda: True)
     monkeypatch.setattr(uts, "_load_libc", lambda: Refusing())
     sb = rt.run_sandbox("uid-nh", "ns", "nh-0", pod_ip(), hostname="db-1")
-    rt.start_container(sb, ContainerSpec("c", "busybox", command=["sh", "-c", "hostname; echo $HOSTNAME"]))
+    rt.run_container(sb, ContainerSpec("c", "busybox", command=["sh", "-c", "hostname; echo $HOSTNAME"]))
     assert wait_for(lambda: done(rt, sb, "c"), timeout_s=10).exit_code == 0
     assert read(rt.container_log_path(sb, "c")) == f"{socket.gethostname()}\ndb-1\n"

@@ -34,14 +34,14 @@ def runtime(clock, path=None) -> SimulatedRuntime:
 def test_containers_run_until_stopped_by_default(clock):
     rt = runtime(clock)
     sb = rt.run_sandbox("u1", "ns", "p", "127.0.0.2")
-    state = rt.start_container(sb, ContainerSpec("c", "nginx"))
+    state = rt.run_container(sb, ContainerSpec("c", "nginx"))
     assert (state.state, state.restart_count) == ("running", 0)
     clock.now += 10_000
     assert rt.container_status(sb, "c").state == "running"
     stopped = rt.stop_container(sb, "c", 30)
     assert (stopped.state, stopped.exit_code, stopped.reason) == ("terminated", 143, "Error")
     assert rt.stats([sb]) == {}
-    again = rt.start_container(sb, ContainerSpec("c", "nginx"))
+    again = rt.run_container(sb, ContainerSpec("c", "nginx"))
     assert again.restart_count == 1 and again.last.exit_code == 143
 
 
@@ -53,18 +53,18 @@ def test_annotations_and_rules_shape_the_lifecycle(clock, tmp_path):
                     "    cpuMillis: 500\n")
     rt = runtime(clock, str(user))
     sb = rt.run_sandbox("u1", "ns", "p", "127.0.0.2")
-    rt.start_container(sb, ContainerSpec("job", "busybox:1.36", pod_labels={"kind": "job"}))
+    rt.run_container(sb, ContainerSpec("job", "busybox:1.36", pod_labels={"kind": "job"}))
     assert clock.slept == [0.5]
     clock.now += 1.9
     assert rt.container_status(sb, "job").state == "running"
     clock.now += 0.2
     done = rt.container_status(sb, "job")
     assert (done.state, done.exit_code, done.reason) == ("terminated", 0, "Completed")
-    rt.start_container(sb, ContainerSpec("x", "busybox", pod_annotations={
+    rt.run_container(sb, ContainerSpec("x", "busybox", pod_annotations={
         "simulated.kubemu.io/behaviour.x": '{"runSeconds": 1, "exitCode": 7}'}))
     clock.now += 1
     assert rt.container_status(sb, "x").exit_code == 7
-    rt.start_container(sb, ContainerSpec("slow", "nginx"))
+    rt.run_container(sb, ContainerSpec("slow", "nginx"))
     clock.now += 2
     assert rt.stats([sb])[("u1", "slow")].memory_bytes == 1000
     assert rt.stats([sb])[("u1", "slow")].cpu_seconds == pytest.approx(1.0)
@@ -78,7 +78,7 @@ def test_pulls_probes_exec_and_errors(clock):
     rt.pull_image("nginx")
     assert rt.image_present("docker.io/library/nginx:latest")
     sb = rt.run_sandbox("u1", "ns", "p", "127.0.0.2")
-    rt.start_container(sb, ContainerSpec("c", "nginx", pod_annotations={
+    rt.run_container(sb, ContainerSpec("c", "nginx", pod_annotations={
         "simulated.kubemu.io/behaviour": "ready: false\nexecExitCode: 2"}))
     assert rt.probe(sb, "c", "readiness") is False and rt.probe(sb, "c", "liveness") is True
     assert rt.exec_sync(sb, "c", ["true"]).exit_code == 2

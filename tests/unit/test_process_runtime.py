@@ -77,7 +77,7 @@ def runtime(tmp_path, catalog_path):
 
 
 def start(rt, sandbox, spec):
-    state = rt.start_container(sandbox, spec)
+    state = rt.run_container(sandbox, spec)
     if state.pid:
         rt.started.append(state.pid)
     return state
@@ -170,7 +170,7 @@ def test_shell_form_python_env_and_working_dir(runtime):
 def test_missing_executable_is_a_start_error(runtime):
     sandbox = runtime.run_sandbox("uid-bad", "default", "bad-0", pod_ip())
     spec = ContainerSpec(name="c", image="busybox", command=["kubemu-no-such"])
-    state = runtime.start_container(sandbox, spec)
+    state = runtime.run_container(sandbox, spec)
     assert (state.state, state.exit_code, state.reason) == ("terminated", 128, "StartError")
     assert "executable file not found" in state.message
     assert runtime.container_status(sandbox, "c").reason == "StartError"
@@ -277,7 +277,7 @@ def test_logs_are_bounded(tmp_path, catalog_path):
     rt = ProcessRuntime(str(tmp_path / "node"), load_catalog(catalog_path), max_log_bytes=4096)
     sandbox = rt.run_sandbox("uid-chatty", "default", "chatty-0", pod_ip())
     script = "for i in range(500): print(f'line {i:04d} ' + 'x' * 40)"
-    rt.start_container(sandbox, ContainerSpec(name="c", image="python", command=["python3", "-c", script]))
+    rt.run_container(sandbox, ContainerSpec(name="c", image="python", command=["python3", "-c", script]))
     assert wait_for(lambda: terminated(rt, sandbox, "c"), timeout_s=10).exit_code == 0
     rt.container_status(sandbox, "c")
     path = rt.container_log_path(sandbox, "c")
@@ -312,9 +312,9 @@ def until(condition, timeout_s=10):
 
 rt = ProcessRuntime(sys.argv[1], load_catalog(sys.argv[2]), subreaper=True)
 sb = rt.run_sandbox("uid-reap", "default", "reap-0", sys.argv[3])
-stopped = rt.start_container(sb, ContainerSpec(name="stopped", image="busybox",
+stopped = rt.run_container(sb, ContainerSpec(name="stopped", image="busybox",
                                                command=["sh", "-c", "sleep 1000 & sleep 1000 & wait"]))
-exited = rt.start_container(sb, ContainerSpec(name="exited", image="busybox",
+exited = rt.run_container(sb, ContainerSpec(name="exited", image="busybox",
                                               command=["sh", "-c", "sleep 1000 & echo started"]))
 until(lambda: len(psutil.Process(stopped.pid).children()) == 2)
 rt.stop_container(sb, "stopped", grace_period_s=2)
