@@ -320,6 +320,16 @@ def test_crash_loop_backoff_delays_grow(api, ns, node):
     assert gaps[0] < gaps[1] < gaps[2], gaps
     assert 0.7 <= gaps[0] <= 2.5 and 3.2 <= gaps[2] <= 6.5, gaps
     wait_for_events(api, "crash", ns, bool, "a BackOff event", reason="BackOff")
+    # Container garbage collection (MaxPerPodContainer = 1): only the current and the previous
+    # instance are left on the node, logs included.
+    uid = api.get("pods", "crash", ns)["metadata"]["uid"]
+    containers = node.root / "runtime" / "pods" / uid / "containers" / "c"
+
+    def two_instances():
+        runs = sorted(int(p.stem) for p in containers.glob("*.log"))
+        return len(runs) == 2 and runs[1] == runs[0] + 1 and runs[0] >= 3 and runs
+
+    wait_for(two_instances, timeout_s=15, message="older instances removed, the previous one kept")
 
 
 # -- 5. probes ----------------------------------------------------------------------------------------

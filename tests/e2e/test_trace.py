@@ -3,9 +3,9 @@
 A Deployment's pod yields one trace with every step, in causal order, from all four components
 (the controller manager's reconcile, the apiserver's authentication, authorization, admission,
 validation and etcd write, the scheduler's queue, per-node verdicts, scores and bind, the kubelet's
-watch delivery, sandbox IP, image, container pid, readiness and status writes); ``apply --trace``
-adds the client's own steps; a pod that fits nowhere ends at the scheduler with its reason; the
-HTML page renders in headless Chromium with one swimlane per process.
+watch delivery, sandbox IP, image, each container created then started with its pid, readiness and
+status writes); ``apply --trace`` adds the client's own steps; a pod that fits nowhere ends at the
+scheduler with its reason; the HTML page renders in headless Chromium with one swimlane per process.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ spec:
 STORY = [("controller-manager", "create pod"), ("apiserver", "create pods"), ("scheduler", "scheduling queue"),
          ("scheduler", "schedule"), ("scheduler", "bind"), ("apiserver", "bind pods/binding"),
          ("kubelet", "watch delivered pod"), ("kubelet", "create sandbox"), ("kubelet", "pull image"),
-         ("kubelet", "start container"), ("kubelet", "container ready")]
+         ("kubelet", "create container"), ("kubelet", "start container"), ("kubelet", "container ready")]
 
 
 @pytest.fixture(scope="module")
@@ -172,13 +172,17 @@ def test_a_deployment_pod_trace_tells_every_step_in_causal_order(cluster, web_po
     assert delivered["identity"] == chosen and delivered["readRevision"] >= positions["bind pods/binding"][
         "writeRevision"]
     assert positions["create sandbox"]["attributes"]["podIP"] == web_pod["status"]["podIP"]
-    # Each container, init first, created and started with its pid; then the app container's image.
+    # Each container, init first, created (attempt 0), then started with its pid; the app's image before.
+    created = positions["create container"]["attributes"]
+    assert (created["container"], created["kind"], created["attempt"]) == ("setup", "init", 0)
     init = positions["start container"]["attributes"]
     assert (init["container"], init["kind"]) == ("setup", "init") and init["pid"] > 0
-    app_at = first(steps, "kubelet", "start container", steps.index(positions["start container"]) + 1,
-                   container="nginx")
+    app_created = first(steps, "kubelet", "create container", steps.index(positions["start container"]) + 1,
+                        container="nginx")
+    assert (steps[app_created]["attributes"]["kind"], steps[app_created]["attributes"]["attempt"]) == ("app", 0)
+    app_at = first(steps, "kubelet", "start container", app_created + 1, container="nginx")
     assert steps[app_at]["attributes"]["kind"] == "app" and steps[app_at]["attributes"]["pid"] > 0
-    assert first(steps, "kubelet", "pull image", image="nginx") < app_at
+    assert first(steps, "kubelet", "pull image", image="nginx") < app_created
     assert positions["container ready"]["attributes"]["readinessProbe"].startswith("httpGet")
     assert running["writeRevision"] > 0
     status_write = next(s for s in steps if s["parentSpanId"] == running["spanId"])
@@ -205,10 +209,10 @@ def test_apply_trace_adds_the_clients_steps(cluster):
     out = result.stdout
     assert out.startswith("pod/solo created\n")
     for step in ("kubectl: kubectl apply", "apiserver", ": create pods", "scheduler: schedule", ": bind pods/binding",
-                 ": watch delivered pod", ": start container", "kubectl: watch saw pod Running"):
+                 ": watch delivered pod", ": create container", ": start container", "kubectl: watch saw pod Running"):
         assert step in out, step
     assert out.index("kubectl: kubectl apply") < out.index(": create pods") < out.index("scheduler: schedule") < \
-        out.index(": start container") < out.index("kubectl: watch saw pod Running")
+        out.index(": create container") < out.index(": start container") < out.index("kubectl: watch saw pod Running")
 
 
 def test_a_pending_pods_trace_ends_at_the_scheduler_with_the_reason(cluster):

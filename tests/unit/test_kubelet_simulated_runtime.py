@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubelet.runtime.base import ContainerSpec, ImagePullError
+from kubelet.runtime.base import ContainerRuntimeError, ContainerSpec, ImagePullError
 from kubelet.runtime.simulated import BehaviourError, SimulatedRuntime, load_behaviours
 
 
@@ -43,6 +43,31 @@ def test_containers_run_until_stopped_by_default(clock):
     assert rt.stats([sb]) == {}
     again = rt.run_container(sb, ContainerSpec("c", "nginx"))
     assert again.restart_count == 1 and again.last.exit_code == 143
+
+
+def test_create_then_start_then_remove(clock):
+    rt = runtime(clock)
+    sb = rt.run_sandbox("u1", "ns", "p", "127.0.0.2")
+    spec = ContainerSpec("c", "nginx", pod_annotations={"simulated.kubemu.io/behaviour": '{"startDelaySeconds": 2}'})
+    created = rt.create_container(sb, spec)
+    assert (created.state, created.reason, created.restart_count) == ("waiting", "ContainerCreating", 0)
+    assert clock.slept == [] and rt.stats([sb]) == {}  # created: nothing runs, no start delay yet
+    assert rt.start_container(sb, "c").state == "running" and clock.slept == [2.0]
+    with pytest.raises(ContainerRuntimeError, match="not in the created state"):
+        rt.start_container(sb, "c")
+    with pytest.raises(ContainerRuntimeError, match="stop it before removing it"):
+        rt.remove_container(sb, "c")
+    rt.stop_container(sb, "c", 30)
+    assert rt.create_container(sb, spec).restart_count == 1 and rt.list_attempts(sb, "c") == [1]
+    rt.remove_container(sb, "c", 0)  # earlier instances keep nothing here
+    assert rt.container_status(sb, "c").reason == "ContainerCreating"
+    rt.remove_container(sb, "c")
+    assert rt.list_containers(sb) == [] and rt.list_attempts(sb, "c") == []
+    with pytest.raises(ContainerRuntimeError, match="was not created"):
+        rt.start_container(sb, "c")
+    with pytest.raises(ContainerRuntimeError, match="unknown field 'nope'"):
+        rt.create_container(sb, ContainerSpec("bad", "nginx", pod_annotations={
+            "simulated.kubemu.io/behaviour": '{"nope": 1}'}))
 
 
 def test_annotations_and_rules_shape_the_lifecycle(clock, tmp_path):

@@ -130,6 +130,21 @@ def test_init_containers_run_in_order_before_the_app(kubelet):
     assert kubelet.client.reasons("p").count("Started") == 3
 
 
+def test_containers_are_created_then_started(kubelet):
+    key = add_pod(kubelet, "p", [{"name": "app", "image": "nginx"}, {"name": "bad", "image": "nginx"}],
+                  behaviour={"bad": {"nope": 1}})
+    kubelet.sync(key)
+    assert [(e["reason"], e["message"]) for e in kubelet.client.events
+            if e["reason"] in ("Created", "Started") or e["type"] == "Warning"] == [
+        ("Created", "Created container: app"), ("Started", "Started container app"),
+        ("Failed", "Error: failed to create container bad of pod ns/p: annotation simulated.kubemu.io/behaviour.bad: "
+                   "unknown field 'nope' (known: cpuMillis, execExitCode, exitCode, live, memoryBytes, "
+                   "pullDelaySeconds, pullError, ready, runSeconds, startDelaySeconds, stopDelaySeconds)")]
+    bad = next(c for c in status(kubelet, "p")["containerStatuses"] if c["name"] == "bad")
+    assert bad["state"]["waiting"]["reason"] == "CreateContainerError"
+    assert "unknown field 'nope'" in bad["state"]["waiting"]["message"]
+
+
 def test_init_failure_under_never_fails_the_pod(kubelet):
     key = add_pod(kubelet, "p", [{"name": "app", "image": "nginx"}], restartPolicy="Never",
                   initContainers=[{"name": "bad", "image": "busybox"}],

@@ -14,8 +14,9 @@ import urllib.request
 import psutil
 import pytest
 
+from kubelet import container_gc
 from kubelet.images import http_server, load_catalog
-from kubelet.runtime import ContainerSpec, ImagePullError, ProcessRuntime
+from kubelet.runtime import ContainerRuntimeError, ContainerSpec, ImagePullError, ProcessRuntime
 from kubelet.runtime.process import CONTAINER_FILE
 from tests.helpers import wait_for
 
@@ -165,6 +166,73 @@ def test_shell_form_python_env_and_working_dir(runtime):
     out = read(runtime.container_log_path(sandbox, "py"))
     assert out.split() == ["py-0", "hi", os.path.join(sandbox.dir, "rootfs", "kubemu-no-such-dir", "app")]
     assert read(runtime.container_log_path(sandbox, "sh")).split() == ["one", "two"]
+
+
+def test_create_prepares_start_launches_remove_deletes(runtime):
+    sandbox = runtime.run_sandbox("uid-cri", "default", "cri-0", pod_ip())
+    spec = ContainerSpec(name="c", image="busybox", command=["sh", "-c", "echo run; sleep 1000"])
+    with pytest.raises(ContainerRuntimeError, match="container c of pod default/cri-0 was not created"):
+        runtime.start_container(sandbox, "c")
+    created = runtime.create_container(sandbox, spec)
+    assert (created.state, created.reason, created.pid, created.restart_count) == ("waiting", "ContainerCreating",
+                                                                                   None, 0)
+    assert runtime.container_status(sandbox, "c") == created  # nothing runs until it is started
+    assert runtime.container_log_path(sandbox, "c") is None and runtime.stats([sandbox]) == {}
+    assert runtime.create_container(sandbox, spec).restart_count == 0  # never started: replaced, same attempt
+    running = runtime.start_container(sandbox, "c")
+    runtime.started.append(running.pid)
+    assert running.state == "running" and running.pid > 0 and running.restart_count == 0
+    with pytest.raises(ContainerRuntimeError, match="not in the created state: its attempt 0 is running"):
+        runtime.start_container(sandbox, "c")
+    with pytest.raises(ContainerRuntimeError, match="already running"):
+        runtime.create_container(sandbox, spec)
+    with pytest.raises(ContainerRuntimeError, match="running .*stop it before removing it"):
+        runtime.remove_container(sandbox, "c")
+    runtime.stop_container(sandbox, "c", grace_period_s=5)
+    with pytest.raises(ContainerRuntimeError, match=r"its attempt 0 is exited \(Error\); create it again"):
+        runtime.start_container(sandbox, "c")
+    # The next instance: attempt 1, the previous run as its last state, the previous log kept.
+    again = runtime.create_container(sandbox, spec)
+    assert (again.state, again.restart_count, again.last.exit_code) == ("waiting", 1, 143)
+    assert "run" in read(runtime.container_log_path(sandbox, "c", previous=True))
+    assert runtime.list_attempts(sandbox, "c") == [0, 1]
+    runtime.remove_container(sandbox, "c", 0)  # an earlier instance: its log goes
+    assert runtime.list_attempts(sandbox, "c") == [1]
+    assert runtime.container_log_path(sandbox, "c", previous=True) is None
+    runtime.remove_container(sandbox, "c")
+    assert runtime.list_attempts(sandbox, "c") == [] and runtime.list_containers(sandbox) == []
+    assert not os.path.exists(os.path.join(sandbox.dir, "containers", "c"))
+    runtime.remove_container(sandbox, "c")  # removing what is gone is not an error (CRI)
+    assert runtime.run_container(sandbox, spec).restart_count == 0  # a removed container starts over
+    runtime.stop_container(sandbox, "c", grace_period_s=0)
+
+
+def test_create_refuses_what_cannot_be_prepared(runtime):
+    sandbox = runtime.run_sandbox("uid-cre", "default", "cre-0", pod_ip())
+    with pytest.raises(ImagePullError):
+        runtime.create_container(sandbox, ContainerSpec(name="c", image="does-not-exist"))
+    with pytest.raises(ContainerRuntimeError, match="workingDir .* escapes the sandbox"):
+        runtime.create_container(sandbox, ContainerSpec(name="c", image="busybox",
+                                                        working_dir="/kubemu-no-such/../../../x"))
+    with pytest.raises(ContainerRuntimeError, match="invalid container name"):
+        runtime.create_container(sandbox, ContainerSpec(name="../c", image="busybox"))
+    assert runtime.list_containers(sandbox) == []
+
+
+def test_garbage_collection_keeps_the_previous_instance(runtime):
+    sandbox = runtime.run_sandbox("uid-gc", "default", "gc-0", pod_ip())
+    spec = ContainerSpec(name="c", image="busybox", command=["sh", "-c", "echo run $KUBEMU_POD_NAME; exit 1"])
+    for attempt in range(4):
+        created = runtime.create_container(sandbox, spec)
+        assert created.restart_count == attempt
+        container_gc.collect(runtime, sandbox, "c", created.restart_count)
+        runtime.start_container(sandbox, "c")
+        wait_for(lambda: terminated(runtime, sandbox, "c"), timeout_s=5, message="exit")
+    assert runtime.list_attempts(sandbox, "c") == [2, 3]
+    cdir = os.path.join(sandbox.dir, "containers", "c")
+    assert sorted(n for n in os.listdir(cdir) if n.endswith(".log")) == ["2.log", "3.log"]
+    assert read(runtime.container_log_path(sandbox, "c", previous=True)) == "run gc-0\n"
+    assert runtime.container_status(sandbox, "c").last.exit_code == 1
 
 
 def test_missing_executable_is_a_start_error(runtime):
