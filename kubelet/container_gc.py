@@ -28,7 +28,9 @@ def collect(runtime: ContainerRuntime, sandbox: PodSandbox, name: str, current_a
             keep_dead: int = MAX_PER_POD_CONTAINER) -> list[int]:
     """Remove the instances of container ``name`` older than the ``keep_dead`` before
     ``current_attempt``; returns the attempts removed."""
-    removed = []
+    removed: list[int] = []
+    if current_attempt - keep_dead <= 0:
+        return removed  # nothing older than the kept ones can exist yet
     for attempt in runtime.list_attempts(sandbox, name):
         if attempt >= current_attempt - keep_dead:
             continue
