@@ -138,9 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     storage = InstrumentedStorage(etcd)
     metrics.record_build_info("apiserver")
     watch_cache = WatchCache(storage, capacity=args.default_watch_cache_size) if args.watch_cache else None
+    # Namespaces, for NamespaceLifecycle: every create and bind asks for its namespace.
+    namespace_cache = ObjectCache(storage, ["namespaces"])
     api = API(storage, build_chain(enabled, Lookup(storage),
                                    not_ready_toleration_s=args.default_not_ready_toleration_seconds,
-                                   unreachable_toleration_s=args.default_unreachable_toleration_seconds),
+                                   unreachable_toleration_s=args.default_unreachable_toleration_seconds,
+                                   cached_namespace=lambda name: namespace_cache.get("namespaces", name)),
               watch_cache=watch_cache)
     try:
         allocations = ServiceAllocations(storage, args.service_cluster_ip_range, args.service_node_port_range)
@@ -153,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     api.authorizer = build_authorizer(args.authorization_mode or ("Node,RBAC" if authenticator.secured
                                                                   else "AlwaysAllow"), storage, rbac_cache)
     rbac_cache.start()
+    namespace_cache.start()
     proxy = KubeletProxy(api, kubelet_credentials(args))
     servicer = APIServicer(api, authenticator, bookmark_interval_s=args.watch_bookmark_interval, proxy=proxy)
     stop = threading.Event()

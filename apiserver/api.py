@@ -329,7 +329,7 @@ class API:
         start = _parse_rv(opts.resource_version) if opts.resource_version not in ("", "0") else 0
         prefix = self._narrow_prefix(info, namespace, fields)
         if self.watch_cache is not None:
-            storage_watch = self.watch_cache.watch(collection_prefix(info.name), prefix, start)
+            storage_watch = self.watch_cache.watch(collection_prefix(info.name), prefix, start, fields)
         else:
             storage_watch = self.storage.watch(prefix, start)
         return ResourceWatch(storage_watch, predicate, opts)

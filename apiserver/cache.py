@@ -1,6 +1,6 @@
 """In-apiserver caches of a few resources, kept by list-then-watch on storage.
 
-Authorization (RBAC objects) and some admission plugins (PriorityClasses, LimitRanges)
+Authorization (RBAC objects) and the NamespaceLifecycle admission plugin (Namespaces)
 consult these on every request; reading etcd each time would put a range read on the hot
 path. Like kube-apiserver's shared informers, a cache lists at one revision, then watches
 from it, resumes after a broken watch, relists when the revision was compacted, and backs
@@ -42,6 +42,11 @@ class ObjectCache:
     def objects(self, resource: str) -> list[dict]:
         with self._lock:
             return list(self._objects[resource].values())
+
+    def get(self, resource: str, key: str) -> dict | None:
+        """The cached object at ``key`` (``namespace/name``, or ``name`` when cluster-scoped), or None."""
+        with self._lock:
+            return self._objects[resource].get(key)
 
     def _run(self, resource: str) -> None:
         prefix = collection_prefix(resource)

@@ -80,6 +80,9 @@ class EtcdClient:
         self._lock = threading.Lock()
         self._current = 0
         self._channels: dict[str, grpc.Channel] = {}
+        # Stubs per (endpoint, stub class): making one builds a callable per RPC of the service,
+        # which cost ~4 % of the apiserver's CPU when done per request.
+        self._stubs: dict[tuple[str, type], object] = {}
 
     def _channel(self) -> tuple[str, grpc.Channel]:
         with self._lock:
@@ -104,10 +107,18 @@ class EtcdClient:
                 self._current = (self._current + 1) % len(self.endpoints)
                 log.warning("etcd member %s unreachable; switching to %s", endpoint, self.endpoints[self._current])
 
-    def _unary(self, stub_cls, method: str, request):
+    def _stub(self, stub_cls) -> tuple[str, object]:
         endpoint, channel = self._channel()
+        with self._lock:
+            stub = self._stubs.get((endpoint, stub_cls))
+            if stub is None or self._channels.get(endpoint) is not channel:
+                stub = self._stubs[(endpoint, stub_cls)] = stub_cls(channel)
+            return endpoint, stub
+
+    def _unary(self, stub_cls, method: str, request):
+        endpoint, stub = self._stub(stub_cls)
         try:
-            return getattr(stub_cls(channel), method)(request, timeout=self.request_timeout_s)
+            return getattr(stub, method)(request, timeout=self.request_timeout_s)
         except grpc.RpcError as e:
             raise self._translate(e, endpoint) from None
 
@@ -177,6 +188,7 @@ class EtcdClient:
             for channel in self._channels.values():
                 channel.close()
             self._channels.clear()
+            self._stubs.clear()
 
 
 class EtcdWatch:

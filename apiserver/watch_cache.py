@@ -27,6 +27,16 @@ kube-apiserver's cacher does the same as this module, in short:
   may send that notification to a lagging watch before changes below its revision: a change is
   therefore dropped as a duplicate only when it is not newer than the last *change* sent, never
   because a bookmark went further (that lost a whole burst of pod changes for every watcher).
+- Pod watchers are indexed by ``spec.nodeName``, as the cacher's "indexed triggers" do: a watch
+  whose field selector pins ``spec.nodeName=X`` (each kubelet's) is registered under X, and a pod
+  change is handed only to the watchers registered under the node name of the object before or
+  after the change, plus every watcher not indexed. Without it each change woke the apiserver
+  thread of every kubelet's watch, which all filtered it by node name under the GIL (100 kubelets:
+  100 wake-ups per change, one of which wanted it). The selector still decides in
+  :class:`apiserver.api.ResourceWatch`; the index only leaves out watchers it could not match, so
+  a pod entering or leaving a node's selection still reaches that node's watcher (ADDED/DELETED).
+  Bookmarks still go to every watcher. ``INDEXED_FIELDS`` says which field each collection is
+  indexed by.
 - A subscriber more than ``max_pending`` changes behind (a client not reading) is ended, as the
   cacher ends a slow watcher: its stream ends normally and the client watches again from its last
   resourceVersion.
@@ -47,8 +57,9 @@ import time
 from collections import deque
 from collections.abc import Iterator
 
-from apiserver.storage import Storage, StorageEvent
+from apiserver.storage import Storage, StorageEvent, collection_prefix
 from machinery import errors
+from machinery.fields import FieldSelector, field_value
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +67,8 @@ DEFAULT_CAPACITY = 1000
 DEFAULT_MAX_PENDING = 10000
 # How often at most the cache asks etcd for a progress notification (bookmarks).
 PROGRESS_MIN_INTERVAL_S = 1.0
+# The field each collection's watchers are indexed by (kube-apiserver's pod trigger: spec.nodeName).
+INDEXED_FIELDS = {collection_prefix("pods"): "spec.nodeName"}
 
 
 class SharedObject(dict):
@@ -85,9 +98,13 @@ def _shared(event: StorageEvent) -> StorageEvent:
 class CachedWatch:
     """One subscriber: iterate for StorageEvents (like :class:`apiserver.storage.StorageWatch`)."""
 
-    def __init__(self, cache: ResourceCache, prefix: str, start_revision: int, max_pending: int):
+    def __init__(self, cache: ResourceCache, prefix: str, start_revision: int, max_pending: int,
+                 index_value: str | None = None):
         self._cache = cache
         self.prefix = prefix
+        # The value of the cache's indexed field this watcher's selector pins (None: not indexed):
+        # it is offered only the changes of objects with that value before or after.
+        self.index_value = index_value
         self.sent_revision = start_revision  # the newest revision sent (change or bookmark)
         # The newest change sent: a change at or below it is one the client has. Kept apart from
         # bookmarks because etcd before 3.4.26 / 3.5.8 may send a progress notification ahead of
@@ -162,15 +179,18 @@ class ResourceCache:
     """The last ``capacity`` changes of one collection, from one etcd watch; see the module docstring."""
 
     def __init__(self, storage: Storage, prefix: str, *, capacity: int = DEFAULT_CAPACITY,
-                 max_pending: int = DEFAULT_MAX_PENDING, on_end=None):
+                 max_pending: int = DEFAULT_MAX_PENDING, on_end=None, index_field: str | None = None):
         self.storage = storage
         self.prefix = prefix
         self.capacity = capacity
         self.max_pending = max_pending
+        self.index_field = index_field
         self._on_end = on_end
         self._lock = threading.Lock()
         self._buffer: deque[StorageEvent] = deque()
-        self._subscribers: set[CachedWatch] = set()
+        self._subscribers: set[CachedWatch] = set()  # all of them
+        self._unindexed: set[CachedWatch] = set()
+        self._indexed: dict[str, set[CachedWatch]] = {}  # index value -> its watchers
         self._last_progress_request = 0.0
         self.closed = False
         # Every change after `complete_from` is in the buffer (or was evicted, which moves it up).
@@ -180,23 +200,59 @@ class ResourceCache:
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"watch-cache {prefix}")
         self._thread.start()
 
-    def subscribe(self, prefix: str, start_revision: int) -> CachedWatch | None:
-        """A subscriber from ``start_revision`` (0: now), or None when the buffer cannot serve it."""
+    def subscribe(self, prefix: str, start_revision: int, fields: FieldSelector | None = None) -> CachedWatch | None:
+        """A subscriber from ``start_revision`` (0: now), or None when the buffer cannot serve it.
+        ``fields`` (the watch's field selector) places it in the index when it pins the indexed field."""
+        index_value = fields.exact_value(self.index_field) if fields is not None and self.index_field else None
         with self._lock:
             if self.closed:
                 return None
             if start_revision and start_revision < self.complete_from:
                 return None
-            sub = CachedWatch(self, prefix, start_revision or self.revision, self.max_pending)
+            sub = CachedWatch(self, prefix, start_revision or self.revision, self.max_pending, index_value)
             for event in self._buffer:
-                if event.revision > sub.sent_revision:
+                if event.revision > sub.sent_revision and (index_value is None or index_value in self._values(event)):
                     sub.offer(event)
             self._subscribers.add(sub)
+            if index_value is None:
+                self._unindexed.add(sub)
+            else:
+                self._indexed.setdefault(index_value, set()).add(sub)
             return sub
 
     def unsubscribe(self, sub: CachedWatch) -> None:
         with self._lock:
-            self._subscribers.discard(sub)
+            self._remove(sub)
+
+    def _remove(self, sub: CachedWatch) -> None:
+        """Forget ``sub`` (under the lock)."""
+        self._subscribers.discard(sub)
+        if sub.index_value is None:
+            self._unindexed.discard(sub)
+            return
+        bucket = self._indexed.get(sub.index_value)
+        if bucket is not None:
+            bucket.discard(sub)
+            if not bucket:
+                del self._indexed[sub.index_value]
+
+    def _values(self, event: StorageEvent) -> tuple[str, ...]:
+        """The indexed field's values in the object after and before ``event`` (one or two)."""
+        after = field_value(event.object, self.index_field) if event.object is not None else None
+        before = field_value(event.previous, self.index_field) if event.previous is not None else None
+        if after is None or before is None or after == before:
+            return (after if after is not None else before,)
+        return after, before
+
+    def _targets(self, event: StorageEvent) -> list[CachedWatch]:
+        """The subscribers ``event`` may concern (under the lock): every one for a bookmark or an
+        unindexed cache, else the unindexed ones and those indexed under the object's values."""
+        if event.type == "BOOKMARK" or self.index_field is None or not self._indexed:
+            return list(self._subscribers)
+        targets = list(self._unindexed)
+        for value in self._values(event):
+            targets.extend(self._indexed.get(value, ()))
+        return targets
 
     def request_progress(self) -> None:
         now = time.monotonic()
@@ -210,6 +266,11 @@ class ResourceCache:
     def subscribers(self) -> int:
         with self._lock:
             return len(self._subscribers)
+
+    @property
+    def indexed_subscribers(self) -> int:
+        with self._lock:
+            return len(self._subscribers) - len(self._unindexed)
 
     def stop(self) -> None:
         self._watch.cancel()
@@ -228,6 +289,7 @@ class ResourceCache:
         with self._lock:
             self.closed = True
             subscribers, self._subscribers = list(self._subscribers), set()
+            self._unindexed, self._indexed = set(), {}
         for sub in subscribers:
             sub.fail(error)
         if self._on_end is not None:
@@ -240,9 +302,9 @@ class ResourceCache:
                 self._buffer.append(event)
                 while len(self._buffer) > self.capacity:
                     self.complete_from = self._buffer.popleft().revision
-            slow = [sub for sub in self._subscribers if not sub.offer(event)]
+            slow = [sub for sub in self._targets(event) if not sub.offer(event)]
             for sub in slow:
-                self._subscribers.discard(sub)
+                self._remove(sub)
                 log.info("watch of %s fell %d changes behind; ended so it resumes", sub.prefix, self.max_pending)
 
 
@@ -256,13 +318,15 @@ class WatchCache:
         self._lock = threading.Lock()
         self._caches: dict[str, ResourceCache] = {}
 
-    def watch(self, collection: str, prefix: str, start_revision: int):
+    def watch(self, collection: str, prefix: str, start_revision: int, fields: FieldSelector | None = None):
         """A watch of keys under ``prefix`` (inside ``collection``) after ``start_revision``: from the
-        cache of ``collection`` when it can serve it, else straight from storage."""
+        cache of ``collection`` when it can serve it, else straight from storage. ``fields``, the
+        watch's field selector, only indexes the watcher (see ``INDEXED_FIELDS``): the caller still
+        filters by it."""
         if start_revision:
             self.storage.check_not_compacted(start_revision)
         cache = self._cache_for(collection)
-        sub = cache.subscribe(prefix, start_revision) if cache is not None else None
+        sub = cache.subscribe(prefix, start_revision, fields) if cache is not None else None
         if sub is not None:
             return sub
         return self.storage.watch(prefix, start_revision)
@@ -273,7 +337,7 @@ class WatchCache:
             if cache is not None and not cache.closed:
                 return cache
             cache = ResourceCache(self.storage, collection, capacity=self.capacity, max_pending=self.max_pending,
-                                  on_end=self._ended)
+                                  on_end=self._ended, index_field=INDEXED_FIELDS.get(collection))
             self._caches[collection] = cache
             return cache
 
@@ -293,7 +357,8 @@ class WatchCache:
 
     def stats(self) -> dict:
         with self._lock:
-            return {c.prefix: {"subscribers": c.subscribers, "revision": c.revision, "completeFrom": c.complete_from}
+            return {c.prefix: {"subscribers": c.subscribers, "indexed": c.indexed_subscribers, "revision": c.revision,
+                               "completeFrom": c.complete_from}
                     for c in self._caches.values()}
 
     def stop(self) -> None:

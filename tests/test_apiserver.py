@@ -112,6 +112,20 @@ def test_pod_in_missing_namespace_is_refused(client):
         client.create("pods", pod("x", "no-such-ns"))
 
 
+def test_a_pod_created_right_after_its_namespace_was_deleted_is_refused(client):
+    """The apiserver answers NamespaceLifecycle from a cache of namespaces; a create that follows
+    the delete call must not pass because the cache has not seen the deletion yet."""
+    for i in range(5):
+        name = f"short-lived-{i}"
+        client.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        client.create("pods", pod("before", name))  # let the cache know the namespace as Active
+        client.create("pods", pod("again", name))
+        client.delete("namespaces", name)
+        with pytest.raises(errors.Forbidden, match=f"unable to create new content in namespace {name} because "
+                                                   "it is being terminated"):
+            client.create("pods", pod("after", name))
+
+
 def test_list_with_field_and_label_selectors(client, namespace):
     client.create("pods", pod("a", namespace, nodeName="node-x"))
     p = pod("b", namespace)

@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from apiserver.etcd import EtcdClient
-from apiserver.storage import KeyNotFound, Storage, collection_prefix, object_key
+from apiserver.storage import KeyNotFound, Storage, StorageEvent, collection_prefix, object_key
 from apiserver.watch_cache import SharedObject, WatchCache, encode
 from machinery import errors
 from tests.helpers import wait_for
@@ -220,4 +220,122 @@ def test_a_change_etcd_delivers_after_a_progress_notification_beyond_it_still_re
     assert [(e.type, e.revision) for e in seen] == [("ADDED", 11), ("BOOKMARK", 14), ("MODIFIED", 12),
                                                     ("MODIFIED", 13)]
     sub.cancel()
+    cache.stop()
+
+
+def pod_event(kind: str, revision: int, name: str, node: str | None, previous_node: str | None = None,
+              ns: str = "a"):
+    """A StorageEvent of pod ``ns/name`` on ``node`` (None: unbound), moving from ``previous_node``."""
+    def pod(on):
+        return {"metadata": {"name": name, "namespace": ns}, "spec": {"nodeName": on} if on else {}}
+
+    previous = pod(previous_node) if kind != "ADDED" else None
+    return StorageEvent(kind, revision, pod(node if kind != "DELETED" else previous_node), previous,
+                        f"/registry/pods/{ns}/{name}")
+
+
+def api_events(watch, count: int) -> list:
+    """The first ``count`` (type, name) a ResourceWatch yields (a bookmark's name: its resourceVersion)."""
+    out: list = []
+    collect(watch, out, stop_after=count).join(5)
+    return [(kind, obj["metadata"].get("name") or obj["metadata"]["resourceVersion"]) for kind, obj in out]
+
+
+def test_pod_watchers_are_offered_only_the_changes_of_their_node_and_still_see_pods_enter_and_leave():
+    """The spec.nodeName index: a kubelet's watch is handed only the changes of pods on its node
+    (before or after the change), an unindexed watch every change, every watch every bookmark; what
+    comes out of ResourceWatch is what it was without the index."""
+    from apiserver.api import ResourceWatch, WatchOptions
+    from apiserver.watch_cache import INDEXED_FIELDS, ResourceCache
+    from machinery.fields import parse_field_selector
+
+    coll = collection_prefix("pods")
+    storage = ScriptedStorage(revision=10)
+    cache = ResourceCache(storage, coll, index_field=INDEXED_FIELDS[coll])
+
+    def watch(selector: str):
+        fields = parse_field_selector(selector)
+        sub = cache.subscribe(coll, 10, fields)
+        predicate = (lambda obj: fields.matches(obj)) if fields.terms else None
+        return sub, ResourceWatch(sub, predicate, WatchOptions(field_selector=selector, allow_bookmarks=True))
+
+    on_a, watch_a = watch("spec.nodeName=node-a")
+    on_b, watch_b = watch("spec.nodeName=node-b")
+    unbound, watch_unbound = watch("spec.nodeName=")
+    everything, watch_everything = watch("")
+    not_a, watch_not_a = watch("spec.nodeName!=node-a")  # not an exact value: not indexed
+    assert (on_a.index_value, unbound.index_value, everything.index_value, not_a.index_value) == \
+        ("node-a", "", None, None)
+    assert cache.indexed_subscribers == 3 and cache.subscribers == 5
+    feed = storage.watches[0].events
+    feed.put(pod_event("ADDED", 11, "p1", None))  # created, unbound
+    feed.put(pod_event("MODIFIED", 12, "p1", "node-a", None))  # bound to node-a
+    feed.put(pod_event("ADDED", 13, "p2", "node-b"))
+    feed.put(pod_event("MODIFIED", 14, "p1", "node-a", "node-a"))  # status on node-a
+    feed.put(pod_event("MODIFIED", 15, "p1", "node-b", "node-a"))  # moves a → b (not via the API, but storage may)
+    feed.put(pod_event("DELETED", 16, "p2", None, "node-b"))
+    feed.put(StorageEvent("BOOKMARK", 17))
+    wait_for(lambda: cache.revision == 17, timeout_s=5, message="the cache fed")
+    assert [e.revision for e in on_a._pending] == [12, 14, 15, 17]
+    assert [e.revision for e in on_b._pending] == [13, 15, 16, 17]
+    assert [e.revision for e in unbound._pending] == [11, 12, 17]
+    assert [e.revision for e in everything._pending] == [11, 12, 13, 14, 15, 16, 17]
+    assert [e.revision for e in not_a._pending] == [11, 12, 13, 14, 15, 16, 17]
+    assert api_events(watch_a, 4) == [("ADDED", "p1"), ("MODIFIED", "p1"), ("DELETED", "p1"), ("BOOKMARK", "17")]
+    assert api_events(watch_b, 4) == [("ADDED", "p2"), ("ADDED", "p1"), ("DELETED", "p2"), ("BOOKMARK", "17")]
+    assert api_events(watch_unbound, 3) == [("ADDED", "p1"), ("DELETED", "p1"), ("BOOKMARK", "17")]
+    assert api_events(watch_not_a, 6) == [("ADDED", "p1"), ("DELETED", "p1"), ("ADDED", "p2"), ("ADDED", "p1"),
+                                          ("DELETED", "p2"), ("BOOKMARK", "17")]
+    # A watcher resuming from the buffer is offered only its node's changes too.
+    late = cache.subscribe(coll, 11, parse_field_selector("spec.nodeName=node-a"))
+    assert [e.revision for e in late._pending] == [12, 14, 15]
+    for sub in (on_a, on_b, unbound, everything, not_a, late):
+        sub.cancel()
+    assert cache.subscribers == 0 and cache.indexed_subscribers == 0 and not cache._indexed
+    cache.stop()
+
+
+def test_a_slow_indexed_watcher_is_ended_and_leaves_the_index():
+    from apiserver.watch_cache import ResourceCache
+    from machinery.fields import parse_field_selector
+
+    coll = collection_prefix("pods")
+    storage = ScriptedStorage(revision=10)
+    cache = ResourceCache(storage, coll, index_field="spec.nodeName", max_pending=2)
+    slow = cache.subscribe(coll, 0, parse_field_selector("spec.nodeName=node-a"))
+    other = cache.subscribe(coll, 0, parse_field_selector("spec.nodeName=node-b"))
+    feed = storage.watches[0].events
+    for i in range(3):
+        feed.put(pod_event("ADDED", 11 + i, f"p{i}", "node-a"))
+    wait_for(lambda: cache.subscribers == 1, timeout_s=5, message="the slow watcher dropped")
+    assert list(slow) == [] and list(cache._indexed) == ["node-b"]  # node-b's watcher never saw node-a's pods
+    assert not other._pending
+    other.cancel()
+    cache.stop()
+
+
+def test_a_kubelet_style_watch_through_the_api_is_indexed_and_sees_its_pods(storage):
+    """Through API.watch on a real etcd: a watch pinning spec.nodeName is indexed by the cache and
+    sees a pod bound to its node arrive as ADDED."""
+    from apiserver.admission.chain import AdmissionChain, UserInfo
+    from apiserver.api import API, WatchOptions
+
+    ns = f"wc{uuid.uuid4().hex[:8]}"
+    cache = WatchCache(storage, capacity=100)
+    api = API(storage, AdmissionChain([], []), watch_cache=cache)
+    admin = UserInfo("admin", groups=("system:masters",))
+    node_watch = api.watch(admin, "pods", "", WatchOptions(field_selector="spec.nodeName=node-x"))
+    assert cache.stats()[collection_prefix("pods")]["indexed"] >= 1
+    seen: list = []
+    t = collect(node_watch, seen, stop_after=1)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": ns},
+           "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    api.create(admin, "pods", ns, pod)
+    api.create(admin, "pods", ns, dict(pod, metadata={"name": "elsewhere", "namespace": ns}))
+    api.bind(admin, ns, "elsewhere", "node-y")
+    api.bind(admin, ns, "p", "node-x")
+    t.join(10)
+    assert [(kind, obj["metadata"]["name"], obj["spec"]["nodeName"]) for kind, obj in seen] == \
+        [("ADDED", "p", "node-x")]
+    node_watch.cancel()
     cache.stop()

@@ -91,10 +91,15 @@ def test_impossible_cpu_request_stays_pending_with_reason(cluster, api, ns):
     event = wait_for(failed_event, timeout_s=20, message="FailedScheduling event")
     assert event["message"] == ("0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: "
                                 "2 No preemption victims found for incoming pod.")
+
+    def scheduled_condition():  # written after the event, which is recorded in the background
+        conditions = api.get("pods", "huge", ns)["status"].get("conditions") or []
+        return next((c for c in conditions if c["type"] == "PodScheduled"), None)
+
+    cond = wait_for(scheduled_condition, timeout_s=20, message="PodScheduled condition")
+    assert (cond["status"], cond["reason"]) == ("False", "Unschedulable")
     pod = api.get("pods", "huge", ns)
     assert pod["status"]["phase"] == "Pending" and not pod["spec"].get("nodeName")
-    cond = next(c for c in pod["status"]["conditions"] if c["type"] == "PodScheduled")
-    assert (cond["status"], cond["reason"]) == ("False", "Unschedulable")
 
 
 def test_pending_pod_is_scheduled_when_room_appears(cluster, api, ns):
