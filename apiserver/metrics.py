@@ -60,8 +60,9 @@ CLIENT_CLOSED = 499
 # gRPC method → (verb, subresource).
 _GRPC_VERBS = {"Create": ("POST", ""), "Get": ("GET", ""), "List": ("LIST", ""), "Watch": ("WATCH", ""),
                "Update": ("PUT", ""), "UpdateStatus": ("PUT", "status"), "Delete": ("DELETE", ""),
-               "Bind": ("POST", "binding"), "PodLogs": ("GET", "log"), "PodExec": ("CONNECT", "exec")}
-_POD_METHODS = ("Bind", "PodLogs", "PodExec")  # their requests name no resource: it is pods
+               "Bind": ("POST", "binding"), "Evict": ("POST", "eviction"), "PodLogs": ("GET", "log"),
+               "PodExec": ("CONNECT", "exec")}
+_POD_METHODS = ("Bind", "Evict", "PodLogs", "PodExec")  # their requests name no resource: it is pods
 
 
 def _group_version(info: ResourceInfo | None) -> tuple[str, str]:

@@ -44,7 +44,7 @@ def _encode(obj: dict) -> bytes:
 def _unary(handler):
     """Authenticate, run, and map every failure onto a gRPC status."""
 
-    success = 201 if handler.__name__ in ("Create", "Bind") else 200  # POSTs answer 201 Created
+    success = 201 if handler.__name__ in ("Create", "Bind", "Evict") else 200  # POSTs answer 201 Created
 
     @functools.wraps(handler)
     def wrapper(self, request, context):
@@ -140,6 +140,12 @@ class APIServicer(api_pb2_grpc.APIServicer):
     @_unary
     def Bind(self, request, context, user):
         obj = self.api.bind(user, request.namespace, request.name, request.node_name, request.uid)
+        return api_pb2.ObjectResponse(object=_encode(obj))
+
+    @_unary
+    def Evict(self, request, context, user):
+        grace = request.grace_period_seconds if request.HasField("grace_period_seconds") else None
+        obj = self.api.evict(user, request.namespace, request.name, grace_period_s=grace, dry_run=request.dry_run)
         return api_pb2.ObjectResponse(object=_encode(obj))
 
     def Watch(self, request, context):

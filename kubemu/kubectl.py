@@ -929,14 +929,22 @@ COMMANDS: dict[str, tuple[Callable[[], _Parser], Callable[[Session, argparse.Nam
 _EXTENSIONS = {"logs": "kubectl_pods", "exec": "kubectl_pods", "expose": "kubectl_services",
                "scale": "kubectl_workloads",
                "set": "kubectl_workloads", "rollout": "kubectl_workloads",
-               "explain-schedule": "kubectl_scheduling", "trace": "kubectl_trace"}
+               "explain-schedule": "kubectl_scheduling", "trace": "kubectl_trace",
+               "cordon": "kubectl_nodes", "uncordon": "kubectl_nodes", "drain": "kubectl_nodes",
+               "taint": "kubectl_nodes", "label": "kubectl_metadata", "annotate": "kubectl_metadata",
+               "patch": "kubectl_metadata"}
 _EXTENSION_HELP = {"logs": "Print the logs for a container in a pod", "exec": "Execute a command in a container",
                    "expose": "Expose a pod, service, deployment or replica set as a new Service",
                    "scale": "Set a new size for a deployment, replica set or stateful set",
                    "set": "Set specific features on objects (set image)",
                    "rollout": "Manage the rollout of a resource (status, history, undo, restart, pause, resume)",
                    "explain-schedule": "Show why the scheduler placed a pod where it did, or why it cannot",
-                   "trace": "Show every step of a pod's life as a timeline (kubemu trace pod NAME)"}
+                   "trace": "Show every step of a pod's life as a timeline (kubemu trace pod NAME)",
+                   "cordon": "Mark node as unschedulable", "uncordon": "Mark node as schedulable",
+                   "drain": "Drain node in preparation for maintenance",
+                   "taint": "Update the taints on one or more nodes",
+                   "label": "Update the labels on a resource", "annotate": "Update the annotations on a resource",
+                   "patch": "Update fields of a resource"}
 
 
 def _extension(command: str):

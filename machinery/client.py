@@ -261,6 +261,13 @@ class APIClient:
         req = api_pb2.BindRequest(namespace=namespace, name=name, node_name=node_name, uid=uid)
         return json.loads(self._call("Bind", req).object)
 
+    def evict(self, namespace: str, name: str, *, grace_period_s: int | None = None, dry_run: bool = False) -> dict:
+        """The pods/eviction subresource: delete the pod unless a disruption budget forbids it."""
+        req = api_pb2.EvictRequest(namespace=namespace, name=name, dry_run=dry_run)
+        if grace_period_s is not None:
+            req.grace_period_seconds = grace_period_s
+        return json.loads(self._call("Evict", req).object)
+
     def mutate(self, resource: str, name: str, namespace: str, change: Callable[[dict], bool | None], *,
                status: bool = False, attempts: int = 10) -> dict | None:
         """Read-modify-write with retry on Conflict, like client-go's RetryOnConflict.

@@ -114,6 +114,12 @@ class Expired(APIError):
     reason, http_code = "Expired", 410
 
 
+class TooManyRequests(APIError):
+    """An eviction a PodDisruptionBudget does not allow now (kubectl drain retries it)."""
+
+    reason, http_code = "TooManyRequests", 429
+
+
 class Unavailable(APIError):
     reason, http_code = "ServiceUnavailable", 503
 
@@ -129,7 +135,7 @@ class InternalError(APIError):
 ERROR_BY_REASON: dict[str, type[APIError]] = {
     cls.reason: cls
     for cls in (NotFound, AlreadyExists, Conflict, Invalid, BadRequest, Forbidden, Unauthorized,
-                Expired, Unavailable, Timeout, InternalError)
+                Expired, TooManyRequests, Unavailable, Timeout, InternalError)
 }
 ERROR_BY_REASON["Gone"] = Expired
 
@@ -142,6 +148,7 @@ GRPC_CODE_BY_REASON: dict[str, grpc.StatusCode] = {
     "Forbidden": grpc.StatusCode.PERMISSION_DENIED,
     "Unauthorized": grpc.StatusCode.UNAUTHENTICATED,
     "Expired": grpc.StatusCode.OUT_OF_RANGE,
+    "TooManyRequests": grpc.StatusCode.RESOURCE_EXHAUSTED,
     "ServiceUnavailable": grpc.StatusCode.UNAVAILABLE,
     "Timeout": grpc.StatusCode.DEADLINE_EXCEEDED,
     "InternalError": grpc.StatusCode.INTERNAL,

@@ -78,6 +78,11 @@ class APIStub:
                 request_serializer=kubemu_dot_v1_dot_api__pb2.BindRequest.SerializeToString,
                 response_deserializer=kubemu_dot_v1_dot_api__pb2.ObjectResponse.FromString,
                 _registered_method=True)
+        self.Evict = channel.unary_unary(
+                '/kubemu.v1.API/Evict',
+                request_serializer=kubemu_dot_v1_dot_api__pb2.EvictRequest.SerializeToString,
+                response_deserializer=kubemu_dot_v1_dot_api__pb2.ObjectResponse.FromString,
+                _registered_method=True)
         self.PodLogs = channel.unary_stream(
                 '/kubemu.v1.API/PodLogs',
                 request_serializer=kubemu_dot_v1_dot_api__pb2.PodLogsRequest.SerializeToString,
@@ -171,6 +176,16 @@ class APIServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Evict(self, request, context):
+        """Evict is the pods/eviction subresource (authorized as verb "create" on "pods/eviction"),
+        what `kubectl drain` uses: a graceful delete of the pod that a PodDisruptionBudget may
+        refuse with TooManyRequests (kubemu has no budgets yet, so it never does). Answers the pod
+        as the delete left it (with deletionTimestamp while its kubelet stops it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def PodLogs(self, request, context):
         """PodLogs is the pods/log subresource (authorized as verb "get" on "pods/log"): the apiserver
         finds the pod's node, dials that kubelet (node status InternalIP and
@@ -236,6 +251,11 @@ def add_APIServicer_to_server(servicer, server):
             'Bind': grpc.unary_unary_rpc_method_handler(
                     servicer.Bind,
                     request_deserializer=kubemu_dot_v1_dot_api__pb2.BindRequest.FromString,
+                    response_serializer=kubemu_dot_v1_dot_api__pb2.ObjectResponse.SerializeToString,
+            ),
+            'Evict': grpc.unary_unary_rpc_method_handler(
+                    servicer.Evict,
+                    request_deserializer=kubemu_dot_v1_dot_api__pb2.EvictRequest.FromString,
                     response_serializer=kubemu_dot_v1_dot_api__pb2.ObjectResponse.SerializeToString,
             ),
             'PodLogs': grpc.unary_stream_rpc_method_handler(
@@ -467,6 +487,33 @@ class API:
             target,
             '/kubemu.v1.API/Bind',
             kubemu_dot_v1_dot_api__pb2.BindRequest.SerializeToString,
+            kubemu_dot_v1_dot_api__pb2.ObjectResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Evict(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kubemu.v1.API/Evict',
+            kubemu_dot_v1_dot_api__pb2.EvictRequest.SerializeToString,
             kubemu_dot_v1_dot_api__pb2.ObjectResponse.FromString,
             options,
             channel_credentials,
