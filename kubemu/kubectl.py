@@ -9,7 +9,9 @@
 Commands: ``apply``, ``create``, ``run``, ``get``, ``describe``, ``delete``. Their output and
 error messages are kubectl's, so scripts and muscle memory carry over; tables, YAML/JSON and
 descriptions come from :mod:`kubemu.printers` and :mod:`kubemu.describe`; ``get`` is in
-:mod:`kubemu.kubectl_get`.
+:mod:`kubemu.kubectl_get`. The other commands live in their own modules (``_EXTENSIONS``):
+logs/exec, expose, scale/set/rollout, explain-schedule, trace, cordon/uncordon/drain/taint
+(:mod:`kubemu.kubectl_nodes`) and label/annotate/patch (:mod:`kubemu.kubectl_metadata`).
 
 Which apiserver: ``--server HOST:PORT``, else ``$KUBEMU_SERVER``, else ``--kubeconfig FILE``,
 else the cluster directory's ``kubeconfig.yaml`` (``--cluster-dir``, ``$KUBEMU_CLUSTER_DIR``,

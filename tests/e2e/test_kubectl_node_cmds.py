@@ -1,0 +1,142 @@
+"""``kubemu kubectl`` cordon, uncordon, drain, taint, label, annotate and patch on a real ``kubemu up``
+cluster, each command a real CLI process, compared with what the real kubectl (through the REST API)
+prints, and exits with, for the same command sequence on the same cluster."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from tests.e2e.test_kubectl_cli import Clients, wait_phase
+from tests.helpers import wait_for
+
+pytestmark = pytest.mark.e2e
+NODE = "node-1"
+
+
+@pytest.fixture(scope="module")
+def cli(up_cluster) -> Clients:
+    return Clients(up_cluster)
+
+
+@pytest.fixture
+def ns(cli) -> str:
+    name = f"nc-{uuid.uuid4().hex[:6]}"
+    assert cli.kubemu("create", "namespace", name).stdout == f"namespace/{name} created\n"
+    return name
+
+
+def outcome(result) -> tuple[bool, str, str]:
+    return result.returncode == 0, result.stdout, result.stderr
+
+
+def same_sequence(cli: Clients, commands: list[list[str]], reset) -> None:
+    """Run ``commands`` with kubemu kubectl, ``reset()``, run them with the real kubectl: the same
+    exit status, stdout and stderr, command by command."""
+    ours = [outcome(cli.kubemu(*c, check=False)) for c in commands]
+    reset()
+    real = [outcome(cli.real(*c)) for c in commands]
+    for command, mine, theirs in zip(commands, ours, real, strict=True):
+        assert mine == theirs, command
+
+
+def node_spec(cli: Clients) -> dict:
+    return json.loads(cli.kubemu("get", "node", NODE, "-o", "json").stdout)["spec"]
+
+
+def test_cordon_and_uncordon(cli):
+    commands = [["cordon", NODE], ["cordon", NODE], ["uncordon", NODE], ["uncordon", NODE], ["cordon", "nope"]]
+    same_sequence(cli, commands, lambda: None)
+    assert not node_spec(cli).get("unschedulable")
+
+
+def test_taint(cli):
+    def reset():
+        cli.kubemu("taint", "nodes", NODE, "e2e-", check=False)
+
+    commands = [["taint", "nodes", NODE, "e2e=a:NoSchedule"], ["taint", "nodes", NODE, "e2e=b:NoSchedule"],
+                ["taint", "node", NODE, "e2e=b:NoSchedule", "--overwrite"],
+                ["taint", "nodes", NODE, "e2e:PreferNoSchedule"], ["taint", "nodes", NODE, "e2e:NoSchedule-"],
+                ["taint", f"node/{NODE}", "e2e-"], ["taint", "nodes", NODE, "e2e-"],
+                ["taint", "nodes", NODE, "e2e=a:Sometimes"], ["taint", "nodes", NODE, "e2e=a=b:NoSchedule"],
+                ["taint", "nodes", NODE, "e2e:NoSchedule", "e2e-"], ["taint", "nodes", NODE],
+                ["taint", "nodes", "nope", "e2e:NoSchedule"]]
+    same_sequence(cli, commands, reset)
+    assert not any(t["key"] == "e2e" for t in node_spec(cli).get("taints") or [])
+
+
+def test_label_and_annotate(cli, ns):
+    cli.kubemu("run", "web", "--image=nginx", "-n", ns)
+
+    def reset():
+        cli.kubemu("label", "pod", "web", "tier-", "-n", ns, check=False)
+        cli.kubemu("annotate", "pod", "web", "note-", "owner-", "-n", ns, check=False)
+
+    commands = [["label", "pod", "web", "tier=front"], ["label", "pod", "web", "tier=back"],
+                ["label", "pods/web", "tier=back", "--overwrite"], ["label", "pod", "web", "tier=back"],
+                ["label", "pod", "web", "tier-"], ["label", "pod", "web", "tier-"],
+                ["label", "pod", "web"], ["label", "pod", "web", "a=b=c"], ["label", "pod", "web", "a=b", "a-"],
+                ["label", "pod", "web", "a=-x"], ["label", "pod", "nope", "a=b"], ["label", "pod", "a=b"],
+                ["label", "pod", "web", "-o", "name", "tier=x"], ["label", "pod", "-l", "run=web", "tier-"],
+                ["annotate", "pod", "web", "note=a=b", "owner=me"], ["annotate", "pod", "web", "note=c", "owner=x"],
+                ["annotate", "pod", "web", "note=c", "--overwrite", "owner-"], ["annotate", "pod", "web", "x"],
+                ["annotate", "pod", "web", "x=1", "x-"], ["annotate", "pod", "web"]]
+    same_sequence(cli, [[*c, "-n", ns] for c in commands], reset)
+    labels = json.loads(cli.kubemu("get", "pod", "web", "-n", ns, "-o", "json").stdout)["metadata"]["labels"]
+    assert labels == {"run": "web"}
+
+
+def test_patch(cli, ns):
+    cli.kubemu("run", "web", "--image=nginx", "-n", ns)
+
+    def reset():
+        cli.kubemu("label", "pod", "web", "tier-", "-n", ns, check=False)
+        cli.kubemu("patch", "pod", "web", "-n", ns, "-p", '{"spec":{"activeDeadlineSeconds":null}}',
+                   "--type", "merge", check=False)
+
+    commands = [["patch", "pod", "web", "-p", '{"metadata":{"labels":{"tier":"front"}}}'],
+                ["patch", "pod", "web", "-p", '{"metadata":{"labels":{"tier":"front"}}}'],
+                ["patch", "pod/web", "--type", "merge", "-p", '{"metadata":{"labels":{"tier":null}}}'],
+                ["patch", "pod", "web", "--type=json",
+                 "-p", '[{"op":"add","path":"/metadata/labels/tier","value":"x"}]'],
+                ["patch", "pod", "web"], ["patch", "pod", "web", "-p", "{}", "--type", "apply"],
+                ["patch", "pod", "nope", "-p", "{}"], ["patch", "pod", "web", "-o", "name", "-p", "{}"]]
+    same_sequence(cli, [[*c, "-n", ns] for c in commands], reset)
+
+
+def bare_pod(cli: Clients, ns: str, name: str, tmp_path) -> None:
+    manifest = tmp_path / f"{name}.yaml"
+    manifest.write_text(f"""apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, labels: {{drain: e2e}}}}
+spec:
+  nodeName: {NODE}
+  terminationGracePeriodSeconds: 2
+  containers: [{{name: c, image: nginx}}]
+""")
+    assert cli.kubemu("apply", "-f", str(manifest), "-n", ns).returncode == 0
+    wait_phase(cli, ns, name)
+
+
+def test_drain(cli, ns, tmp_path):
+    bare_pod(cli, ns, "bare", tmp_path)
+    drain = ["drain", NODE, "--pod-selector", "drain=e2e", "--ignore-daemonsets"]
+    try:
+        # Refused: the pod has no controller. The node is cordoned all the same.
+        same_sequence(cli, [drain, ["uncordon", NODE]], lambda: None)
+        # With --force: evicted, waited for, the node left cordoned.
+        ours = cli.kubemu(*drain, "--force", "--grace-period", "1", check=False)
+        assert ours.returncode == 0, ours.stderr
+        assert ours.stdout == f"node/{NODE} cordoned\nevicting pod {ns}/bare\npod/bare evicted\nnode/{NODE} drained\n"
+        assert ours.stderr == f"Warning: deleting Pods that declare no controller: {ns}/bare\n"
+        assert node_spec(cli).get("unschedulable") is True
+        assert cli.kubemu("get", "pod", "bare", "-n", ns, check=False).returncode == 1
+        cli.kubemu("uncordon", NODE)
+        bare_pod(cli, ns, "bare", tmp_path)
+        real = cli.real(*drain, "--force", "--grace-period", "1")
+        assert outcome(real) == outcome(ours)
+    finally:
+        cli.kubemu("uncordon", NODE, check=False)
+    wait_for(lambda: not node_spec(cli).get("unschedulable"), timeout_s=10, message="uncordoned")
