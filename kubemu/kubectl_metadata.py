@@ -71,15 +71,33 @@ def register(subparsers, *, parents: tuple[argparse.ArgumentParser, ...] = ()) -
 def run(args: argparse.Namespace, client: Any, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     command = getattr(args, COMMAND_DEST)
-    if command == "patch":
-        return _patch(client, args, out)
-    return _label_or_annotate(client, args, out, command)
+    try:
+        if command == "patch":
+            return _patch(client, args, out)
+        return _label_or_annotate(client, args, out, command)
+    except errors.Invalid as e:
+        raise _raw_error(invalid_message(e)) from None
 
 
 def _error(message: str):
     from kubemu.kubectl import KubectlError
 
     return KubectlError(message)
+
+
+def _raw_error(message: str):
+    from kubemu.kubectl import KubectlError
+
+    return KubectlError(message, raw=True)
+
+
+def invalid_message(error: errors.Invalid) -> str:
+    """kubectl's rendering of an Invalid answer: ``The Pod "web" is invalid: <cause>``, or one
+    ``* cause`` line each when there are several."""
+    if len(error.causes) > 1:
+        kind = error.kind or "object"
+        return f'The {kind} "{error.name}" is invalid: \n' + "\n".join(f"* {cause}" for cause in error.causes)
+    return f"The {error.message}"
 
 
 def _print(out: TextIO, info: ResourceInfo, obj: dict, output: str, verb: str) -> None:
@@ -171,7 +189,7 @@ def _objects(client: Any, resources: list[str], args: argparse.Namespace) -> lis
     for info, name in _targets(resources):
         ns = namespace if info.namespaced else ""
         if name is not None:
-            if args.all or args.selector:
+            if args.selector:
                 raise _error("name cannot be provided when a selector is specified")
             client.get(info.name, name, ns)  # NotFound before anything is written
             found.append((info, ns, name))
@@ -194,12 +212,7 @@ def _label_or_annotate(client: Any, args: argparse.Namespace, out: TextIO, comma
         raise _error("one or more resources must be specified as <resource> <name> or <resource>/<name>")
     if not changes and not remove:
         raise _error(f"at least one {noun} update is required")
-    targets = _objects(client, resources, args)
-    if not targets:
-        from kubemu.printers import no_resources_message
-
-        scope = "" if args.all_namespaces else (args.namespace or "default")
-        raise _error(no_resources_message(scope or None))
+    targets = _objects(client, resources, args)  # none matching -l / --all: nothing to do, as kubectl
     field = "labels" if labels else "annotations"
     for info, namespace, name in targets:
         before: list[dict] = []
@@ -243,9 +256,9 @@ def _check_no_overwrite(current: dict[str, str], changes: dict[str, str], labels
                if key in current and current[key] != value and (labels or key != CHANGE_CAUSE)]
     if not clashes:
         return
-    if labels:
-        key, value = clashes[0]
-        raise _error(f"'{key}' already has a value ({value}), and --overwrite is false")
+    if labels:  # one error per label, as Go's error aggregate prints them
+        lines = [f"'{key}' already has a value ({value}), and --overwrite is false" for key, value in clashes]
+        raise _error(lines[0]) if len(lines) == 1 else _raw_error("\n".join(lines))
     found = "; ".join(f"'{key}' already has a value ({value})" for key, value in clashes)
     raise _error(f"--overwrite is false but found the following declared annotation(s): {found}")
 
@@ -280,10 +293,13 @@ def _read_patch(args: argparse.Namespace) -> Any:
     if not text:
         raise _error("must specify --patch or --patch-file containing the contents of the patch")
     try:
+        return json.loads(text)
+    except ValueError as e:
+        json_problem = str(e)
+    try:
         return yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        problem = getattr(e, "problem", None) or str(e)
-        raise _error(f'unable to parse "{text}": yaml: {problem}') from None
+    except yaml.YAMLError:  # what the apiserver answers a body that is not JSON
+        raise errors.BadRequest(f"the request body is not valid JSON: {json_problem}") from None
 
 
 def _patch(client: Any, args: argparse.Namespace, out: TextIO) -> int:
@@ -301,10 +317,6 @@ def _patch(client: Any, args: argparse.Namespace, out: TextIO) -> int:
     targets = _targets(args.args)
     if any(name is None for _, name in targets):
         raise _error("resource(s) were provided, but no name was specified")
-    if patch_type == "json" and not isinstance(body, list):
-        raise errors.BadRequest("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
-    if patch_type != "json" and not isinstance(body, dict):
-        raise errors.BadRequest("json: cannot unmarshal array into Go value of type map[string]interface {}")
     apply = {"json": patches.json_patch, "merge": patches.merge_patch,
              "strategic": patches.strategic_merge_patch}[patch_type]
     namespace = args.namespace or "default"

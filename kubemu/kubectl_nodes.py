@@ -40,7 +40,6 @@ COMMANDS = ("cordon", "uncordon", "drain", "taint")
 COMMAND_DEST = "kubectl_nodes_command"
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
-NODE_TYPES = ("node", "nodes", "no")
 EVICTION_RETRY_S = 5.0  # kubectl's wait after a TooManyRequests eviction
 DELETE_POLL_S = 1.0  # kubectl drain checks every second whether an evicted pod is gone
 TAINTED, UNTAINTED, MODIFIED = "tainted", "untainted", "modified"
@@ -50,7 +49,8 @@ DAEMONSET_FATAL = "DaemonSet-managed Pods (use --ignore-daemonsets to ignore)"
 DAEMONSET_WARNING = "ignoring DaemonSet-managed Pods"
 LOCAL_STORAGE_FATAL = "Pods with local storage (use --delete-emptydir-data to override)"
 LOCAL_STORAGE_WARNING = "deleting Pods with local storage"
-UNMANAGED_FATAL = "Pods declare no controller (use --force to override)"
+# kubectl 1.32's wording: its "cannot delete %s: %s" format adds a second "cannot delete".
+UNMANAGED_FATAL = "cannot delete Pods that declare no controller (use --force to override)"
 UNMANAGED_WARNING = "deleting Pods that declare no controller"
 
 
@@ -103,10 +103,15 @@ def run(args: argparse.Namespace, client: Any, *, out: TextIO | None = None, err
     return _taint(client, args, out)
 
 
-def _error(message: str):
+def _error(message: str, *, raw: bool = False):
     from kubemu.kubectl import KubectlError
 
-    return KubectlError(message)
+    return KubectlError(message, raw=raw)
+
+
+def _usage_error(message: str, command: str):
+    """kubectl's usage errors carry a pointer to the command's help."""
+    return _error(f"{message}\nSee 'kubemu kubectl {command} -h' for help and examples")
 
 
 def _node_names(client: Any, names: list[str], selector: str, verb: str) -> list[str]:
@@ -114,7 +119,7 @@ def _node_names(client: Any, names: list[str], selector: str, verb: str) -> list
     if names and selector:
         raise _error("cannot specify both a node name and a --selector option")
     if not names and not selector:
-        raise _error("resource(s) were provided, but no name was specified")
+        raise _usage_error(f"USAGE: {verb} NODE [flags]", verb)
     if selector:
         found = [n["metadata"]["name"] for n in client.list_all("nodes", label_selector=selector).items]
         if not found:
@@ -192,20 +197,20 @@ def _finished(pod: dict) -> bool:
 def plan_drain(client: Any, pods: list[dict], *, ignore_daemonsets: bool, delete_emptydir_data: bool,
                force: bool) -> DrainPlan:
     """Run kubectl's drain filters over ``pods``, in its order: DaemonSet, mirror, local storage,
-    unreplicated. The first filter that keeps a pod (or refuses it) decides."""
+    unreplicated. A filter that keeps the pod (or refuses it) ends the run; otherwise the last
+    filter's word counts — so, as in kubectl, a pod with an emptyDir that a controller owns is
+    evicted without the local-storage warning."""
     plan = DrainPlan()
+    filters = (lambda p: _daemonset_filter(client, p, ignore_daemonsets, force), _mirror_filter,
+               lambda p: _local_storage_filter(p, delete_emptydir_data), lambda p: _unreplicated_filter(p, force))
     for pod in pods:
         meta = pod.get("metadata") or {}
         ref = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
-        decision = _daemonset_filter(client, pod, ignore_daemonsets, force)
-        if decision is None and MIRROR_ANNOTATION in (meta.get("annotations") or {}):
-            decision = (False, "", "")  # mirror pods cannot be deleted through the API: skip silently
-        if decision is None and not _finished(pod) and \
-                any("emptyDir" in v for v in (pod.get("spec") or {}).get("volumes") or [] if isinstance(v, dict)):
-            decision = (True, LOCAL_STORAGE_WARNING, "") if delete_emptydir_data else (False, "", LOCAL_STORAGE_FATAL)
-        if decision is None and not _finished(pod) and _controller(pod) is None:
-            decision = (True, UNMANAGED_WARNING, "") if force else (False, "", UNMANAGED_FATAL)
-        delete, warning, fatal = decision if decision is not None else (True, "", "")
+        delete, warning, fatal = OKAY
+        for check in filters:
+            delete, warning, fatal = check(pod)
+            if not delete:
+                break
         if fatal:
             plan.fatal.setdefault(fatal, []).append(ref)
             continue
@@ -216,10 +221,31 @@ def plan_drain(client: Any, pods: list[dict], *, ignore_daemonsets: bool, delete
     return plan
 
 
-def _daemonset_filter(client: Any, pod: dict, ignore: bool, force: bool) -> tuple[bool, str, str] | None:
+OKAY = (True, "", "")  # (evict it, the warning, the refusal)
+
+
+def _mirror_filter(pod: dict) -> tuple[bool, str, str]:
+    # Mirror pods (of a kubelet's static pods) cannot be deleted through the API: skipped silently.
+    return (False, "", "") if MIRROR_ANNOTATION in ((pod.get("metadata") or {}).get("annotations") or {}) else OKAY
+
+
+def _local_storage_filter(pod: dict, delete_emptydir_data: bool) -> tuple[bool, str, str]:
+    volumes = (pod.get("spec") or {}).get("volumes") or []
+    if _finished(pod) or not any(isinstance(v, dict) and "emptyDir" in v for v in volumes):
+        return OKAY
+    return (True, LOCAL_STORAGE_WARNING, "") if delete_emptydir_data else (False, "", LOCAL_STORAGE_FATAL)
+
+
+def _unreplicated_filter(pod: dict, force: bool) -> tuple[bool, str, str]:
+    if _finished(pod) or _controller(pod) is not None:
+        return OKAY
+    return (True, UNMANAGED_WARNING, "") if force else (False, "", UNMANAGED_FATAL)
+
+
+def _daemonset_filter(client: Any, pod: dict, ignore: bool, force: bool) -> tuple[bool, str, str]:
     ref = _controller(pod)
     if ref is None or ref.get("kind") != "DaemonSet" or _finished(pod):
-        return None
+        return OKAY
     namespace = (pod.get("metadata") or {}).get("namespace", "")
     try:
         client.get("daemonsets", ref.get("name", ""), namespace)
@@ -268,7 +294,7 @@ def _drain(client: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> i
             _say(err, "There are pending nodes to be drained:")
             for pending in names[i:]:
                 _say(err, f" {pending}")
-            _say(err, "error: " + "\n".join(failure[1]))
+            _say(err, "\n".join(failure[1]))  # the errors again, as Go's aggregate prints them
             return 1
         _say(out, f"node/{name} drained")
     return 0
@@ -373,7 +399,7 @@ class Taint:
 
 def _check_effect(effect: str) -> None:
     if effect not in EFFECTS:
-        raise _error(f"invalid taint effect: {effect}, unsupported taint effect")
+        raise _usage_error(f"invalid taint effect: {effect}, unsupported taint effect", "taint")
 
 
 def parse_taint(spec: str) -> Taint:
@@ -387,18 +413,18 @@ def parse_taint(spec: str) -> Taint:
         _check_effect(effect)
         key_value = parts[0].split("=")
         if len(key_value) > 2:
-            raise _error(f"invalid taint spec: {spec}")
+            raise _usage_error(f"invalid taint spec: {spec}", "taint")
         key = key_value[0]
         if len(key_value) == 2:
             value = key_value[1]
             problems = is_valid_label_value(value)
             if problems:
-                raise _error(f"invalid taint spec: {spec}, {'; '.join(problems)}")
+                raise _usage_error(f"invalid taint spec: {spec}, {'; '.join(problems)}", "taint")
     else:
-        raise _error(f"invalid taint spec: {spec}")
+        raise _usage_error(f"invalid taint spec: {spec}", "taint")
     problems = is_qualified_name(key)
     if problems:
-        raise _error(f"invalid taint spec: {spec}, {'; '.join(problems)}")
+        raise _usage_error(f"invalid taint spec: {spec}, {'; '.join(problems)}", "taint")
     return Taint(key, value, effect)
 
 
@@ -416,9 +442,9 @@ def parse_taints(specs: list[str]) -> tuple[list[Taint], list[Taint]]:
             continue
         taint = parse_taint(spec)
         if not taint.effect:
-            raise _error(f"unknown taint spec: {spec}")
+            raise _usage_error(f"unknown taint spec: {spec}", "taint")
         if (taint.key, taint.effect) in seen:
-            raise _error(f"duplicated taints with the same key and effect: {taint.go_text()}")
+            raise _usage_error(f"duplicated taints with the same key and effect: {taint.go_text()}", "taint")
         seen.add((taint.key, taint.effect))
         add.append(taint)
     return add, remove
@@ -467,12 +493,10 @@ def _taint(client: Any, args: argparse.Namespace, out: TextIO) -> int:
     resources, specs = _split_taint_args(args.args)
     add, remove = parse_taints(specs)
     if not resources:
-        raise _error("at least one resource name must be specified since 'all' parameter is not set"
-                     if not args.all and not args.selector else "one or more resources must be specified "
-                     "as <resource> <name>")
+        raise _error("one or more resources must be specified as <resource> <name>")
     if not specs:
         raise _error("at least one taint update is required")
-    conflicts = [f'{{"{r.key}":"{r.effect}"}}' for a in add for r in remove
+    conflicts = [f"{r.key}={r.effect}" for a in add for r in remove
                  if a.key == r.key and (not r.effect or a.effect == r.effect)]
     if conflicts:
         raise _error(f"can not both modify and remove the following taint(s) in the same command: "
@@ -520,7 +544,7 @@ def _taint_targets(client: Any, resources: list[str], args: argparse.Namespace) 
         kind_only = not names
     if kind_only:
         if not (args.all or args.selector):
-            raise _error("resource(s) were provided, but no name was specified")
+            raise _error("at least one resource name must be specified since 'all' parameter is not set")
         names = [n["metadata"]["name"] for n in client.list_all("nodes", label_selector=args.selector).items]
         if not names:
             raise _error("No resources found")
@@ -530,12 +554,11 @@ def _taint_targets(client: Any, resources: list[str], args: argparse.Namespace) 
 
 
 def _check_node_type(kind: str) -> None:
-    if kind.lower() not in NODE_TYPES:
-        from machinery.resources import UnknownResource, lookup
+    from machinery.resources import UnknownResource, lookup
 
-        try:
-            info = lookup(kind)
-        except UnknownResource:
-            raise _error(f'the server doesn\'t have a resource type "{kind}"') from None
-        raise _error(f'invalid resource type {info.name}, only "nodes" are supported' if info.name != "nodes" else "")
-
+    try:
+        info = lookup(kind)
+    except UnknownResource:
+        raise _error(f'the server doesn\'t have a resource type "{kind}"', raw=True) from None
+    if info.name != "nodes":
+        raise _error(f"invalid resource type {info.name}, only node types are supported")
