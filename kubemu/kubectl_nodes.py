@@ -530,19 +530,11 @@ def _taint(client: Any, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _taint_targets(client: Any, resources: list[str], args: argparse.Namespace) -> list[str]:
-    """Node names from ``nodes NAME...``, ``node/NAME``, or ``nodes`` with ``--all`` / ``-l``."""
-    names: list[str] = []
-    kind_only = False
-    if "/" in resources[0]:
-        for item in resources:
-            kind, _, name = item.partition("/")
-            _check_node_type(kind)
-            names.append(name)
-    else:
-        _check_node_type(resources[0])
-        names = resources[1:]
-        kind_only = not names
-    if kind_only:
+    """Node names from ``nodes NAME...``, or ``nodes`` with ``--all`` / ``-l``. As in kubectl, the
+    first argument is always the type (``node/NAME`` is not taken)."""
+    _check_node_type(resources[0])
+    names = resources[1:]
+    if not names:
         if not (args.all or args.selector):
             raise _error("at least one resource name must be specified since 'all' parameter is not set")
         names = [n["metadata"]["name"] for n in client.list_all("nodes", label_selector=args.selector).items]

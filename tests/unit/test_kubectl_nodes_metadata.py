@@ -174,7 +174,7 @@ def test_taint_add_overwrite_remove(api):
     assert taints(api) == [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]
     assert run(api, "taint", "nodes", "n1", "dedicated=cpu:NoSchedule") == (
         1, "", "error: node n1 already has dedicated taint(s) with same effect(s) and --overwrite is false\n")
-    assert run(api, "taint", "node/n1", "dedicated=cpu:NoSchedule", "--overwrite") == (0, "node/n1 modified\n", "")
+    assert run(api, "taint", "node", "n1", "dedicated=cpu:NoSchedule", "--overwrite") == (0, "node/n1 modified\n", "")
     assert taints(api) == [{"key": "dedicated", "value": "cpu", "effect": "NoSchedule"}]
     assert run(api, "taint", "nodes", "n1", "spot:NoExecute")[1] == "node/n1 tainted\n"
     assert run(api, "taint", "nodes", "n1", "dedicated:NoSchedule-") == (0, "node/n1 untainted\n", "")
