@@ -106,12 +106,16 @@ def test_patch(cli, ns):
                 ["patch", "pod", "web", "-p", "{bad"], ["patch", "pod", "web", "-p", "[1]"],
                 ["patch", "pod", "web", "--type", "json", "-p", '[{"op":"remove","path":"/spec/nope"}]'],
                 ["patch", "pod", "web", "--type", "merge", "-p", '{"spec":{"containers":[{"name":"x"}]}}'],
+                ["patch", "pod", "web", "-p", '{"spec":{"activeDeadlineSeconds":600}}'],
+                # A patch that changes nothing writes nothing: both say "(no change)" (the real
+                # kubectl only when the apiserver kept the object and its resourceVersion).
                 ["patch", "pod", "web", "-p", '{"spec":{"activeDeadlineSeconds":600}}']]
     same_sequence(cli, [[*c, "-n", ns] for c in commands], reset)
-    # A patch that changes nothing writes nothing. (The real kubectl says "patched" here: kubemu's REST
-    # PATCH stores a no-op patch under a new resourceVersion, where Kubernetes skips the write.)
-    again = cli.kubemu("patch", "pod", "web", "-n", ns, "-p", '{"spec":{"activeDeadlineSeconds":600}}')
-    assert again.stdout == "pod/web patched (no change)\n"
+    rv = json.loads(cli.kubemu("get", "pod", "web", "-n", ns, "-o", "json").stdout)["metadata"]["resourceVersion"]
+    cli.real("patch", "pod", "web", "-n", ns, "-p", '{"spec":{"activeDeadlineSeconds":600}}')
+    cli.real("label", "pod", "web", "tier=x", "--overwrite", "-n", ns)
+    after = json.loads(cli.kubemu("get", "pod", "web", "-n", ns, "-o", "json").stdout)["metadata"]["resourceVersion"]
+    assert after == rv, "a no-op PATCH through the REST API stored a new resourceVersion"
 
 
 def bare_pod(cli: Clients, ns: str, name: str, tmp_path) -> None:

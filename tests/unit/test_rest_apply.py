@@ -33,6 +33,21 @@ def test_create_then_update_moves_ownership_of_changed_fields():
     assert ("f:spec", "f:replicas") not in owners["kubectl-create"]
 
 
+def test_an_update_that_changes_nothing_keeps_managed_fields_as_they_were(monkeypatch):
+    obj = {**DEPLOY}
+    ssa.record_create(obj, "kubectl-create")
+    scaled = {**obj, "spec": {**obj["spec"], "replicas": 3}}
+    ssa.record_update(obj, scaled, "kubectl-scale")
+    monkeypatch.setattr(ssa.meta, "format_time", lambda: "2030-01-01T00:00:00Z")  # later than any entry
+    again = {**scaled, "metadata": {**scaled["metadata"]}}
+    ssa.record_update(scaled, again, "kubectl-scale")  # the same replicas again
+    assert again == scaled, "only the entry's time would change: the object must stay equal (no write)"
+    rescaled = {**scaled, "metadata": {**scaled["metadata"]}, "spec": {**scaled["spec"], "replicas": 4}}
+    ssa.record_update(scaled, rescaled, "kubectl-scale")
+    times = {e["manager"]: e["time"] for e in rescaled["metadata"]["managedFields"]}
+    assert times["kubectl-scale"] == "2030-01-01T00:00:00Z"  # a real change is stamped
+
+
 def test_apply_conflicts_unless_forced_and_removes_what_it_no_longer_applies():
     live = {**DEPLOY}
     ssa.record_create(live, "kubectl-create")
