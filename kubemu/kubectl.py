@@ -87,10 +87,23 @@ def format_api_error(error: errors.APIError, *, action: str = "", source: str = 
     if isinstance(error, errors.Unauthorized):
         detail = error.message.removeprefix("Unauthorized: ")
         return f"error: You must be logged in to the server (Unauthorized: {detail})"
+    if isinstance(error, errors.Invalid) and (error.kind or error.name):
+        return invalid_message(error)  # kubectl drops the file here: the causes say what is wrong
     prefix = f"Error from server ({error.reason})"
     if action and source:
         return f'{prefix}: error when {action} "{source}": {error.message}'
     return f"{prefix}: {error.message}"
+
+
+def invalid_message(error: errors.Invalid) -> str:
+    """kubectl's rendering of an Invalid answer with details: ``The Pod "web" is invalid: <cause>``,
+    or one ``* cause`` line each when there are several."""
+    head = f'The {error.kind or "object"} "{error.name}" is invalid'
+    if not error.causes:
+        return head
+    if len(error.causes) == 1:
+        return f"{head}: {error.causes[0]}"
+    return f"{head}: \n" + "\n".join(f"* {cause}" for cause in error.causes)
 
 
 def connection_refused_message(server: str) -> str:

@@ -76,6 +76,8 @@ def run(args: argparse.Namespace, client: Any, *, out: TextIO | None = None, err
             return _patch(client, args, out)
         return _label_or_annotate(client, args, out, command)
     except errors.Invalid as e:
+        from kubemu.kubectl import invalid_message
+
         raise _raw_error(invalid_message(e)) from None
 
 
@@ -89,15 +91,6 @@ def _raw_error(message: str):
     from kubemu.kubectl import KubectlError
 
     return KubectlError(message, raw=True)
-
-
-def invalid_message(error: errors.Invalid) -> str:
-    """kubectl's rendering of an Invalid answer: ``The Pod "web" is invalid: <cause>``, or one
-    ``* cause`` line each when there are several."""
-    if len(error.causes) > 1:
-        kind = error.kind or "object"
-        return f'The {kind} "{error.name}" is invalid: \n' + "\n".join(f"* {cause}" for cause in error.causes)
-    return f"The {error.message}"
 
 
 def _print(out: TextIO, info: ResourceInfo, obj: dict, output: str, verb: str) -> None:

@@ -268,13 +268,18 @@ def test_apply_unknown_kind(tmp_path):
 
 def test_invalid_object_error_names_the_file(tmp_path):
     client = FakeClient()
-    client.fail_create = errors.Invalid('Pod "web" is invalid: spec.containers[0].image: Required value')
+    client.fail_create = errors.Invalid('Pod "web" is invalid: spec.containers[0].image: Required value',
+                                        causes=[errors.Cause("spec.containers[0].image", "Required value")],
+                                        kind="Pod", name="web")
     path = tmp_path / "pod.yaml"
     path.write_text(POD_YAML)
     rc, out, err = kc(client, "apply", "-f", str(path))
     assert (rc, out) == (1, "")
-    assert err == (f'Error from server (Invalid): error when creating "{path}": Pod "web" is invalid: '
-                   "spec.containers[0].image: Required value\n")
+    # kubectl prints an Invalid answer from its details (and drops the file name).
+    assert err == 'The Pod "web" is invalid: spec.containers[0].image: Required value\n'
+    client.fail_create = errors.Invalid("no details")
+    rc, out, err = kc(client, "apply", "-f", str(path))
+    assert err == f'Error from server (Invalid): error when creating "{path}": no details\n'
 
 
 def test_manifest_errors_are_printed(tmp_path):

@@ -152,3 +152,14 @@ def test_drain(cli, ns, tmp_path):
     finally:
         cli.kubemu("uncordon", NODE, check=False)
     wait_for(lambda: not node_spec(cli).get("unschedulable"), timeout_s=10, message="uncordoned")
+
+
+def test_invalid_objects_are_reported_like_kubectl(cli, ns, tmp_path):
+    """An Invalid answer prints from its details ("The Pod ... is invalid"), one cause or a list."""
+    one = tmp_path / "one.yaml"
+    one.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: c\n")
+    two = tmp_path / "two.yaml"
+    two.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: Bad_Name\nspec:\n  containers:\n  - name: c\n")
+    commands = [["apply", "-f", str(one)], ["create", "-f", str(two)], ["run", "Bad_Name", "--image=nginx"]]
+    same_sequence(cli, [[*c, "-n", ns] for c in commands], lambda: None)
+    assert cli.kubemu("get", "pods", "-n", ns, "-o", "name").stdout == "", "nothing was stored"
