@@ -142,6 +142,8 @@ class _RequestSpan:
             if not span.parent_id and not self.explicit_parent and self.verb != "create":
                 return  # an untraced pod's failed write
             span.fail(str(error))
+            if isinstance(error, errors.APIError):
+                span.set(errorReason=error.reason)  # Conflict: a lost compare-and-swap, retried
             if isinstance(error, errors.Invalid):
                 span.set(validation=[str(c) for c in error.causes] or str(error))
         elif self.verb in ("create", "update"):

@@ -273,6 +273,9 @@ def details(span: dict) -> list[str]:
             out.append(f"changed: {_patch(a['changes'])}")
         if span.get("writeRevision"):
             out.append(f"stored: {a.get('etcdKey', '')} at etcd revision {span['writeRevision']}")
+        if a.get("errorReason") == "Conflict":
+            out.append("conflict: the writer's copy was older than etcd's (optimistic concurrency): "
+                       "it reads the newer object and writes again")
     elif span["name"] == "schedule":
         scores = []
         for n in a.get("nodes") or []:
@@ -417,11 +420,15 @@ def _fit(line: str, width: int) -> str:
 
 def where_stuck(timeline: Timeline) -> str:
     """When the story ends in a failed step (only that step's own consequences, like the scheduler's
-    status write, come after it): which process and why. A pending pod ends at the scheduler."""
+    status write, come after it): which process and why. A pending pod ends at the scheduler.
+    A write that lost a compare-and-swap race (Conflict) is not where a pod is stuck: its writer
+    reads the newer object and tries again; nor is anything after the client saw the pod Running."""
     by_id = {s.span["spanId"]: s.span for s in timeline.steps}
+    if any(s.span.get("name") == "watch saw pod Running" for s in timeline.steps):
+        return ""
     for i in range(len(timeline.steps) - 1, -1, -1):
         span = timeline.steps[i].span
-        if not span.get("error"):
+        if not span.get("error") or (span.get("attributes") or {}).get("errorReason") == "Conflict":
             continue
         later = [s.span for s in timeline.steps[i + 1:]]
         if all(_descends(s, span["spanId"], by_id) for s in later):

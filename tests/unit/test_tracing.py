@@ -245,6 +245,21 @@ def test_a_pending_pod_is_stuck_at_the_scheduler():
     assert trace_view.where_stuck(trace_view.build(pod_story())) == ""
 
 
+def test_a_lost_compare_and_swap_race_is_not_where_a_pod_is_stuck():
+    conflict = 'Operation cannot be fulfilled on pods "p": the object has been modified'
+    spans = pod_story() + [span("update pods/status", "apiserver", "a4", "k3", start_ms=1410, error=conflict,
+                                errorReason="Conflict")]
+    timeline = trace_view.build(spans, pod="default/p")
+    assert trace_view.where_stuck(timeline) == ""
+    assert "conflict: the writer's copy was older than etcd's" in trace_view.render_text(timeline)
+    refused = pod_story() + [span("update pods/status", "apiserver", "a4", "k3", start_ms=1410,
+                                  error="pods is forbidden", errorReason="Forbidden")]
+    assert trace_view.where_stuck(trace_view.build(refused)).startswith("stuck at apiserver")
+    seen_running = refused[:-1] + [span("watch saw pod Running", "kubectl", "c1", "a3", start_ms=1405),
+                                   refused[-1]]
+    assert trace_view.where_stuck(trace_view.build(seen_running)) == "", "the client saw it Running"
+
+
 def test_json_and_html_have_a_swimlane_per_process():
     timeline = trace_view.build(pod_story(), pod="default/p")
     data = json.loads(trace_view.to_json(timeline))
