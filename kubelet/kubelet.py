@@ -258,7 +258,9 @@ class Kubelet:
             record = self._records.get(uid)
             if record is None:
                 record = self._records[uid] = PodRecord(uid, meta.key_of(pod), start_time=meta.format_time())
-            record.pod = pod
+            # The informer's copy may be older than what our own last status write returned: keep
+            # the newest, or the next status write starts from a stale copy and loses its CAS.
+            record.pod = _newest(pod, record.pod)
             return record
 
     def _ipam_for(self):
@@ -643,8 +645,9 @@ class Kubelet:
             fresh["status"] = merged
             return True
 
-        if change(dict(pod, status=dict(pod.get("status") or {}))) is False:
-            return
+        newest = _newest(pod, record.pod)
+        if change(dict(newest, status=dict(newest.get("status") or {}))) is False:
+            return  # the status stored (as far as we know) is already this one
         self.tracing.readiness(pod, status)
         span = self.tracing.begin(pod, "write status")
         updated = None

@@ -21,6 +21,8 @@ class FakeAPI:
         self.objects: dict[tuple[str, str, str], dict] = {}
         self.events: list[dict] = []
         self.deleted: list[tuple[str, str]] = []
+        self.revision = 0
+        self.status_writes: list[str] = []  # "ok" or "conflict", one per update_status call
 
     def get(self, resource, name, namespace=""):
         try:
@@ -32,8 +34,24 @@ class FakeAPI:
         if resource == "events":
             self.events.append(obj)
             return obj
+        self.revision += 1
+        obj["metadata"]["resourceVersion"] = str(self.revision)
         self.objects[(resource, namespace or obj["metadata"].get("namespace", ""), obj["metadata"]["name"])] = obj
         return obj
+
+    def update_status(self, resource, obj):
+        """Compare-and-swap on the resourceVersion, as the apiserver does."""
+        m = obj["metadata"]
+        stored = self.objects[(resource, m["namespace"], m["name"])]
+        if m["resourceVersion"] != stored["metadata"]["resourceVersion"]:
+            self.status_writes.append("conflict")
+            raise errors.Conflict(f'Operation cannot be fulfilled on {resource} "{m["name"]}"')
+        self.status_writes.append("ok")
+        self.revision += 1
+        stored = {**copy.deepcopy(stored), "status": copy.deepcopy(obj["status"])}
+        stored["metadata"]["resourceVersion"] = str(self.revision)
+        self.objects[(resource, m["namespace"], m["name"])] = stored
+        return copy.deepcopy(stored)
 
     def mutate(self, resource, name, namespace, change, *, status=False, attempts=10):
         try:
@@ -42,6 +60,8 @@ class FakeAPI:
             return None
         if change(obj) is False:
             return None
+        self.revision += 1
+        obj["metadata"]["resourceVersion"] = str(self.revision)
         self.objects[(resource, namespace, name)] = obj
         return copy.deepcopy(obj)
 
@@ -219,3 +239,16 @@ def test_pull_durations_are_printed_as_the_kubelet_prints_them(seconds, printed)
     from kubelet.kubelet import go_duration_ms
 
     assert go_duration_ms(seconds) == printed
+
+
+def test_a_stale_informer_copy_does_not_start_a_status_write(kubelet):
+    """The informer may still hold the pod from before the kubelet's own last status write: the
+    kubelet works from the newest copy it knows, so it neither writes again nor loses a CAS race."""
+    key = add_pod(kubelet, "p", [{"name": "app", "image": "nginx"}])
+    before_running = copy.deepcopy(kubelet.client.objects[("pods", "ns", "p")])
+    kubelet.sync(key)
+    assert status(kubelet, "p")["phase"] == "Running"
+    writes = list(kubelet.client.status_writes)
+    kubelet.pods = type("StaleInformer", (), {"get": lambda self, k: copy.deepcopy(before_running)})()
+    kubelet.sync(key)
+    assert kubelet.client.status_writes == writes, "no status write, and so no Conflict, for what is stored"
