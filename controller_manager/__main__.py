@@ -19,7 +19,7 @@ import threading
 
 from controller_manager.manager import ALL_CONTROLLERS, ControllerManager, ControllerOptions
 from controller_manager.nodelifecycle import NodeLifecycleConfig
-from machinery import component, config, lease_address, logs, metrics, tracing
+from machinery import component, config, durations, lease_address, logs, metrics, tracing
 from machinery.server import ComponentServer
 
 log = logging.getLogger("controller-manager")
@@ -69,15 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def duration_s(text: str) -> float:
     """``50``, ``50s``, ``1m30s``, ``500ms`` → seconds."""
-    import re
-
-    text = str(text).strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"invalid duration {text!r} (use 30, 30s, 1m30s, 500ms)")
-    return sum(float(n) * {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}[u] for n, u in parts)
+    try:
+        return durations.parse_seconds(text)
+    except ValueError:
+        raise ValueError(f"invalid duration {str(text).strip()!r} (use 30, 30s, 1m30s, 500ms)") from None
 
 
 def options_from_args(args: argparse.Namespace) -> ControllerOptions:

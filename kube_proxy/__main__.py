@@ -21,14 +21,13 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
-import re
 import resource
 import socket
 
 from kube_proxy.healthz import HealthState, HealthzServer
 from kube_proxy.proxier import Proxier
 from kube_proxy.proxy import KubeProxy
-from machinery import component, config, errors, logs, metrics
+from machinery import component, config, durations, errors, logs, metrics
 from machinery.client import APIClient
 from machinery.server import ComponentServer
 
@@ -39,13 +38,10 @@ DEFAULT_PORT = 10262
 
 def duration_s(text: str) -> float:
     """``30``, ``30s``, ``1m``, ``500ms`` → seconds (kube-proxy's flags take Go durations)."""
-    text = str(text).strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise argparse.ArgumentTypeError(f"invalid duration {text!r} (use 30s, 1m, 500ms)")
-    return sum(float(n) * {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}[u] for n, u in parts)
+    try:
+        return durations.parse_seconds(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid duration {str(text).strip()!r} (use 30s, 1m, 500ms)") from None
 
 
 def host_port(default_port: int):

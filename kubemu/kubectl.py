@@ -35,7 +35,6 @@ import contextlib
 import copy
 import json
 import os
-import re
 import socket
 import sys
 import time
@@ -43,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from machinery import errors
+from machinery import durations, errors
 from machinery.client import APIClient, Credentials, parse_endpoints
 from machinery.resources import ResourceInfo, UnknownResource, for_kind, lookup
 
@@ -117,14 +116,10 @@ def type_name(info: ResourceInfo) -> str:
 
 def parse_duration(text: str) -> float:
     """``30``, ``30s``, ``1m``, ``2m30s``, ``1h``, ``500ms`` → seconds."""
-    text = text.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise _UsageError(f'invalid duration "{text}"')
-    return sum(float(n) * units[u] for n, u in parts)
+    try:
+        return durations.parse_seconds(text)
+    except ValueError:
+        raise _UsageError(f'invalid duration "{text.strip()}"') from None
 
 
 def parse_bool(text: str) -> bool:

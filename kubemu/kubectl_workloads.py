@@ -36,7 +36,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from machinery import errors, meta
+from machinery import durations, errors, meta
 from machinery.resources import ResourceInfo, UnknownResource, lookup
 from machinery.workload_rows import workload_row
 
@@ -186,13 +186,10 @@ def parse_target(args: list[str], allowed: tuple[str, ...], verb: str) -> tuple[
 
 
 def parse_duration(text: str) -> float:
-    text = str(text).strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise WorkloadError(f'invalid duration "{text}"')
-    return sum(float(n) * {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}[u] for n, u in parts)
+    try:
+        return durations.parse_seconds(text)
+    except ValueError:
+        raise WorkloadError(f'invalid duration "{str(text).strip()}"') from None
 
 
 def container_name_for(image: str) -> str:
