@@ -60,6 +60,18 @@ def cluster_pids(cdir: ClusterDir) -> list[tuple[int, float | None]]:
     return process_pids(cdir) + container_pids(cdir)
 
 
+def down_and_reap(cdir: ClusterDir) -> subprocess.CompletedProcess:
+    """``kubemu down``, then kill whatever of the cluster is still alive: a fixture's teardown must
+    not leave processes behind even when ``down`` failed (its result is returned for the test)."""
+    down = kubemu("down", "--cluster-dir", cdir.path)
+    for pid, _ in cluster_pids(cdir):
+        try:
+            psutil.Process(pid).kill()
+        except psutil.Error:
+            pass
+    return down
+
+
 def alive(pids: list[tuple[int, float | None]]) -> list[int]:
     return [pid for pid, ct in pids if process_alive(pid, ct)]
 

@@ -115,19 +115,12 @@ def up_cluster(tmp_path_factory):
     Teardown runs ``kubemu down`` and kills anything left. One per module: clusters started by
     ``kubemu up`` share the pod CIDRs 127.244.N.0/24, so two alive at once could hand out one pod IP
     twice (and nginx could not bind it)."""
-    import psutil
-
     from kubemu.cluster import ClusterDir
-    from tests.test_supervisor import cluster_pids, kubemu
+    from tests.test_supervisor import down_and_reap, kubemu
 
     cdir = ClusterDir(str(tmp_path_factory.mktemp("up") / "c"))
     result = kubemu("up", "--cluster-dir", cdir.path, "--ports", "auto", "--nodes", "2", "--no-merge-kubeconfig",
                     timeout_s=180)
     assert result.returncode == 0, result.stdout + result.stderr
     yield cdir
-    kubemu("down", "--cluster-dir", cdir.path)
-    for pid, _ in cluster_pids(cdir):
-        try:
-            psutil.Process(pid).kill()
-        except psutil.Error:
-            pass
+    down_and_reap(cdir)

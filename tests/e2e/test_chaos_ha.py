@@ -12,7 +12,7 @@ import pytest
 from kubemu.cluster import ClusterDir
 from machinery import errors
 from tests.helpers import wait_for
-from tests.test_supervisor import cluster_pids, kubemu
+from tests.test_supervisor import down_and_reap, kubemu
 
 pytestmark = pytest.mark.e2e
 
@@ -32,14 +32,7 @@ def ha(tmp_path_factory):
                     "--component-flag", "controller-manager=--leader-elect-retry-period=1", timeout_s=180)
     assert result.returncode == 0, result.stdout + result.stderr
     yield cdir
-    kubemu("down", "--cluster-dir", cdir.path)
-    import psutil
-
-    for pid, _ in cluster_pids(cdir):
-        try:
-            psutil.Process(pid).kill()
-        except psutil.Error:
-            pass
+    down_and_reap(cdir)
 
 
 def chaos(cdir: ClusterDir, *args: str) -> str:

@@ -17,13 +17,12 @@ import subprocess
 import time
 import uuid
 
-import psutil
 import pytest
 
 from kubemu.cli import node_ready
 from kubemu.cluster import ClusterDir
 from tests.helpers import wait_for
-from tests.test_supervisor import cluster_pids, kubemu
+from tests.test_supervisor import down_and_reap, kubemu
 
 pytestmark = pytest.mark.e2e
 
@@ -69,12 +68,7 @@ def net(tmp_path_factory):
         assert result.returncode == 0, result.stdout + result.stderr
         yield cdir
     finally:
-        down = kubemu("down", "--cluster-dir", cdir.path)
-        for pid, _ in cluster_pids(cdir):
-            try:
-                psutil.Process(pid).kill()
-            except psutil.Error:
-                pass
+        down = down_and_reap(cdir)
         assert down.returncode == 0, down.stdout + down.stderr
         left = leftovers(cid)
         assert not left, f"network of the cluster left behind after kubemu down: {left}"

@@ -21,14 +21,13 @@ import sys
 import time
 import urllib.request
 
-import psutil
 import pytest
 
 from kubemu import netns
 from kubemu.cluster import ClusterDir
 from tests.e2e.test_network_faults import _netns_problem, chaos, leftovers
 from tests.helpers import wait_for
-from tests.test_supervisor import cluster_pids, kubemu
+from tests.test_supervisor import down_and_reap, kubemu
 
 pytestmark = pytest.mark.e2e
 
@@ -57,12 +56,7 @@ def net(tmp_path_factory):
         yield cdir
     finally:
         plan = cdir.read_plan() or {}
-        down = kubemu("down", "--cluster-dir", cdir.path)
-        for pid, _ in cluster_pids(cdir):
-            try:
-                psutil.Process(pid).kill()
-            except psutil.Error:
-                pass
+        down = down_and_reap(cdir)
         assert down.returncode == 0, down.stdout + down.stderr
         assert not leftovers(cid), f"network of the cluster left behind after kubemu down: {leftovers(cid)}"
         routes = subprocess.run(["ip", "route", "show"], capture_output=True, text=True).stdout

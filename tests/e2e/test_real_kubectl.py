@@ -20,7 +20,7 @@ import yaml
 
 from kubemu.cluster import ClusterDir
 from tests.helpers import wait_for
-from tests.test_supervisor import cluster_pids, kubemu
+from tests.test_supervisor import down_and_reap, kubemu
 
 pytestmark = pytest.mark.e2e
 
@@ -61,14 +61,7 @@ def cluster_dir(tmp_path_factory):
                     timeout_s=180)
     assert result.returncode == 0, result.stdout + result.stderr
     yield cdir
-    kubemu("down", "--cluster-dir", cdir.path)
-    import psutil
-
-    for pid, _ in cluster_pids(cdir):
-        try:
-            psutil.Process(pid).kill()
-        except psutil.Error:
-            pass
+    down_and_reap(cdir)
 
 
 @pytest.fixture(scope="module")

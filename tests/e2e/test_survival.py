@@ -10,7 +10,7 @@ from kubemu.cli import describe_component
 from kubemu.cluster import ClusterDir, component_credentials
 from tests.e2e.test_chaos_ha import chaos
 from tests.helpers import wait_for
-from tests.test_supervisor import cluster_pids, kubemu
+from tests.test_supervisor import down_and_reap, kubemu
 
 pytestmark = pytest.mark.e2e
 
@@ -26,14 +26,7 @@ def small(tmp_path_factory):
     result = kubemu("up", "--cluster-dir", cdir.path, "--ports", "auto", "--nodes", "1", *flags, timeout_s=180)
     assert result.returncode == 0, result.stdout + result.stderr
     yield cdir
-    kubemu("down", "--cluster-dir", cdir.path)
-    import psutil
-
-    for pid, _ in cluster_pids(cdir):
-        try:
-            psutil.Process(pid).kill()
-        except psutil.Error:
-            pass
+    down_and_reap(cdir)
 
 
 def components(cdir: ClusterDir) -> dict[str, dict]:
