@@ -15,7 +15,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from machinery.bounded_http import BoundedHTTPServer
 
 log = logging.getLogger(__name__)
 
@@ -89,34 +91,13 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("healthz %s: " + format, self.address_string(), *args)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address, state: HealthState):
-        self.state = state
-        self._slots = threading.BoundedSemaphore(MAX_REQUESTS)
-        super().__init__(address, _Handler)
-
-    def process_request(self, request, client_address) -> None:
-        if not self._slots.acquire(blocking=False):
-            self.shutdown_request(request)
-            return
-        super().process_request(request, client_address)
-
-    def process_request_thread(self, request, client_address) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-
 class HealthzServer:
     def __init__(self, host: str, port: int, state: HealthState):
         try:
-            self._server = _Server((host, port), state)
+            self._server = BoundedHTTPServer((host, port), _Handler, MAX_REQUESTS)
         except OSError as e:
             raise OSError(f"cannot serve /healthz on {host}:{port}: {e}") from e
+        self._server.state = state  # what _Handler answers from
         self.host, self.port = host, self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.5},
                                         daemon=True, name="healthz")

@@ -27,11 +27,13 @@ import logging
 import platform
 import threading
 import weakref
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
+
+from machinery.bounded_http import BoundedHTTPServer
 
 log = logging.getLogger(__name__)
 
@@ -189,36 +191,15 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("metrics %s: " + format, self.address_string(), *args)
 
 
-class _BoundedServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address, registry):
-        self.registry = registry
-        self._slots = threading.BoundedSemaphore(MAX_SCRAPES)
-        super().__init__(address, _Handler)
-
-    def process_request(self, request, client_address) -> None:
-        if not self._slots.acquire(blocking=False):
-            self.shutdown_request(request)  # too many scrapes at once: close, the scraper retries
-            return
-        super().process_request(request, client_address)
-
-    def process_request_thread(self, request, client_address) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-
 class MetricsServer:
     """``GET /metrics`` over plain HTTP on its own threads."""
 
     def __init__(self, host: str, port: int, registry=REGISTRY):
         try:
-            self._server = _BoundedServer((host, port), registry)
+            self._server = BoundedHTTPServer((host, port), _Handler, MAX_SCRAPES)
         except OSError as e:
             raise OSError(f"cannot serve metrics on {host}:{port}: {e}") from e
+        self._server.registry = registry  # what _Handler encodes
         self.host = host
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.5},
