@@ -24,6 +24,7 @@ import argparse
 import copy
 import json
 import sys
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from machinery import errors
@@ -112,13 +113,18 @@ def _print(out: TextIO, info: ResourceInfo, obj: dict, output: str, verb: str) -
 # --------------------------------------------------------------------------- label, annotate
 
 
-def split_resources_and_pairs(args: list[str], pair_type: str) -> tuple[list[str], list[str]]:
-    """kubectl's rule: resources come first, then changes (``k=v`` or ``k-``)."""
+def _is_pair(arg: str) -> bool:
+    """A label or annotation change: ``k=v`` or ``k-``."""
+    return ("=" in arg and not arg.startswith("=")) or (arg.endswith("-") and arg != "-")
+
+
+def split_resources_and_pairs(args: list[str], pair_type: str,
+                              is_change: Callable[[str], bool] = _is_pair) -> tuple[list[str], list[str]]:
+    """kubectl's rule: resources come first, then the ``pair_type`` changes ``is_change`` recognises."""
     resources: list[str] = []
     pairs: list[str] = []
     for arg in args:
-        is_pair = ("=" in arg and not arg.startswith("=")) or (arg.endswith("-") and arg != "-")
-        if is_pair:
+        if is_change(arg):
             pairs.append(arg)
         elif pairs:
             raise _error(f"all resources must be specified before {pair_type} changes: {arg}")

@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from kubemu.kubectl_metadata import split_resources_and_pairs
 from machinery import errors
 from machinery.validation import is_qualified_name, is_valid_label_value
 
@@ -450,19 +451,9 @@ def parse_taints(specs: list[str]) -> tuple[list[Taint], list[Taint]]:
     return add, remove
 
 
-def _split_taint_args(args: list[str]) -> tuple[list[str], list[str]]:
-    """kubectl's rule: resources first, then taint changes (anything with ``=``, ``:`` or a final ``-``)."""
-    resources: list[str] = []
-    specs: list[str] = []
-    for arg in args:
-        is_taint = "=" in arg or ":" in arg or arg.endswith("-")
-        if is_taint:
-            specs.append(arg)
-        elif specs:
-            raise _error(f"all resources must be specified before taint changes: {arg}")
-        else:
-            resources.append(arg)
-    return resources, specs
+def _is_taint_change(arg: str) -> bool:
+    """A taint change: anything with ``=``, ``:`` or a final ``-``."""
+    return "=" in arg or ":" in arg or arg.endswith("-")
 
 
 def reorganize_taints(old: list[dict], overwrite: bool, add: list[Taint], remove: list[Taint]
@@ -490,7 +481,7 @@ def reorganize_taints(old: list[dict], overwrite: bool, add: list[Taint], remove
 
 
 def _taint(client: Any, args: argparse.Namespace, out: TextIO) -> int:
-    resources, specs = _split_taint_args(args.args)
+    resources, specs = split_resources_and_pairs(args.args, "taint", _is_taint_change)
     add, remove = parse_taints(specs)
     if not resources:
         raise _error("one or more resources must be specified as <resource> <name>")
