@@ -205,6 +205,12 @@ def record_update(old: dict, new: dict, manager: str, *, subresource: str = "") 
         after = {p for p in after if p[0] == "f:status"}
     changed = {p for p in after if value_at(new, p) != value_at(old, p)}
     removed = before - after
+    if not changed and not removed:
+        # Nothing changes hands, so no entry's time moves either: kube-apiserver does not count
+        # an update that would change only managedFields times (``patch`` says "(no change)",
+        # the resourceVersion stays).
+        _store(new, copy.deepcopy(_entries(old)))
+        return
     entries = []
     mine = None
     for entry in copy.deepcopy(_entries(old)):
@@ -218,22 +224,7 @@ def record_update(old: dict, new: dict, manager: str, *, subresource: str = "") 
     if changed or mine:
         entries.append(_entry(manager, "Update", str(new.get("apiVersion", "")), (mine or set()) | changed,
                               subresource))
-    if _timeless(entries) == _timeless(_entries(old)) and _unmanaged(new) == _unmanaged(old):
-        entries = copy.deepcopy(_entries(old))  # only the times would change: a no-op stays a no-op
     _store(new, entries)
-
-
-def _timeless(entries: list[dict]) -> list[str]:
-    """The entries without their times, in any order: kube-apiserver does not count an update
-    that changes nothing but managedFields times as a change (so ``patch`` says "(no change)"
-    and the resourceVersion stays)."""
-    return sorted(json.dumps({k: v for k, v in e.items() if k != "time"}, sort_keys=True)
-                  for e in entries if e.get("fieldsV1"))
-
-
-def _unmanaged(obj: dict) -> dict:
-    """``obj`` without its managedFields."""
-    return {**obj, "metadata": {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}}
 
 
 def apply(live: dict | None, config: dict, manager: str, *, force: bool = False) -> dict:
