@@ -646,7 +646,8 @@ class Kubelet:
             return True
 
         newest = _newest(pod, record.pod)
-        if change(dict(newest, status=dict(newest.get("status") or {}))) is False:
+        attempt = dict(newest, status=dict(newest.get("status") or {}))
+        if change(attempt) is False:
             return  # the status stored (as far as we know) is already this one
         self.tracing.readiness(pod, status)
         span = self.tracing.begin(pod, "write status")
@@ -655,9 +656,7 @@ class Kubelet:
             # First try a compare-and-swap on the newest copy we hold (the informer's, or what our last
             # write returned): one round trip instead of a GET and an update. Only when someone else
             # wrote the pod since (Conflict) read it and merge again.
-            known = _newest(pod, record.pod)
-            attempt = dict(known)
-            if known["metadata"].get("resourceVersion") and change(attempt) is not False:
+            if newest["metadata"].get("resourceVersion"):
                 try:
                     updated = self.client.update_status("pods", attempt)
                 except errors.Conflict:
